@@ -1,0 +1,1 @@
+"""An OpenTelemetry-Collector-style metrics pipeline: receivers -> processors -> exporters."""

@@ -1,0 +1,132 @@
+"""`collector run | validate | components | schema`.
+
+Exit codes: 0 done, 1 failed while running (a component could not start), 2 the config is invalid.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+from importlib.metadata import PackageNotFoundError, version
+
+from collector import logs
+from collector.component import ComponentError, Kind
+from collector.config import CollectorConfig, ConfigError, load
+from collector.pipeline import Service
+from collector.registry import Registry
+from collector.schema import config_schema
+
+log = logging.getLogger("collector")
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+DEFAULT_CONFIG = "otel-config.yaml"
+
+
+def _version() -> str:
+    try:
+        return version("jmx-otel-collector")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="collector", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument(
+        "--log-level",
+        choices=["debug", "info", "warn", "error"],
+        default=None,
+        help="overrides service.telemetry.logs.level",
+    )
+    parser.add_argument(
+        "--log-format", choices=["console", "json"], default=None, help="overrides service.telemetry.logs.encoding"
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, help_text in (
+        ("run", "run the pipelines until SIGTERM/SIGINT"),
+        ("validate", "check the config and print the resolved pipelines"),
+    ):
+        command = commands.add_parser(name, help=help_text)
+        command.add_argument(
+            "--config",
+            action="append",
+            metavar="FILE",
+            help=f"config file; repeat to merge several in order (default {DEFAULT_CONFIG})",
+        )
+    commands.add_parser("components", help="list every installed component type")
+    commands.add_parser("schema", help="print the JSON Schema of otel-config.yaml for editors")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logs.configure(args.log_level or "info", args.log_format or "console")
+    registry = Registry.discover()
+    for problem in registry.load_errors:
+        log.warning(problem)
+    if args.command == "components":
+        return _components(registry)
+    if args.command == "schema":
+        print(json.dumps(config_schema(registry), indent=2))
+        return EXIT_OK
+    try:
+        config = load(args.config or [DEFAULT_CONFIG], registry)
+    except ConfigError as exc:
+        print(f"invalid configuration ({len(exc.problems)} problem{'s' * (len(exc.problems) != 1)}):", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_CONFIG
+    if args.command == "validate":
+        _print_summary(config)
+        return EXIT_OK
+    telemetry_logs = config.service.telemetry.logs
+    logs.configure(args.log_level or telemetry_logs.level, args.log_format or telemetry_logs.encoding)
+    for warning in config.warnings:
+        log.warning(warning)
+    return asyncio.run(run(config))
+
+
+async def run(config: CollectorConfig) -> int:
+    service = Service(config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await service.start()
+    except ComponentError as exc:
+        log.error("collector failed to start: %s", exc)
+        return EXIT_FAILED
+    await stop.wait()
+    log.info("shutting down", extra={"grace_period_s": config.service.shutdown_grace_period})
+    await service.shutdown()
+    return EXIT_OK
+
+
+def _print_summary(config: CollectorConfig) -> None:
+    print("configuration is valid")
+    for pipeline_id, pipeline in config.service.pipelines.items():
+        print(f"pipeline {pipeline_id}:")
+        for kind, ids in (
+            (Kind.RECEIVER, pipeline.receivers),
+            (Kind.PROCESSOR, pipeline.processors),
+            (Kind.EXPORTER, pipeline.exporters),
+        ):
+            print(f"  {kind.section:<11} {', '.join(ids) or '-'}")
+    if config.service.extensions:
+        print(f"extensions: {', '.join(config.service.extensions)}")
+    for warning in config.warnings:
+        print(f"warning: {warning}")
+
+
+def _components(registry: Registry) -> int:
+    rows = [("TYPE", "KIND", "STABILITY", "DISTRIBUTION")]
+    rows += [(e.factory.type, str(e.factory.kind), str(e.factory.stability), e.distribution) for e in registry.all()]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    return EXIT_OK

@@ -1,0 +1,212 @@
+"""Builds the component graph from `service.pipelines` and runs it.
+
+Shared receivers and exporters are one instance each (as in the Collector); processors are created per
+pipeline. Start order: extensions, exporters, processors (last to first), receivers; stop in reverse.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from opentelemetry.sdk.metrics.export import MetricsData
+
+from collector.component import (
+    Component,
+    ComponentError,
+    Consumer,
+    CreateSettings,
+    Exporter,
+    Extension,
+    Kind,
+    Processor,
+    Receiver,
+)
+from collector.config import CollectorConfig, ComponentSpec
+from collector.exporterhelper import QueuedSender, SendingConfig
+from collector.logs import component_logger
+from collector.metrics import count_points
+from collector.telemetry import Telemetry
+
+log = logging.getLogger("collector.service")
+
+
+class FanOut:
+    """Hands each batch to every consumer concurrently; one failing consumer never stops the others."""
+
+    def __init__(self, consumers: Sequence[Consumer]) -> None:
+        self.consumers = list(consumers)
+
+    async def consume(self, data: MetricsData) -> None:
+        if len(self.consumers) == 1:
+            await self.consumers[0].consume(data)
+            return
+        results = await asyncio.gather(*(c.consume(data) for c in self.consumers), return_exceptions=True)
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if errors:
+            raise errors[0]
+
+
+class ObservedReceiverOutput:
+    """Counts what a receiver pushes: accepted when the pipeline took it, refused when it raised."""
+
+    def __init__(self, receiver_id: str, downstream: Consumer, telemetry: Telemetry) -> None:
+        self.downstream = downstream
+        self.accepted = telemetry.receiver_accepted.labels(receiver=receiver_id)
+        self.refused = telemetry.receiver_refused.labels(receiver=receiver_id)
+
+    async def consume(self, data: MetricsData) -> None:
+        points = count_points(data)
+        try:
+            await self.downstream.consume(data)
+        except Exception:
+            self.refused.inc(points)
+            raise
+        self.accepted.inc(points)
+
+
+@dataclass
+class ComponentStatus:
+    status: str = "starting"
+    detail: str = ""
+
+
+@dataclass
+class Graph:
+    extensions: dict[str, Extension] = field(default_factory=dict)
+    exporters: dict[str, Exporter] = field(default_factory=dict)
+    senders: dict[str, QueuedSender] = field(default_factory=dict)
+    processors: dict[str, list[Processor]] = field(default_factory=dict)  # per pipeline, in config order
+    receivers: dict[str, Receiver] = field(default_factory=dict)
+
+
+class Service:
+    """One running collector: the Host every component sees."""
+
+    def __init__(self, config: CollectorConfig, telemetry: Telemetry | None = None) -> None:
+        self.config = config
+        self.telemetry = telemetry or Telemetry()
+        self.statuses: dict[str, ComponentStatus] = {}
+        self.graph = Graph()
+        self.running = False
+
+    # Host -------------------------------------------------------------------------------------------
+    def extension(self, component_id: str) -> Extension:
+        try:
+            return self.graph.extensions[component_id]
+        except KeyError:
+            raise ComponentError(
+                f"extension {component_id!r} is not running: add it under extensions: and service.extensions"
+            ) from None
+
+    def report_status(self, component_id: str, status: str, detail: str = "") -> None:
+        previous = self.statuses.get(component_id)
+        self.statuses[component_id] = ComponentStatus(status, detail)
+        if previous is None or previous.status != status:
+            log.info("component status: %s", status, extra={"component": component_id, "detail": detail})
+
+    # Building ---------------------------------------------------------------------------------------
+    def _settings(self, spec: ComponentSpec) -> CreateSettings:
+        return CreateSettings(spec.id, spec.kind, self.telemetry, component_logger(spec.kind, str(spec.id)))
+
+    def _create(self, kind: Kind, component_id: str, *consumer: Consumer) -> Component:
+        spec = self.config.component(kind, component_id)
+        try:
+            component = spec.factory.create(self._settings(spec), spec.config, *consumer)
+        except ComponentError:
+            raise
+        except Exception as exc:
+            raise ComponentError(f"{kind.section}.{component_id}: cannot be created: {exc}") from exc
+        return component
+
+    def build(self) -> None:
+        service = self.config.service
+        for ext_id in service.extensions:
+            self.graph.extensions[ext_id] = self._create(Kind.EXTENSION, ext_id)  # type: ignore[assignment]
+
+        heads: dict[str, list[Consumer]] = {}
+        for pipeline_id, pipeline in service.pipelines.items():
+            for exp_id in pipeline.exporters:
+                if exp_id not in self.graph.exporters:
+                    exporter: Exporter = self._create(Kind.EXPORTER, exp_id)  # type: ignore[assignment]
+                    sending = exporter.config if isinstance(exporter.config, SendingConfig) else None
+                    self.graph.exporters[exp_id] = exporter
+                    self.graph.senders[exp_id] = QueuedSender(
+                        exporter, sending or getattr(exporter, "default_sending", SendingConfig()), self.telemetry
+                    )
+            next_consumer: Consumer = FanOut([self.graph.senders[e] for e in pipeline.exporters])
+            chain: list[Processor] = []
+            for proc_id in reversed(pipeline.processors):
+                processor: Processor = self._create(Kind.PROCESSOR, proc_id, next_consumer)  # type: ignore[assignment]
+                chain.insert(0, processor)
+                next_consumer = processor
+            self.graph.processors[pipeline_id] = chain
+            for rec_id in pipeline.receivers:
+                heads.setdefault(rec_id, []).append(next_consumer)
+
+        for rec_id, consumers in heads.items():
+            output = ObservedReceiverOutput(rec_id, FanOut(consumers), self.telemetry)
+            self.graph.receivers[rec_id] = self._create(Kind.RECEIVER, rec_id, output)  # type: ignore[assignment]
+
+    # Running ----------------------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Build and start everything, downstream first. On failure, stop what started and raise."""
+        self.build()
+        started: list[Component] = []
+        try:
+            for ext_id, extension in self.graph.extensions.items():
+                await self._start_one(ext_id, extension, started)
+            for exp_id, exporter in self.graph.exporters.items():
+                await self._start_one(exp_id, exporter, started)
+                await self.graph.senders[exp_id].start()
+            for chain in self.graph.processors.values():
+                for processor in reversed(chain):
+                    await self._start_one(processor.id, processor, started)
+            for rec_id, receiver in self.graph.receivers.items():
+                await self._start_one(rec_id, receiver, started)
+        except BaseException:
+            await self._stop_all(started, asyncio.get_running_loop().time() + 5)
+            raise
+        self.running = True
+        log.info(
+            "collector started",
+            extra={
+                "pipelines": ",".join(self.config.service.pipelines),
+                "receivers": len(self.graph.receivers),
+                "exporters": len(self.graph.exporters),
+            },
+        )
+
+    async def _start_one(self, component_id: str, component: Component, started: list[Component]) -> None:
+        try:
+            await component.start(self)
+        except ComponentError as exc:
+            raise ComponentError(f"{component.settings.kind.section}.{component_id}: {exc}") from exc
+        except Exception as exc:
+            raise ComponentError(f"{component.settings.kind.section}.{component_id}: failed to start: {exc}") from exc
+        started.append(component)
+        self.statuses.setdefault(component_id, ComponentStatus("ok"))
+
+    async def shutdown(self) -> None:
+        """Receivers first, then processors (which flush downstream), then drain and stop exporters."""
+        deadline = asyncio.get_running_loop().time() + self.config.service.shutdown_grace_period
+        self.running = False
+        started = [
+            *self.graph.extensions.values(),
+            *self.graph.exporters.values(),
+            *(p for chain in self.graph.processors.values() for p in reversed(chain)),
+            *self.graph.receivers.values(),
+        ]
+        await self._stop_all(started, deadline)
+        log.info("collector stopped")
+
+    async def _stop_all(self, started: list[Component], deadline: float) -> None:
+        for component in reversed(started):
+            if isinstance(component, Exporter) and component.id in self.graph.senders:
+                await self.graph.senders[component.id].shutdown(deadline)
+            try:
+                await component.shutdown()
+            except Exception:
+                log.exception("component failed to shut down", extra={"component": component.id})

@@ -1,0 +1,64 @@
+"""The collector's own metrics, under the OpenTelemetry Collector's names so its dashboards work.
+
+Each service gets its own prometheus-client registry (tests run several services in one process).
+"""
+
+from __future__ import annotations
+
+import time
+
+from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import Gauge as PromGauge
+
+
+class Telemetry:
+    """Counters labelled by component id, as the Collector's `otelcol_*` metrics are."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.started_at = time.monotonic()
+        r = self.registry
+
+        def counter(name: str, doc: str, label: str, *extra: str) -> Counter:
+            return Counter(name, doc, [label, *extra], registry=r)
+
+        self.receiver_accepted = counter(
+            "otelcol_receiver_accepted_metric_points", "Points pushed into the pipeline.", "receiver"
+        )
+        self.receiver_refused = counter(
+            "otelcol_receiver_refused_metric_points", "Points that could not be pushed.", "receiver"
+        )
+        self.scraper_errored = counter(
+            "otelcol_scraper_errored_metric_points", "Points a scrape failed to read.", "receiver", "scraper"
+        )
+        self.processor_dropped = counter(
+            "otelcol_processor_dropped_metric_points", "Points dropped by a processor.", "processor"
+        )
+        self.exporter_sent = counter(
+            "otelcol_exporter_sent_metric_points", "Points delivered to the destination.", "exporter"
+        )
+        self.exporter_send_failed = counter(
+            "otelcol_exporter_send_failed_metric_points", "Points that failed to send.", "exporter"
+        )
+        self.exporter_enqueue_failed = counter(
+            "otelcol_exporter_enqueue_failed_metric_points", "Points refused by a full queue.", "exporter"
+        )
+        self.exporter_queue_size = PromGauge(
+            "otelcol_exporter_queue_size", "Batches waiting in the sending queue.", ["exporter"], registry=r
+        )
+        self.exporter_queue_capacity = PromGauge(
+            "otelcol_exporter_queue_capacity", "Sending queue capacity in batches.", ["exporter"], registry=r
+        )
+        self.dropped_points = counter(
+            "collector_dropped_metric_points",
+            "Points a component dropped as invalid, by reason (NaN, unsupported type ...).",
+            "component",
+            "reason",
+        )
+
+    def value(self, name: str, **labels: str) -> float:
+        """Current value of one series (0 when never incremented): for tests and the health check."""
+        sample = self.registry.get_sample_value(name, labels)
+        if sample is None and not name.endswith("_total"):
+            sample = self.registry.get_sample_value(f"{name}_total", labels)
+        return sample or 0.0

@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from pathlib import Path
+from typing import IO, Literal
+
+from opentelemetry.sdk.metrics.export import MetricsData
+from pydantic import Field
+
+from collector.component import ConfigModel, Exporter, Factory, Kind, Stability
+from collector.exporterhelper import QueueConfig, SendingConfig
+from collector.otlpjson import to_json_line
+
+
+class RotationConfig(ConfigModel):
+    """The Collector's (lumberjack's) rotation keys; `max_megabytes` triggers a rotation."""
+
+    max_megabytes: int = Field(100, gt=0)
+    max_days: int = Field(0, ge=0, description="Delete backups older than this; 0 keeps them.")
+    max_backups: int = Field(100, ge=0, description="How many rotated files to keep; 0 keeps all.")
+    localtime: bool = False
+
+
+class FileConfig(ConfigModel):
+    path: str = Field(min_length=1)
+    format: Literal["json"] = "json"
+    rotation: RotationConfig | None = None
+
+
+class FileExporter(Exporter):
+    """Appends and flushes after every batch so a reader (or a crash) sees whole lines only."""
+
+    default_sending = SendingConfig(sending_queue=QueueConfig(num_consumers=1))
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.path = Path(self.config.path)
+        self._file: IO[str] | None = None
+
+    async def start(self, host: object) -> None:
+        await asyncio.to_thread(self._open)
+
+    def _open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = self.path.open("a", encoding="utf-8")
+
+    async def export(self, data: MetricsData) -> None:
+        line = to_json_line(data) + "\n"
+        await asyncio.to_thread(self._write, line)
+
+    def _write(self, line: str) -> None:
+        assert self._file is not None, "export before start"
+        rotation = self.config.rotation
+        if rotation and self._file.tell() + len(line) > rotation.max_megabytes * 1024 * 1024 and self._file.tell():
+            self._rotate(rotation)
+        self._file.write(line)
+        self._file.flush()
+
+    def _rotate(self, rotation: RotationConfig) -> None:
+        assert self._file is not None
+        self._file.close()
+        now = time.localtime() if rotation.localtime else time.gmtime()
+        stamp = time.strftime("%Y-%m-%dT%H-%M-%S", now) + f".{int(time.time() * 1000) % 1000:03d}"
+        backup = self.path.with_name(f"{self.path.stem}-{stamp}{self.path.suffix}")
+        os.replace(self.path, backup)
+        self._prune(rotation)
+        self._file = self.path.open("a", encoding="utf-8")
+
+    def _prune(self, rotation: RotationConfig) -> None:
+        backups = sorted(self.path.parent.glob(f"{self.path.stem}-*{self.path.suffix}"), key=os.path.getmtime)
+        if rotation.max_days:
+            cutoff = time.time() - rotation.max_days * 86400
+            for old in [b for b in backups if b.stat().st_mtime < cutoff]:
+                old.unlink(missing_ok=True)
+                backups.remove(old)
+        if rotation.max_backups:
+            for old in backups[: max(0, len(backups) - rotation.max_backups)]:
+                old.unlink(missing_ok=True)
+
+    async def shutdown(self) -> None:
+        if self._file is not None:
+            await asyncio.to_thread(self._file.close)
+            self._file = None
+
+
+factory = Factory(
+    type="file",
+    kind=Kind.EXPORTER,
+    config_model=FileConfig,
+    create=FileExporter,
+    stability=Stability.BETA,
+    description="OTLP/JSON lines to a file, with optional size-based rotation.",
+)
