@@ -1,0 +1,40 @@
+"""The example third-party plugin is discovered through its entry point and runs in a real pipeline."""
+
+import subprocess
+import sys
+
+from tests.support import read_points, run_collector, wait_for, write_config
+
+
+def test_components_lists_the_plugin_with_its_distribution(example_plugin):
+    out = subprocess.run([sys.executable, "-m", "collector", "components"], capture_output=True, text=True, check=True)
+    rows = [line.split() for line in out.stdout.splitlines()]
+    assert ["static", "receiver", "alpha", "collector-static-receiver"] in rows
+    assert ["file", "exporter", "beta", "jmx-otel-collector"] in rows
+
+
+def test_pipeline_runs_the_plugin_receiver_into_the_file_exporter(example_plugin, tmp_path):
+    out = tmp_path / "out.jsonl"
+    config = write_config(
+        tmp_path,
+        {
+            "receivers": {
+                "static/demo": {
+                    "collection_interval": "200ms",
+                    "initial_delay": "0s",
+                    "metrics": [{"name": "demo.events", "type": "sum", "increment": 3, "unit": "{event}"}],
+                }
+            },
+            "exporters": {"file": {"path": str(out)}},
+            "service": {"pipelines": {"metrics": {"receivers": ["static/demo"], "exporters": ["file"]}}},
+        },
+    )
+    with run_collector(config) as collector:
+        wait_for(lambda: len(read_points(out)) >= 3, 20, "three scrapes written by the file exporter")
+        assert collector.stop() == 0
+    points = read_points(out)
+    values = [p.value for p in points]
+    assert values[:3] == [0, 3, 6]
+    assert {p.unit for p in points} == {"{event}"}
+    assert all(p.monotonic and p.temporality == 2 for p in points)
+    assert len({p.start_time for p in points}) == 1

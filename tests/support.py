@@ -1,0 +1,162 @@
+"""Helpers shared by the test suites: run the real collector, read what the file exporter wrote."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE_PLUGIN = REPO / "examples" / "static-receiver-plugin"
+
+
+@dataclass
+class Point:
+    """One data point as the file exporter wrote it, flattened for assertions."""
+
+    name: str
+    type: str  # gauge | sum | histogram | exponentialHistogram
+    unit: str
+    value: Any  # number for gauge/sum, the whole point dict otherwise
+    attributes: dict[str, Any]
+    resource: dict[str, Any]
+    start_time: int
+    time: int
+    temporality: int | None = None
+    monotonic: bool | None = None
+
+
+def _any_value(value: dict[str, Any]) -> Any:
+    for key in ("stringValue", "boolValue", "doubleValue"):
+        if key in value:
+            return value[key]
+    if "intValue" in value:
+        return int(value["intValue"])
+    if "arrayValue" in value:
+        return [_any_value(v) for v in value["arrayValue"].get("values", [])]
+    return None
+
+
+def _attributes(items: list[dict[str, Any]] | None) -> dict[str, Any]:
+    return {item["key"]: _any_value(item.get("value", {})) for item in items or []}
+
+
+def read_points(path: str | Path) -> list[Point]:
+    """Every point in an OTLP/JSON lines file, in file order."""
+    points: list[Point] = []
+    file = Path(path)
+    if not file.exists():
+        return points
+    for line in file.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        request = json.loads(line)
+        for rm in request.get("resourceMetrics", []):
+            resource = _attributes(rm.get("resource", {}).get("attributes"))
+            for sm in rm.get("scopeMetrics", []):
+                for metric in sm.get("metrics", []):
+                    for kind in ("gauge", "sum", "histogram", "exponentialHistogram", "summary"):
+                        if kind in metric:
+                            body = metric[kind]
+                            break
+                    else:
+                        continue
+                    for dp in body.get("dataPoints", []):
+                        if "asInt" in dp:
+                            value: Any = int(dp["asInt"])
+                        elif "asDouble" in dp:
+                            value = dp["asDouble"]
+                        elif kind in ("gauge", "sum"):
+                            value = 0
+                        else:
+                            value = dp
+                        points.append(
+                            Point(
+                                name=metric["name"],
+                                type=kind,
+                                unit=metric.get("unit", ""),
+                                value=value,
+                                attributes=_attributes(dp.get("attributes")),
+                                resource=resource,
+                                start_time=int(dp.get("startTimeUnixNano", 0)),
+                                time=int(dp.get("timeUnixNano", 0)),
+                                temporality=body.get("aggregationTemporality"),
+                                monotonic=body.get("isMonotonic"),
+                            )
+                        )
+    return points
+
+
+def wait_for(condition: Callable[[], Any], timeout: float, message: str, interval: float = 0.1) -> Any:
+    """Poll until `condition()` is truthy; fail with `message` (and the last value) otherwise."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = condition()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s: {message} (last: {last!r})")
+
+
+def write_config(directory: Path, config: dict[str, Any], name: str = "otel-config.yaml") -> Path:
+    path = directory / name
+    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@dataclass
+class CollectorProcess:
+    process: subprocess.Popen[str]
+    log_path: Path
+
+    def logs(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        return self.process.wait(timeout)
+
+
+@contextmanager
+def run_collector(config_path: Path, *extra_args: str, env: dict[str, str] | None = None) -> Iterator[CollectorProcess]:
+    """The real `collector run` in a subprocess (this interpreter's environment); stopped on exit."""
+    log_path = config_path.with_suffix(".log")
+    with open(log_path, "w", encoding="utf-8") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "collector", *extra_args, "run", "--config", str(config_path)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+            cwd=config_path.parent,
+            env={**os.environ, **(env or {})},
+        )
+    running = CollectorProcess(process, log_path)
+    try:
+        yield running
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+
+
+def install_example_plugin() -> None:
+    """pip-install the example plugin (not editable, so this process can import it at once)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", str(EXAMPLE_PLUGIN)],
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"cannot pip-install the example plugin:\n{result.stdout}\n{result.stderr}")
