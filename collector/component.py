@@ -162,6 +162,12 @@ class Exporter(Component):
     @abc.abstractmethod
     async def export(self, data: MetricsData) -> None: ...
 
+    def prepare(self, data: MetricsData) -> MetricsData:
+        """Runs once per batch, in arrival order, before the batch is queued (and persisted, with an
+        on-disk queue): the place for stateful conversions that retries must not repeat, such as
+        cumulative-to-delta. The default passes the batch through."""
+        return data
+
 
 class Extension(Component):
     """Not in the data path: health checks, storage for persistent queues."""

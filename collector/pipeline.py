@@ -160,7 +160,7 @@ class Service:
                 await self._start_one(ext_id, extension, started)
             for exp_id, exporter in self.graph.exporters.items():
                 await self._start_one(exp_id, exporter, started)
-                await self.graph.senders[exp_id].start()
+                await self.graph.senders[exp_id].start(self)
             for chain in self.graph.processors.values():
                 for processor in reversed(chain):
                     await self._start_one(processor.id, processor, started)

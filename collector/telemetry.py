@@ -49,6 +49,12 @@ class Telemetry:
         self.exporter_queue_capacity = PromGauge(
             "otelcol_exporter_queue_capacity", "Sending queue capacity in batches.", ["exporter"], registry=r
         )
+        self.exporter_storage_errors = counter(
+            "collector_exporter_storage_errors",
+            "Failed disk operations of a persistent sending queue, by operation (write, read, delete).",
+            "exporter",
+            "operation",
+        )
         self.dropped_points = counter(
             "collector_dropped_metric_points",
             "Points a component dropped as invalid, by reason (NaN, unsupported type ...).",
