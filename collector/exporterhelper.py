@@ -2,6 +2,10 @@
 
 Named and keyed as the Collector's exporterhelper (`timeout`, `retry_on_failure`, `sending_queue`), so
 a slow or failing exporter only fills its own queue and never blocks or starves another one.
+
+With `sending_queue.storage` naming a `file_storage` extension the queue lives on disk (see
+collector/filequeue.py): at-least-once delivery across restarts and crashes. Without it, what is still
+queued when the shutdown grace period ends is counted as failed and lost.
 """
 
 from __future__ import annotations
@@ -9,13 +13,15 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from pathlib import Path
 from typing import Protocol
 
 from opentelemetry.sdk.metrics.export import MetricsData
 from pydantic import Field
 
-from collector.component import ConfigModel, Exporter, PermanentError
+from collector.component import ComponentError, ConfigModel, Exporter, Host, PermanentError
 from collector.configtypes import Duration
+from collector.filequeue import FileQueue
 from collector.metrics import count_points
 from collector.telemetry import Telemetry
 
@@ -33,6 +39,9 @@ class QueueConfig(ConfigModel):
     enabled: bool = True
     num_consumers: int = Field(10, ge=1)
     queue_size: int = Field(1000, ge=1, description="Capacity in batches.")
+    storage: str | None = Field(
+        None, description="Id of a file_storage extension: keep the queue on disk so a restart loses nothing."
+    )
 
 
 class SendingConfig(ConfigModel):
@@ -44,30 +53,36 @@ class SendingConfig(ConfigModel):
 
 
 class BatchQueue(Protocol):
-    """Where accepted batches wait. `offer` never blocks; `done` retires a batch for good."""
+    """Where accepted batches wait. `offer` returns once the batch is safe (in memory, or on disk for a
+    durable queue) or refused; `done` retires a batch for good (sent, or failed permanently)."""
 
     capacity: int
+    durable: bool
 
-    def offer(self, data: MetricsData) -> bool: ...
+    async def offer(self, data: MetricsData) -> bool: ...
 
     async def take(self) -> tuple[object, MetricsData]: ...
 
-    def done(self, token: object) -> None: ...
+    async def done(self, token: object) -> None: ...
 
     def size(self) -> int: ...
 
-    def pending(self) -> list[MetricsData]:
-        """Batches accepted but not yet done (waiting or in flight), e.g. at shutdown."""
+    def idle(self) -> bool: ...
+
+    def drain(self) -> tuple[list[MetricsData], int]:
+        """At shutdown: batches accepted but not done that will be lost, and how many stay stored."""
         ...
 
 
 class MemoryQueue:
+    durable = False
+
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         self._queue: asyncio.Queue[MetricsData] = asyncio.Queue(maxsize=capacity)
         self._in_flight: dict[int, MetricsData] = {}
 
-    def offer(self, data: MetricsData) -> bool:
+    async def offer(self, data: MetricsData) -> bool:
         try:
             self._queue.put_nowait(data)
         except asyncio.QueueFull:
@@ -79,18 +94,19 @@ class MemoryQueue:
         self._in_flight[id(data)] = data
         return id(data), data
 
-    def done(self, token: object) -> None:
+    async def done(self, token: object) -> None:
         self._in_flight.pop(token, None)  # type: ignore[call-overload]
-        self._queue.task_done()
 
     def size(self) -> int:
         return self._queue.qsize()
 
-    def pending(self) -> list[MetricsData]:
+    def drain(self) -> tuple[list[MetricsData], int]:
         waiting = []
         while not self._queue.empty():
             waiting.append(self._queue.get_nowait())
-        return [*self._in_flight.values(), *waiting]
+        lost = [*self._in_flight.values(), *waiting]
+        self._in_flight.clear()
+        return lost, 0
 
     def idle(self) -> bool:
         return self._queue.empty() and not self._in_flight
@@ -113,25 +129,53 @@ class QueuedSender:
         self.exporter = exporter
         self.config = config
         self.telemetry = telemetry
-        self.queue = MemoryQueue(config.sending_queue.queue_size)
+        self.queue: BatchQueue = MemoryQueue(config.sending_queue.queue_size)
         self._workers: list[asyncio.Task[None]] = []
         self._closing = False
         self._full_logged = False
+        self._retrying_logged = False
+        self._last_rejection = ""
         self._labels = {"exporter": exporter.id}
 
-    async def start(self) -> None:
-        if self.config.sending_queue.enabled:
-            self.telemetry.exporter_queue_capacity.labels(**self._labels).set(self.queue.capacity)
-            self._workers = [
-                asyncio.create_task(self._work(), name=f"send:{self.exporter.id}:{i}")
-                for i in range(self.config.sending_queue.num_consumers)
-            ]
+    async def start(self, host: Host) -> None:
+        queue_config = self.config.sending_queue
+        if not queue_config.enabled:
+            return
+        if queue_config.storage:
+            self.queue = await self._open_file_queue(host, queue_config)
+        self.telemetry.exporter_queue_capacity.labels(**self._labels).set(self.queue.capacity)
+        self._update_queue_gauge()
+        self._workers = [
+            asyncio.create_task(self._work(), name=f"send:{self.exporter.id}:{i}")
+            for i in range(queue_config.num_consumers)
+        ]
+
+    async def _open_file_queue(self, host: Host, queue_config: QueueConfig) -> FileQueue:
+        storage = host.extension(queue_config.storage or "")
+        client_directory = getattr(storage, "client_directory", None)
+        if client_directory is None:
+            raise ComponentError(f"sending_queue.storage: extension {queue_config.storage!r} is not a file_storage")
+        errors = self.telemetry.exporter_storage_errors
+        queue = FileQueue(
+            queue_config.queue_size,
+            Path(client_directory("exporter", self.exporter.id)),
+            self.exporter.logger,
+            lambda operation: errors.labels(operation=operation, **self._labels).inc(),
+            fsync=bool(getattr(storage.config, "fsync", False)),
+        )
+        recovered = await queue.open()
+        if recovered:
+            self.exporter.logger.info("sending batches left on disk by the previous run", extra={"batches": recovered})
+        return queue
 
     async def consume(self, data: MetricsData) -> None:
+        data = self.exporter.prepare(data)
+        if not count_points(data):
+            return
         if not self.config.sending_queue.enabled:
             await self._send(data)
             return
-        if self._closing or not self.queue.offer(data):
+        if self._closing or not await self.queue.offer(data):
             self.telemetry.exporter_enqueue_failed.labels(**self._labels).inc(count_points(data))
             if not self._full_logged:
                 self._full_logged = True
@@ -147,7 +191,7 @@ class QueuedSender:
             token, data = await self.queue.take()
             # A cancellation (shutdown) leaves the batch in flight, so shutdown accounts for it.
             await self._send(data)
-            self.queue.done(token)
+            await self.queue.done(token)
             self._update_queue_gauge()
             if self._full_logged and self.queue.size() < self.queue.capacity:
                 self._full_logged = False
@@ -165,7 +209,7 @@ class QueuedSender:
             try:
                 await asyncio.wait_for(self.exporter.export(data), self.config.timeout)
             except PermanentError as exc:
-                self._failed(points, f"rejected, not retried: {exc}")
+                self._rejected(points, str(exc) or type(exc).__name__)
                 return
             except Exception as exc:  # every other failure is retryable: throttling, 5xx, network
                 reason = str(exc) or type(exc).__name__
@@ -177,15 +221,28 @@ class QueuedSender:
                 if retry.max_elapsed_time and elapsed + delay > retry.max_elapsed_time:
                     self._failed(points, f"gave up after {elapsed:.1f}s of retries: {reason}")
                     return
+                if not self._retrying_logged:
+                    self._retrying_logged = True
+                    self.exporter.logger.warning("export failed, retrying: %s", reason)
                 self.exporter.logger.debug("export failed, retrying", extra={"delay_s": round(delay, 3)})
                 await asyncio.sleep(delay)
                 continue
             self.telemetry.exporter_sent.labels(**self._labels).inc(points)
+            if self._retrying_logged:
+                self._retrying_logged = False
+                self.exporter.logger.info("export succeeded again")
             return
 
     def _failed(self, points: int, reason: str) -> None:
         self.telemetry.exporter_send_failed.labels(**self._labels).inc(points)
         self.exporter.logger.error("export failed: %s", reason, extra={"points": points})
+
+    def _rejected(self, points: int, reason: str) -> None:
+        """A permanent error: counted every time, logged once per distinct reason (quiet at steady state)."""
+        self.telemetry.exporter_send_failed.labels(**self._labels).inc(points)
+        if reason != self._last_rejection:
+            self._last_rejection = reason
+            self.exporter.logger.error("export rejected, not retried: %s", reason, extra={"points": points})
 
     async def shutdown(self, deadline: float) -> None:
         """Stop accepting, let the consumers drain until `deadline` (a loop time), then account for the rest."""
@@ -196,7 +253,9 @@ class QueuedSender:
         for worker in self._workers:
             worker.cancel()
         await asyncio.gather(*self._workers, return_exceptions=True)
-        left = self.queue.pending()
-        if left:
-            points = sum(count_points(d) for d in left)
+        lost, stored = self.queue.drain()
+        if stored:
+            self.exporter.logger.info("batches kept on disk for the next start", extra={"batches": stored})
+        if lost:
+            points = sum(count_points(d) for d in lost)
             self._failed(points, "shutdown grace period ended before the queue drained")

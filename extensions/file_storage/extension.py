@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from pathlib import Path
+
+from pydantic import Field, field_validator
+
+from collector.component import ComponentError, ConfigModel, Extension, Factory, Kind, Stability
+
+
+class FileStorageConfig(ConfigModel):
+    """The Collector's file_storage keys that mean something here (no bbolt, so no compaction)."""
+
+    directory: str = Field("/var/lib/otelcol/file_storage", min_length=1)
+    create_directory: bool = Field(False, description="Create `directory` (and parents) if it is missing.")
+    directory_permissions: str = Field("0750", description="Octal mode for a directory this extension creates.")
+    fsync: bool = Field(False, description="fsync every write: survives a power cut, not only a crash.")
+
+    @field_validator("directory_permissions")
+    @classmethod
+    def _octal(cls, value: str) -> str:
+        if not re.fullmatch(r"0?[0-7]{3}", value):
+            raise ValueError(f"{value!r} is not an octal file mode like 0750")
+        return value
+
+
+class FileStorage(Extension):
+    """Hands each client (e.g. an exporter's sending queue) its own sub-directory.
+
+    Unlike the Collector's bbolt files, every client gets a directory of plain files, one per stored
+    item, so a crash mid-write can only lose the item being written (writes go to a temp name first).
+    """
+
+    config: FileStorageConfig
+
+    async def start(self, host: object) -> None:
+        await asyncio.to_thread(self._check_directory)
+
+    def _check_directory(self) -> None:
+        directory = Path(self.config.directory)
+        if not directory.is_dir():
+            if not self.config.create_directory:
+                raise ComponentError(
+                    f"directory {str(directory)!r} does not exist: create it or set create_directory: true"
+                )
+            try:
+                directory.mkdir(mode=int(self.config.directory_permissions, 8), parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ComponentError(f"cannot create directory {str(directory)!r}: {exc.strerror}") from exc
+        if not os.access(directory, os.W_OK | os.X_OK):
+            # Not fatal: queues using it fall back to memory and say so (see exporters' sending_queue).
+            self.logger.warning("storage directory is not writable", extra={"directory": str(directory)})
+
+    def client_directory(self, kind: str, component_id: str, signal: str = "metrics") -> Path:
+        """`<directory>/<kind>_<type>_<name>_<signal>`, as the Collector names its per-client files."""
+        safe_id = re.sub(r"[^A-Za-z0-9._-]", "_", component_id.replace("/", "_"))
+        return Path(self.config.directory) / f"{kind}_{safe_id}_{signal}"
+
+
+factory = Factory(
+    type="file_storage",
+    kind=Kind.EXTENSION,
+    config_model=FileStorageConfig,
+    create=FileStorage,
+    stability=Stability.ALPHA,
+    description="A directory for state that survives a restart, e.g. exporters' persistent sending queues.",
+)

@@ -1,0 +1,179 @@
+"""The sending queue with `storage`: batches survive a restart, disk trouble never stops delivery.
+
+The exporter here is a small in-process recorder (this tests the queue's logic); the disk is real.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from opentelemetry.sdk.metrics.export import Gauge, Metric, MetricsData, NumberDataPoint, ResourceMetrics, ScopeMetrics
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+
+from collector.component import ComponentID, CreateSettings, Exporter, Kind, PermanentError
+from collector.exporterhelper import QueueConfig, QueuedSender, RetryConfig, SendingConfig
+from collector.logs import component_logger
+from collector.telemetry import Telemetry
+from extensions.file_storage import FileStorage, FileStorageConfig
+
+
+def batch(value: int) -> MetricsData:
+    point = NumberDataPoint({"n": str(value)}, 0, 1_000 + value, value)
+    metric = Metric("queued", "", "1", Gauge([point]))
+    return MetricsData([ResourceMetrics(Resource({}), [ScopeMetrics(InstrumentationScope("t"), [metric], "")], "")])
+
+
+def value_of(data: MetricsData) -> int:
+    return data.resource_metrics[0].scope_metrics[0].metrics[0].data.data_points[0].value
+
+
+class Recorder(Exporter):
+    """Fails while `mode` says so, records what it delivered."""
+
+    def __init__(self, telemetry: Telemetry) -> None:
+        settings = CreateSettings(
+            ComponentID("recorder"), Kind.EXPORTER, telemetry, component_logger(Kind.EXPORTER, "recorder")
+        )
+        super().__init__(settings, None)
+        self.mode = "ok"
+        self.delivered: list[int] = []
+
+    async def export(self, data: MetricsData) -> None:
+        if self.mode == "down":
+            raise ConnectionError("backend down")
+        if self.mode == "reject":
+            raise PermanentError("InvalidParameterValue: bad data")
+        self.delivered.append(value_of(data))
+
+
+class Host:
+    def __init__(self, telemetry: Telemetry, storage: FileStorage) -> None:
+        self.telemetry = telemetry
+        self.storage = storage
+
+    def extension(self, component_id: str) -> FileStorage:
+        assert component_id == "file_storage"
+        return self.storage
+
+    def report_status(self, *args: str) -> None:
+        pass
+
+
+SENDING = SendingConfig(
+    retry_on_failure=RetryConfig(initial_interval="10ms", max_interval="20ms", max_elapsed_time=0),
+    sending_queue=QueueConfig(num_consumers=1, storage="file_storage", queue_size=50),
+)
+
+
+async def start_sender(directory: Path) -> tuple[QueuedSender, Recorder, Telemetry]:
+    telemetry = Telemetry()
+    config = FileStorageConfig(directory=str(directory), create_directory=True)
+    settings = CreateSettings(
+        ComponentID("file_storage"), Kind.EXTENSION, telemetry, component_logger(Kind.EXTENSION, "file_storage")
+    )
+    storage = FileStorage(settings, config)
+    host = Host(telemetry, storage)
+    await storage.start(host)
+    exporter = Recorder(telemetry)
+    sender = QueuedSender(exporter, SENDING, telemetry)
+    await sender.start(host)
+    return sender, exporter, telemetry
+
+
+def batch_files(directory: Path) -> list[Path]:
+    return sorted(directory.glob("*/*.batch"))
+
+
+async def wait_until(condition, timeout: float = 5.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        assert loop.time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.01)
+
+
+async def test_batches_are_on_disk_before_acceptance_and_survive_a_restart(tmp_path: Path) -> None:
+    sender, exporter, _ = await start_sender(tmp_path)
+    exporter.mode = "down"
+    for value in (1, 2, 3):
+        await sender.consume(batch(value))
+        assert len(batch_files(tmp_path)) == value  # persisted before consume returned
+    loop = asyncio.get_running_loop()
+    await sender.shutdown(loop.time() + 0.2)
+    assert exporter.delivered == []
+    assert len(batch_files(tmp_path)) == 3
+
+    restarted, exporter2, telemetry = await start_sender(tmp_path)
+    await restarted.consume(batch(4))
+    await wait_until(lambda: len(exporter2.delivered) == 4)
+    assert exporter2.delivered == [1, 2, 3, 4]  # the previous run's batches first
+    await wait_until(lambda: not batch_files(tmp_path))
+    await restarted.shutdown(loop.time() + 1)
+    assert telemetry.value("otelcol_exporter_sent_metric_points", exporter="recorder") == 4
+
+
+async def test_permanent_failure_removes_the_batch(tmp_path: Path) -> None:
+    sender, exporter, telemetry = await start_sender(tmp_path)
+    exporter.mode = "reject"
+    await sender.consume(batch(1))
+    await sender.consume(batch(2))
+    await wait_until(lambda: telemetry.value("otelcol_exporter_send_failed_metric_points", exporter="recorder") == 2)
+    await wait_until(lambda: not batch_files(tmp_path))
+    await sender.shutdown(asyncio.get_running_loop().time() + 1)
+
+
+async def test_unusable_storage_falls_back_to_memory_and_recovers(tmp_path: Path) -> None:
+    sender, exporter, telemetry = await start_sender(tmp_path)
+    client_dir = next(tmp_path.iterdir())
+    exporter.mode = "down"
+    # Running as root makes chmod useless, so stand in for a read-only or full disk with ENOTDIR:
+    # the queue's directory is replaced by a plain file, and every write fails with an OSError.
+    client_dir.rmdir()
+    client_dir.write_text("not a directory")
+    await sender.consume(batch(1))
+    assert telemetry.value("collector_exporter_storage_errors", exporter="recorder", operation="write") == 1
+    client_dir.unlink()
+    client_dir.mkdir()
+    await sender.consume(batch(2))
+    assert len(batch_files(tmp_path)) == 1
+    exporter.mode = "ok"
+    await wait_until(lambda: sorted(exporter.delivered) == [1, 2])
+    await wait_until(lambda: not batch_files(tmp_path))
+    await sender.shutdown(asyncio.get_running_loop().time() + 1)
+
+
+async def test_storage_that_cannot_open_still_delivers(tmp_path: Path) -> None:
+    (tmp_path / "exporter_recorder_metrics").write_text("in the way")
+    sender, exporter, telemetry = await start_sender(tmp_path)
+    await sender.consume(batch(7))
+    await wait_until(lambda: exporter.delivered == [7])
+    assert telemetry.value("collector_exporter_storage_errors", exporter="recorder", operation="open") == 1
+    await sender.shutdown(asyncio.get_running_loop().time() + 1)
+
+
+async def test_a_corrupt_file_is_set_aside(tmp_path: Path) -> None:
+    client_dir = tmp_path / "exporter_recorder_metrics"
+    client_dir.mkdir()
+    (client_dir / f"{0:020d}.batch").write_bytes(b"\xff\xff not protobuf")
+    (client_dir / f"{1:020d}.tmp").write_bytes(b"half written")
+    sender, exporter, telemetry = await start_sender(tmp_path)
+    await sender.consume(batch(5))
+    await wait_until(lambda: exporter.delivered == [5])
+    assert telemetry.value("collector_exporter_storage_errors", exporter="recorder", operation="read") == 1
+    assert [p.suffix for p in client_dir.iterdir()] == [".corrupt"]
+    await sender.shutdown(asyncio.get_running_loop().time() + 1)
+
+
+async def test_missing_directory_without_create_directory_is_an_error(tmp_path: Path) -> None:
+    from collector.component import ComponentError
+
+    telemetry = Telemetry()
+    settings = CreateSettings(
+        ComponentID("file_storage"), Kind.EXTENSION, telemetry, component_logger(Kind.EXTENSION, "file_storage")
+    )
+    storage = FileStorage(settings, FileStorageConfig(directory=str(tmp_path / "missing")))
+    with pytest.raises(ComponentError, match="create_directory"):
+        await storage.start(None)
