@@ -1,0 +1,1 @@
+"""`cumulativetodelta` processor: cumulative monotonic sums and histograms become deltas (see README.md)."""
