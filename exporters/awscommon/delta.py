@@ -1,0 +1,25 @@
+"""CloudWatch sums what it receives per period, so cumulative counters must arrive as increases."""
+
+from __future__ import annotations
+
+from opentelemetry.sdk.metrics.export import MetricsData
+
+from collector.component import Exporter
+from processors.cumulativetodelta.tracker import DeltaTracker
+
+
+class DeltaExporter(Exporter):
+    """Base for exporters whose backend wants deltas: the conversion runs in `prepare`, i.e. once per
+    batch in arrival order before queueing, so retries never re-subtract and the on-disk queue holds
+    deltas. The first point of each counter only primes the tracker (the Collector's `auto`)."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.deltas = DeltaTracker(initial_value="auto", max_staleness=3600.0)
+
+    def prepare(self, data: MetricsData) -> MetricsData:
+        converted = self.deltas.convert(data)
+        dropped = self.settings.telemetry.dropped_points
+        for reason, points in self.deltas.last_dropped.items():
+            dropped.labels(component=self.id, reason=reason).inc(points)
+        return converted

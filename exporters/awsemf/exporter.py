@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import IO, Any
+
+from opentelemetry.sdk.metrics.export import MetricsData
+
+from collector.component import Factory, Kind, Stability
+from exporters.awscommon.client import make_client
+from exporters.awscommon.delta import DeltaExporter
+from exporters.awscommon.resumable import ResumablePlans
+from exporters.awsemf.config import AwsEmfConfig
+from exporters.awsemf.encoder import EmfEncoder
+from exporters.awsemf.logs import LogsSender, PutLogEventsRequest, plan_requests
+
+
+class AwsEmfExporter(DeltaExporter):
+    """Embedded Metric Format documents to CloudWatch Logs, stdout or a file the CloudWatch agent tails."""
+
+    config: AwsEmfConfig
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.encoder = EmfEncoder(self.config, self._dropped)
+        self.plans: ResumablePlans[PutLogEventsRequest] = ResumablePlans(
+            lambda data: plan_requests(self.encoder.encode(data), self._dropped)
+        )
+        self.sender: LogsSender | None = None
+        self._file: IO[str] | None = None
+
+    def _dropped(self, reason: str, points: int) -> None:
+        if points:
+            self.settings.telemetry.dropped_points.labels(component=self.id, reason=reason).inc(points)
+
+    async def start(self, host: object) -> None:
+        destination = self.config.output_destination
+        if destination == "cloudwatch":
+            client = await asyncio.to_thread(make_client, "logs", self.config, self.config.timeout)
+            self.sender = LogsSender(client, self.config.log_retention, self._dropped, self.logger)
+        elif destination == "file":
+            assert self.config.file_path
+            self._file = await asyncio.to_thread(open, self.config.file_path, "a", encoding="utf-8")
+        else:
+            self._file = sys.stdout
+
+    async def export(self, data: MetricsData) -> None:
+        if self.sender is not None:
+            await self.plans.send(data, self.sender.send)
+            return
+        lines = "".join(event.message + "\n" for event in self.encoder.encode(data))
+        await asyncio.to_thread(self._write, lines)
+
+    def _write(self, lines: str) -> None:
+        assert self._file is not None, "export before start"
+        self._file.write(lines)
+        self._file.flush()
+
+    async def shutdown(self) -> None:
+        if self._file is not None and self._file is not sys.stdout:
+            await asyncio.to_thread(self._file.close)
+        self._file = None
+
+
+factory = Factory(
+    type="awsemf",
+    kind=Kind.EXPORTER,
+    config_model=AwsEmfConfig,
+    create=AwsEmfExporter,
+    stability=Stability.ALPHA,
+    description="CloudWatch Embedded Metric Format to CloudWatch Logs (PutLogEvents), stdout or a file.",
+)

@@ -1,0 +1,207 @@
+"""EMF documents as the exporter writes them (stdout destination): schema, limits, units, deltas."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from exporters.awsemf import factory
+from tests.awsexporters.data import batch, counter, dropped, gauge, histogram, make_exporter
+from tests.awsexporters.emf_rules import check_document
+
+REFERENCE = {
+    "namespace": "MSK_Connect",
+    "output_destination": "stdout",
+    "metric_declarations": [{"dimensions": [["DBServerName"]], "metric_name_selectors": ["^MilliSecondBehindSource$"]}],
+}
+
+
+async def emitted(exporter, capsys, *batches) -> list[dict]:
+    """Every document the exporter printed for these batches (prepared as the sending queue does)."""
+    await exporter.start(None)
+    capsys.readouterr()
+    for data in batches:
+        await exporter.export(exporter.prepare(data))
+    return [check_document(line) for line in capsys.readouterr().out.splitlines()]
+
+
+async def test_reference_sample_metric(capsys) -> None:
+    exporter = make_exporter(factory, REFERENCE)
+    metric = gauge("MilliSecondBehindSource", 1234, {"DBServerName": "inventory-db"}, unit="ms")
+    [document] = await emitted(exporter, capsys, batch([metric]))
+    assert document["_aws"]["CloudWatchMetrics"] == [
+        {
+            "Namespace": "MSK_Connect",
+            "Dimensions": [["DBServerName"]],
+            "Metrics": [{"Name": "MilliSecondBehindSource", "Unit": "Milliseconds"}],
+        }
+    ]
+    assert document["DBServerName"] == "inventory-db"
+    assert document["MilliSecondBehindSource"] == 1234
+
+
+async def test_undeclared_metrics_stay_in_the_log_only(capsys) -> None:
+    exporter = make_exporter(factory, REFERENCE)
+    metrics = [
+        gauge("MilliSecondBehindSource", 5, {"DBServerName": "a"}),
+        gauge("QueueTotalCapacity", 8192, {"DBServerName": "a"}),
+    ]
+    [document] = await emitted(exporter, capsys, batch(metrics))
+    [directive] = document["_aws"]["CloudWatchMetrics"]
+    assert [m["Name"] for m in directive["Metrics"]] == ["MilliSecondBehindSource"]
+    assert document["QueueTotalCapacity"] == 8192
+
+
+async def test_1500_metrics_become_documents_of_at_most_100(capsys) -> None:
+    exporter = make_exporter(factory, {"namespace": "Big", "output_destination": "stdout"})
+    t = 1_700_000_000_000_000_000
+    metrics = [gauge(f"metric_{i:04d}", i, {"server": "s1"}, t=t) for i in range(1500)]
+    documents = await emitted(exporter, capsys, batch(metrics))
+    directives = [d for doc in documents for d in doc["_aws"]["CloudWatchMetrics"]]
+    assert len(directives) >= 15
+    assert all(d["Dimensions"] == [["server"]] for d in directives)
+    values = sorted(doc[m["Name"]] for doc in documents for d in doc["_aws"]["CloudWatchMetrics"] for m in d["Metrics"])
+    assert values == list(range(1500))  # every value present exactly once
+
+
+async def test_non_finite_values_are_dropped_and_counted(capsys) -> None:
+    exporter = make_exporter(factory, {"output_destination": "stdout"})
+    metrics = [gauge("ok", 1.5), gauge("nan", math.nan), gauge("inf", math.inf), gauge("ninf", -math.inf)]
+    [document] = await emitted(exporter, capsys, batch(metrics))
+    assert "ok" in document and not {"nan", "inf", "ninf"} & set(document)
+    assert dropped(exporter, "non_finite") == 3
+
+
+async def test_dimension_limits(capsys) -> None:
+    exporter = make_exporter(factory, {"output_destination": "stdout"})
+    wide = {f"k{i:02d}": "v" for i in range(31)}
+    long_value = "x" * 2000
+    documents = await emitted(exporter, capsys, batch([gauge("wide", 1, wide), gauge("long", 2, {"db": long_value})]))
+    by_metric = {name: doc for doc in documents for name in ("wide", "long") if name in doc}
+    assert by_metric["wide"]["_aws"]["CloudWatchMetrics"] == []  # 31 keys: kept in the log only
+    assert dropped(exporter, "too_many_dimensions") == 1
+    assert by_metric["long"]["db"] == "x" * 1024
+    assert by_metric["long"]["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["db"]]
+
+
+async def test_units_are_cloudwatch_names_and_descriptors_override(capsys) -> None:
+    config = {
+        "output_destination": "stdout",
+        "metric_descriptors": [{"metric_name": "queue", "unit": "Count"}, {"metric_name": "lag", "unit": "Seconds"}],
+    }
+    exporter = make_exporter(factory, config)
+    metrics = [
+        gauge("lag", 1, unit="ms"),
+        gauge("size", 2, unit="By"),
+        gauge("ratio", 3, unit="1"),
+        gauge("events", 4, unit="{event}"),
+        gauge("rate", 5, unit="By/s"),
+        gauge("queue", 6, unit=""),
+    ]
+    [document] = await emitted(exporter, capsys, batch(metrics))
+    units = {m["Name"]: m["Unit"] for d in document["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]}
+    assert units == {
+        "lag": "Milliseconds",  # a descriptor replaces a unit only with overwrite: true
+        "size": "Bytes",
+        "ratio": "None",
+        "events": "Count",
+        "rate": "Bytes/Second",
+        "queue": "Count",
+    }
+
+
+async def test_cumulative_sums_are_sent_as_deltas(capsys) -> None:
+    exporter = make_exporter(factory, {"output_destination": "stdout"})
+    first = await emitted(exporter, capsys, batch([counter("events", 10, {"server": "a"})]))
+    assert first == []  # the first cumulative point only primes the tracker
+    await exporter.export(exporter.prepare(batch([counter("events", 25, {"server": "a"})])))
+    await exporter.export(exporter.prepare(batch([counter("events", 26, {"server": "a"})])))
+    documents = [check_document(line) for line in capsys.readouterr().out.splitlines()]
+    assert [d["events"] for d in documents] == [15, 1]
+
+
+async def test_histograms_as_values_and_counts_within_100(capsys) -> None:
+    exporter = make_exporter(factory, {"output_destination": "stdout"})
+    small = histogram("latency", [1, 0, 3, 2], [10.0, 20.0, 50.0], 200.0)
+    bounds = [float(i) for i in range(1, 250)]
+    wide = histogram("wide", [1] * 250, bounds, 31_000.0)
+    [document] = await emitted(exporter, capsys, batch([small, wide]))
+    assert document["latency"]["Values"] == [pytest.approx(v) for v in (10.0, 35.0, 50.0)]
+    assert document["latency"]["Counts"] == [1, 3, 2]
+    assert (document["latency"]["Count"], document["latency"]["Sum"]) == (6, 200.0)
+    assert len(document["wide"]["Values"]) <= 100
+    assert sum(document["wide"]["Counts"]) == 250
+
+
+@pytest.mark.parametrize(
+    ("option", "expected"),
+    [
+        ("NoDimensionRollup", [["db", "server"]]),
+        ("SingleDimensionRollup", [["db", "server"], ["db"], ["server"]]),
+        ("ZeroAndSingleDimensionRollup", [["db", "server"], [], ["db"], ["server"]]),
+    ],
+)
+async def test_dimension_rollup(capsys, option: str, expected: list[list[str]]) -> None:
+    exporter = make_exporter(factory, {"output_destination": "stdout", "dimension_rollup_option": option})
+    [document] = await emitted(exporter, capsys, batch([gauge("m", 1, {"server": "s", "db": "d"})]))
+    assert document["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == expected
+
+
+async def test_label_matchers_select_by_value(capsys) -> None:
+    config = {
+        "output_destination": "stdout",
+        "metric_declarations": [
+            {
+                "dimensions": [["server"]],
+                "metric_name_selectors": ["^lag$"],
+                "label_matchers": [{"label_names": ["context", "server"], "regex": "^streaming;prod-"}],
+            }
+        ],
+    }
+    exporter = make_exporter(factory, config)
+    metrics = [
+        gauge("lag", 1, {"context": "streaming", "server": "prod-1"}),
+        gauge("lag", 2, {"context": "snapshot", "server": "prod-1"}),
+    ]
+    documents = await emitted(exporter, capsys, batch(metrics))
+    with_directive = [d["lag"] for d in documents if d["_aws"]["CloudWatchMetrics"]]
+    assert with_directive == [1]
+
+
+async def test_storage_resolution_and_placeholders(tmp_path) -> None:
+    path = tmp_path / "emf.log"
+    config = {"output_destination": "file", "file_path": str(path), "storage_resolution": 1}
+    exporter = make_exporter(factory, config)
+    await exporter.start(None)
+    await exporter.export(batch([gauge("m", 1)]))
+    await exporter.shutdown()
+    [line] = path.read_text().splitlines()
+    document = check_document(line)
+    assert document["_aws"]["CloudWatchMetrics"][0]["Metrics"] == [
+        {"Name": "m", "Unit": "None", "StorageResolution": 1}
+    ]
+
+
+def test_placeholders_read_resource_attributes() -> None:
+    from exporters.awsemf.encoder import fill_placeholders
+
+    resource = {"aws.ecs.cluster.name": "prod", "service.name": "connect"}
+    assert fill_placeholders("/aws/{ClusterName}/{ServiceName}/{TaskId}", resource) == "/aws/prod/connect/undefined"
+
+
+def test_config_errors_name_the_problem() -> None:
+    from pydantic import ValidationError
+
+    from exporters.awsemf.config import AwsEmfConfig
+
+    with pytest.raises(ValidationError, match="file_path"):
+        AwsEmfConfig.model_validate({"output_destination": "file"})
+    with pytest.raises(ValidationError, match="not a CloudWatch unit"):
+        AwsEmfConfig.model_validate({"metric_descriptors": [{"metric_name": "m", "unit": "ms"}]})
+    with pytest.raises(ValidationError, match="invalid regular expression"):
+        AwsEmfConfig.model_validate({"metric_declarations": [{"metric_name_selectors": ["("]}]})
+    with pytest.raises(ValidationError, match="storage_resolution"):
+        AwsEmfConfig.model_validate({"storage_resolution": 5})
+    assert json.dumps(AwsEmfConfig().dimension_rollup_option) == '"NoDimensionRollup"'
