@@ -5,6 +5,7 @@ helper: throttling, 5xx and connection errors are raised as they are (retried); 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -50,8 +51,15 @@ class AwsConfig(ConfigModel):
     )
 
 
+# At DEBUG these libraries log signed request headers (the access key id is in Authorization):
+# they stay at WARNING whatever level the collector logs at.
+QUIET_LOGGERS = ("botocore", "boto3", "urllib3", "s3transfer")
+
+
 def make_client(service: str, config: AwsConfig, timeout: float) -> Any:
     """A boto3 client; credentials come from the SDK's default chain and are never logged."""
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
     botocore_config = Config(
         connect_timeout=timeout,
         read_timeout=timeout,
