@@ -19,7 +19,11 @@ class DeltaExporter(Exporter):
 
     def prepare(self, data: MetricsData) -> MetricsData:
         converted = self.deltas.convert(data)
-        dropped = self.settings.telemetry.dropped_points
         for reason, points in self.deltas.last_dropped.items():
-            dropped.labels(component=self.id, reason=reason).inc(points)
+            self.count_dropped(reason, points)
         return converted
+
+    def count_dropped(self, reason: str, points: int) -> None:
+        """A point CloudWatch would refuse (NaN, over a limit ...): counted, never sent."""
+        if points:
+            self.settings.telemetry.dropped_points.labels(component=self.id, reason=reason).inc(points)

@@ -22,22 +22,18 @@ class AwsEmfExporter(DeltaExporter):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.encoder = EmfEncoder(self.config, self._dropped)
+        self.encoder = EmfEncoder(self.config, self.count_dropped)
         self.plans: ResumablePlans[PutLogEventsRequest] = ResumablePlans(
-            lambda data: plan_requests(self.encoder.encode(data), self._dropped)
+            lambda data: plan_requests(self.encoder.encode(data), self.count_dropped)
         )
         self.sender: LogsSender | None = None
         self._file: IO[str] | None = None
-
-    def _dropped(self, reason: str, points: int) -> None:
-        if points:
-            self.settings.telemetry.dropped_points.labels(component=self.id, reason=reason).inc(points)
 
     async def start(self, host: object) -> None:
         destination = self.config.output_destination
         if destination == "cloudwatch":
             client = await asyncio.to_thread(make_client, "logs", self.config, self.config.timeout)
-            self.sender = LogsSender(client, self.config.log_retention, self._dropped, self.logger)
+            self.sender = LogsSender(client, self.config.log_retention, self.count_dropped, self.logger)
         elif destination == "file":
             assert self.config.file_path
             self._file = await asyncio.to_thread(open, self.config.file_path, "a", encoding="utf-8")

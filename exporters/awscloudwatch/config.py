@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from collector.component import ConfigModel
+from collector.exporterhelper import SendingConfig
+from exporters.awscommon.client import AwsConfig
+
+
+class DimensionRule(ConfigModel):
+    """A point attribute that becomes a dimension, optionally under another name."""
+
+    attribute: str = Field(min_length=1)
+    name: str | None = Field(None, min_length=1, max_length=255, description="Dimension name; default: attribute.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, value: object) -> object:
+        return {"attribute": value} if isinstance(value, str) else value
+
+    @property
+    def dimension(self) -> str:
+        return self.name or self.attribute
+
+
+class AwsCloudWatchConfig(SendingConfig, AwsConfig):
+    namespace: str = Field(min_length=1, max_length=255)
+    dimensions: list[DimensionRule] | None = Field(
+        None,
+        max_length=30,
+        description="Attributes that become dimensions (`server` or {attribute: server, name: DBServerName}); "
+        "default: every point attribute. A point missing one of them is sent without that dimension.",
+    )
+    storage_resolution: Literal[1, 60] = 60
+
+    @field_validator("namespace")
+    @classmethod
+    def _not_aws(cls, namespace: str) -> str:
+        if namespace.startswith("AWS/"):
+            raise ValueError("namespaces starting with AWS/ are reserved for AWS services")
+        return namespace
+
+    @field_validator("dimensions")
+    @classmethod
+    def _unique(cls, rules: list[DimensionRule] | None) -> list[DimensionRule] | None:
+        names = [r.dimension for r in rules or []]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"dimension names must be unique: {', '.join(duplicates)}")
+        return rules

@@ -1,0 +1,140 @@
+"""MetricsData -> PutMetricData `MetricData` entries and requests within CloudWatch's limits:
+≤ 1000 entries and ≤ 1 MB per request, ≤ 30 dimensions, names ≤ 255 and dimension values ≤ 1024
+characters, values finite and within ±2^360 (smaller than 2^-260 in magnitude is sent as 0)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from opentelemetry.sdk.metrics.export import ExponentialHistogram, Gauge, Histogram, MetricsData, Sum
+
+from collector.metrics import iter_metrics
+from exporters.awscloudwatch.config import AwsCloudWatchConfig
+from exporters.awscommon.histogram import distribution
+from exporters.awscommon.units import cloudwatch_unit
+
+MAX_DATUMS_PER_REQUEST = 1000
+MAX_REQUEST_BYTES = 1_000_000  # 1 MB; sizes are estimated as the (largest) query-protocol encoding
+MAX_DIMENSIONS = 30
+MAX_NAME = 255
+MAX_DIMENSION_VALUE = 1024
+MAX_MAGNITUDE = 2.0**360
+MIN_MAGNITUDE = 2.0**-260
+
+Datum = dict[str, Any]
+
+
+def _number(value: float) -> float | None:
+    if not math.isfinite(value) or abs(value) > MAX_MAGNITUDE:
+        return None
+    return 0.0 if abs(value) < MIN_MAGNITUDE else value
+
+
+def _string(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+class DatumBuilder:
+    def __init__(self, config: AwsCloudWatchConfig, on_drop: Callable[[str, int], None]) -> None:
+        self.config = config
+        self.on_drop = on_drop
+
+    def dimensions(self, attributes: dict[str, Any]) -> list[dict[str, str]] | None:
+        rules = self.config.dimensions
+        if rules is None:
+            pairs = sorted((k, _string(v)) for k, v in attributes.items())
+        else:
+            pairs = [(r.dimension, _string(attributes[r.attribute])) for r in rules if r.attribute in attributes]
+        if len(pairs) > MAX_DIMENSIONS or any(not k or len(k) > MAX_NAME for k, _ in pairs):
+            return None
+        return [{"Name": k, "Value": v[:MAX_DIMENSION_VALUE]} for k, v in pairs if v]
+
+    def datums(self, data: MetricsData) -> list[Datum]:
+        out: list[Datum] = []
+        for metric in iter_metrics(data):
+            if not metric.name or len(metric.name) > MAX_NAME:
+                self.on_drop("metric_name_length", len(metric.data.data_points))
+                continue
+            unit = cloudwatch_unit(metric.unit)
+            for point in metric.data.data_points:
+                datum = self._datum(metric.name, unit, metric.data, point)
+                if datum is not None:
+                    out.append(datum)
+        return out
+
+    def _datum(self, name: str, unit: str, body: Any, point: Any) -> Datum | None:
+        dimensions = self.dimensions(dict(point.attributes or {}))
+        if dimensions is None:
+            self.on_drop("too_many_dimensions", 1)
+            return None
+        datum: Datum = {
+            "MetricName": name,
+            "Dimensions": dimensions,
+            "Timestamp": datetime.fromtimestamp(point.time_unix_nano / 1e9, UTC),
+            "Unit": unit,
+            "StorageResolution": self.config.storage_resolution,
+        }
+        if isinstance(body, Gauge | Sum):
+            value = _number(float(point.value))
+            if value is None:
+                self.on_drop("non_finite", 1)
+                return None
+            datum["Value"] = value
+        elif isinstance(body, Histogram | ExponentialHistogram):
+            dist = distribution(point)
+            values = [_number(v) for v in dist.values] if dist else [None]
+            if dist is None or None in values:
+                self.on_drop("non_finite", 1)
+                return None
+            if not values:
+                return None  # an empty histogram: nothing to add
+            datum["Values"], datum["Counts"] = values, dist.counts
+        else:
+            self.on_drop("unsupported_type", 1)
+            return None
+        return datum
+
+
+def encoded_size(datum: Datum, index: int = 1000) -> int:
+    """Bytes of this entry in a query-protocol body (`MetricData.member.N.Key=value&`), the largest of
+    the protocols boto3 may use, so a request within the limit here is within it on the wire."""
+    prefix = f"MetricData.member.{index}."
+    size = 0
+    for key, value in datum.items():
+        if key == "Dimensions":
+            for i, dim in enumerate(value, 1):
+                size += (
+                    2 * len(f"{prefix}Dimensions.member.{i}.Name=&")
+                    + len(quote(dim["Name"]))
+                    + len(quote(dim["Value"]))
+                )
+        elif isinstance(value, list):
+            size += sum(len(f"{prefix}{key}.member.{i}={v!r}&") for i, v in enumerate(value, 1))
+        else:
+            text = value.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if isinstance(value, datetime) else str(value)
+            size += len(f"{prefix}{key}={quote(text)}&")
+    return size
+
+
+def plan_requests(datums: list[Datum], namespace: str) -> list[list[Datum]]:
+    """≤ 1000 entries and ≤ 1 MB (estimated) per request, in order."""
+    base = len(f"Action=PutMetricData&Version=2010-08-01&Namespace={quote(namespace)}")
+    requests: list[list[Datum]] = []
+    current: list[Datum] = []
+    size = base
+    for datum in datums:
+        datum_size = encoded_size(datum)
+        if current and (len(current) >= MAX_DATUMS_PER_REQUEST or size + datum_size > MAX_REQUEST_BYTES):
+            requests.append(current)
+            current, size = [], base
+        current.append(datum)
+        size += datum_size
+    if current:
+        requests.append(current)
+    return requests
