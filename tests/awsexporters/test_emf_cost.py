@@ -1,0 +1,166 @@
+"""What the curated Debezium declarations cost per connector, computed from what the exporter emits.
+
+The figures in exporters/awsemf/README.md ("Cost") must equal what this test computes, so the docs
+cannot drift from the code or from otel-config.sample.yaml.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import yaml
+
+from collector.config import expand_env
+from exporters.awsemf import factory
+from tests.awsexporters.data import START, batch, make_exporter
+from tests.awsexporters.emf_rules import check_document
+
+HERE = Path(__file__).resolve().parents[2] / "exporters" / "awsemf"
+SCRAPES_PER_MONTH = 30 * 24 * 60  # 60 s collection interval, 30-day month
+TABLES = 10  # tables captured by the example connector (per-table counters are one point each)
+LABELS = {"server": "inventory", "plugin": "mysql"}
+
+# One scrape of the JMX preset `debezium-mysql` (receivers/jmx/presets/debezium-mysql.yaml): name -> unit.
+COMMON_COUNTERS = [
+    "TotalNumberOfEventsSeen",
+    "TotalNumberOfCreateEventsSeen",
+    "TotalNumberOfUpdateEventsSeen",
+    "TotalNumberOfDeleteEventsSeen",
+    "NumberOfEventsFiltered",
+    "NumberOfErroneousEvents",
+]
+COMMON_GAUGES = {
+    "MilliSecondsSinceLastEvent": "ms",
+    "QueueTotalCapacity": "{event}",
+    "QueueRemainingCapacity": "{event}",
+    "CurrentQueueSizeInBytes": "By",
+    "MaxQueueSizeInBytes": "By",
+    "CapturedTables": "{table}",
+}
+SNAPSHOT_GAUGES = {
+    "TotalTableCount": "{table}",
+    "RemainingTableCount": "{table}",
+    "SnapshotRunning": "1",
+    "SnapshotPaused": "1",
+    "SnapshotCompleted": "1",
+    "SnapshotAborted": "1",
+    "SnapshotSkipped": "1",
+    "SnapshotDurationInSeconds": "s",
+    "SnapshotPausedDurationInSeconds": "s",
+}
+STREAMING_GAUGES = {
+    "Connected": "1",
+    "MilliSecondsBehindSource": "ms",
+    "MilliSecondsBehindSourceMinValue": "ms",
+    "MilliSecondsBehindSourceMaxValue": "ms",
+    "MilliSecondsBehindSourceAverageValue": "ms",
+    "MilliSecondsBehindSourceP50": "ms",
+    "MilliSecondsBehindSourceP95": "ms",
+    "MilliSecondsBehindSourceP99": "ms",
+    "IsGtidModeEnabled": "1",
+    "BinlogPosition": "By",
+}
+STREAMING_COUNTERS = [
+    "NumberOfCommittedTransactions",
+    "NumberOfRolledBackTransactions",
+    "NumberOfNotWellFormedTransactions",
+    "NumberOfLargeTransactions",
+    "NumberOfSkippedEvents",
+    "NumberOfDisconnects",
+    "NumberOfUnchangedEventsSkipped",
+]
+PER_TABLE_COUNTERS = {
+    "snapshot": ["RowsScanned"],
+    "streaming": ["NumberOfCreateEventsSeen", "NumberOfUpdateEventsSeen", "NumberOfDeleteEventsSeen"],
+}
+SCHEMA_HISTORY = {
+    "ChangesRecovered": None,
+    "ChangesApplied": None,
+    "RecoveryStartTime": "ms",
+    "MilliSecondsSinceLastAppliedChange": "ms",
+    "MilliSecondsSinceLastRecoveredChange": "ms",
+}
+
+
+def scrape(step: int, t: int):
+    """One realistic scrape; counters grow between scrapes, gauges hold typical magnitudes."""
+    from opentelemetry.sdk.metrics.export import AggregationTemporality, Gauge, Metric, NumberDataPoint, Sum
+
+    def g(name: str, value: float, unit: str, **extra: str) -> Metric:
+        return Metric(name, "", unit, Gauge([NumberDataPoint({**LABELS, **extra}, 0, t, value)]))
+
+    def c(name: str, value: int, unit: str, points: list[dict[str, str]] | None = None) -> Metric:
+        pts = [NumberDataPoint({**LABELS, **p}, START, t, value) for p in points or [{}]]
+        return Metric(name, "", unit, Sum(pts, AggregationTemporality.CUMULATIVE, True))
+
+    tables = [{"table": f"inventory.table_{i:02d}"} for i in range(TABLES)]
+    metrics = []
+    for context in ("snapshot", "streaming"):
+        prefix = f"debezium.{context}."
+        metrics += [c(prefix + n, 1_000_000 + step * 1234, "{event}") for n in COMMON_COUNTERS]
+        metrics += [g(prefix + n, 8192 - step, u) for n, u in COMMON_GAUGES.items()]
+        metrics += [c(prefix + n, 50_000 + step * 97, "{row}", tables) for n in PER_TABLE_COUNTERS[context]]
+    metrics += [g("debezium.snapshot." + n, 1, u) for n, u in SNAPSHOT_GAUGES.items()]
+    metrics += [g("debezium.streaming." + n, 1250 + step, u) for n, u in STREAMING_GAUGES.items()]
+    metrics += [c("debezium.streaming." + n, 100 + step, "{transaction}") for n in STREAMING_COUNTERS]
+    for n, unit in SCHEMA_HISTORY.items():
+        name = "debezium.schema_history." + n
+        metrics.append(c(name, 20 + step, "{change}") if unit is None else g(name, 30_000, unit))
+    metrics += [
+        g("debezium.schema_history.Status", 1 if state == "running" else 0, "1", state=state)
+        for state in ("running", "recovering", "stopped", "unknown")
+    ]
+    return batch(metrics)
+
+
+def curated_config() -> dict:
+    raw = expand_env(yaml.safe_load((HERE / "otel-config.sample.yaml").read_text()), {})
+    config = dict(raw["exporters"]["awsemf"])
+    for key in ("region", "sending_queue", "log_retention"):
+        config.pop(key, None)
+    return {**config, "output_destination": "stdout"}
+
+
+async def compute_cost(capsys, **overrides: object) -> dict[str, int]:
+    exporter = make_exporter(factory, {**curated_config(), **overrides})
+    await exporter.start(None)
+    capsys.readouterr()
+    minute = 60 * 10**9
+    await exporter.export(exporter.prepare(scrape(0, START + minute)))  # primes the delta tracker
+    capsys.readouterr()
+    await exporter.export(exporter.prepare(scrape(1, START + 2 * minute)))  # steady state
+    lines = capsys.readouterr().out.splitlines()
+    custom_metrics = set()
+    for line in lines:
+        document = check_document(line)
+        for directive in document["_aws"]["CloudWatchMetrics"]:
+            for dims in directive["Dimensions"]:
+                for metric in directive["Metrics"]:
+                    key = tuple((d, document[d]) for d in dims)
+                    custom_metrics.add((directive["Namespace"], metric["Name"], key))
+    scrape_bytes = sum(len(line.encode()) + 26 for line in lines)
+    return {
+        "custom_metrics": len(custom_metrics),
+        "events_per_scrape": len(lines),
+        "bytes_per_scrape": scrape_bytes,
+        "monthly_bytes": scrape_bytes * SCRAPES_PER_MONTH,
+    }
+
+
+async def test_curated_declarations_cost_matches_the_readme(capsys) -> None:
+    cost = await compute_cost(capsys)
+    assert cost["custom_metrics"] == 11  # 4 streaming + 3 snapshot + 4 schema-history states
+    # For comparison: no declarations with the Collector's default rollup makes everything a metric.
+    everything = await compute_cost(
+        capsys, metric_declarations=[], dimension_rollup_option="ZeroAndSingleDimensionRollup"
+    )
+    cost["custom_metrics_without_declarations"] = everything["custom_metrics"]
+    readme = (HERE / "README.md").read_text()
+    documented = re.search(r"<!-- cost: (\{.*?\}) -->", readme)
+    assert documented, "README.md must carry the computed cost figures"
+    assert json.loads(documented.group(1)) == cost, f"update README.md with {json.dumps(cost)}"
+    mib = cost["monthly_bytes"] / 2**20
+    assert f"{cost['custom_metrics']} custom metrics" in readme
+    assert f"{mib:.0f} MiB" in readme
