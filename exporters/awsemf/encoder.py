@@ -9,10 +9,10 @@ histogram array, finite values only.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
-from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +37,8 @@ PLACEHOLDER_ATTRIBUTES = {
     "TaskDefinitionFamily": ("TaskDefinitionFamily", "aws.ecs.task.family"),
     "ServiceName": ("ServiceName", "service.name"),
 }
+_PLAIN_NUMBERS = frozenset({int, float})  # repr() is their JSON text (bool, a subclass of int, is not)
+_to_json = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 
 DimensionSet = tuple[str, ...]
@@ -50,12 +52,27 @@ class LogEvent:
     stream: str
 
 
-@dataclass(frozen=True)
-class _Member:
-    name: str
-    value: Any
-    unit: str
-    dimension_sets: tuple[DimensionSet, ...]
+# (metric name, its JSON key text, value, its metric-definition JSON, dimension sets): a plain tuple,
+# built once per point from texts computed once per metric.
+_Member = tuple[str, str, Any, str, tuple[DimensionSet, ...]]
+# Dimension sets kept, and the limit each left-out set broke (counted per point).
+_Dimensions = tuple[tuple[DimensionSet, ...], tuple[str, ...]]
+
+
+class _LabelSet:
+    """One distinct attribute set of a batch: its labels, their JSON, its dimension sets per metric
+    and its members per timestamp. A scrape repeats a few attribute sets on every metric, so the
+    per-point work is dictionary look-ups."""
+
+    __slots__ = ("by_time", "dimensions", "json", "keys", "labels")
+
+    def __init__(self, labels: dict[str, str]) -> None:
+        items = sorted(labels.items())
+        self.labels = dict(items)
+        self.keys = tuple(k for k, _ in items)
+        self.json = _to_json(self.labels)[1:-1]  # '"k":"v",...' to splice into a document
+        self.dimensions: dict[str, _Dimensions] = {}  # by metric name
+        self.by_time: dict[int, list[_Member]] = {}
 
 
 def _label_value(value: Any) -> str:
@@ -96,39 +113,32 @@ class EmfEncoder:
         self.metric_definition_extra = {"StorageResolution": 1} if config.storage_resolution == 1 else {}
         # Dimension sets depend on the label keys only, unless a label matcher looks at the values.
         self._cacheable = not any(d.label_matchers for d in config.metric_declarations)
-        self._dimension_cache: dict[tuple[str, tuple[str, ...]], tuple[tuple[DimensionSet, ...], tuple[str, ...]]] = {}
+        self._dimension_cache: dict[tuple[str, ...], dict[str, _Dimensions]] = {}
+        self._texts: dict[tuple[str, str | None], tuple[str, str]] = {}
+        self._namespace = _to_json(config.namespace)
 
     # Metric -> members ---------------------------------------------------------------------------------
     def unit(self, metric: Metric) -> str:
-        mapped = cloudwatch_unit(metric.unit)
+        unit = cloudwatch_unit(metric.unit)
         descriptor = self.units.get(metric.name)
-        if descriptor and (descriptor.overwrite or mapped == "None"):
+        if descriptor and (descriptor.overwrite or unit == "None"):
             return descriptor.unit
-        return mapped
+        return unit
 
-    def _value(self, metric: Metric, point: Any) -> Any:
-        """The member value, or None when the point cannot be sent (counted)."""
-        if isinstance(metric.data, Gauge | Sum):
-            value = point.value
-            if isinstance(value, float) and not math.isfinite(value):
-                self.on_drop("non_finite", 1)
-                return None
-            return value
-        if isinstance(metric.data, Histogram | ExponentialHistogram):
-            dist = distribution(point)
-            if dist is None:
-                self.on_drop("non_finite", 1)
-                return None
-            return {
-                "Values": dist.values,
-                "Counts": dist.counts,
-                "Max": dist.max,
-                "Min": dist.min,
-                "Count": dist.count,
-                "Sum": dist.sum,
-            }
-        self.on_drop("unsupported_type", 1)
-        return None
+    def _histogram_value(self, point: Any) -> dict[str, Any] | None:
+        """Values/Counts with the statistics, or None when the point cannot be sent (counted)."""
+        dist = distribution(point)
+        if dist is None:
+            self.on_drop("non_finite", 1)
+            return None
+        return {
+            "Values": dist.values,
+            "Counts": dist.counts,
+            "Max": dist.max,
+            "Min": dist.min,
+            "Count": dist.count,
+            "Sum": dist.sum,
+        }
 
     # Dimensions --------------------------------------------------------------------------------------
     def _declared_sets(self, name: str, labels: Mapping[str, str]) -> list[DimensionSet] | None:
@@ -147,23 +157,9 @@ class EmfEncoder:
             sets.extend(tuple(dims) for dims in _usable(decl, labels))
         return sets if matched else None
 
-    def dimension_sets(self, name: str, labels: Mapping[str, str]) -> tuple[DimensionSet, ...]:
-        """The metric's dimension sets for this point; sets over CloudWatch's limits are left out and
-        counted (the value stays in the log event)."""
-        key = (name, tuple(labels))
-        cached = self._dimension_cache.get(key) if self._cacheable else None
-        if cached is None:
-            cached = self._compute_dimension_sets(name, labels)
-            if self._cacheable:
-                self._dimension_cache[key] = cached
-        sets, rejected = cached
-        for reason in rejected:
-            self.on_drop(reason, 1)
-        return sets
-
-    def _compute_dimension_sets(
-        self, name: str, labels: Mapping[str, str]
-    ) -> tuple[tuple[DimensionSet, ...], tuple[str, ...]]:
+    def _compute_dimension_sets(self, name: str, labels: Mapping[str, str]) -> _Dimensions:
+        """The metric's dimension sets for these labels. Sets over CloudWatch's limits are left out and
+        named, to be counted per point (the value stays in the log event)."""
         if self.declarations:
             declared = self._declared_sets(name, labels)
             sets = declared if declared is not None else []
@@ -186,56 +182,123 @@ class EmfEncoder:
 
     # Documents ---------------------------------------------------------------------------------------
     def encode(self, data: MetricsData) -> list[LogEvent]:
-        groups: dict[tuple[str, str, tuple[tuple[str, str], ...], int], list[_Member]] = defaultdict(list)
-        convert_resource = self.config.resource_to_telemetry_conversion.enabled
+        """The exporter's hot path: per point, a few dictionary look-ups and one tuple."""
+        events: list[LogEvent] = []
+        isfinite = math.isfinite
+        metric_texts = self._texts
         for resource_metrics in data.resource_metrics:
             resource = resource_metrics.resource.attributes
             group = fill_placeholders(self.config.log_group_name, resource)
             stream = fill_placeholders(self.config.log_stream_name, resource)
-            base_labels = {k: _label_value(v) for k, v in resource.items()} if convert_resource else {}
+            convert = self.config.resource_to_telemetry_conversion.enabled
+            base = {k: _label_value(v) for k, v in resource.items()} if convert else {}
+            label_sets: dict[Any, _LabelSet] = {}
+            by_labels: dict[tuple[tuple[str, str], ...], _LabelSet] = {}
             for scope_metrics in resource_metrics.scope_metrics:
                 for metric in scope_metrics.metrics:
-                    unit = self.unit(metric)
-                    for point in metric.data.data_points:
-                        value = self._value(metric, point)
-                        if value is None:
-                            continue
-                        labels = {**base_labels, **{k: _label_value(v) for k, v in (point.attributes or {}).items()}}
-                        labels = self._truncate_values(labels)
-                        member = _Member(metric.name, value, unit, self.dimension_sets(metric.name, labels))
-                        key = (group, stream, tuple(sorted(labels.items())), point.time_unix_nano // 1_000_000)
-                        groups[key].append(member)
-        events = []
-        for (group, stream, labels, timestamp), members in groups.items():
-            for chunk in _chunks(members):
-                events.append(LogEvent(timestamp, self._document(timestamp, dict(labels), chunk), group, stream))
+                    name, body = metric.name, metric.data
+                    kind = body.__class__
+                    is_number = kind is Gauge or kind is Sum
+                    if not is_number and not isinstance(body, Histogram | ExponentialHistogram):
+                        self.on_drop("unsupported_type", len(body.data_points))
+                        continue
+                    texts = metric_texts.get((name, metric.unit)) or self._metric_texts(metric)
+                    for point in body.data_points:
+                        if is_number:
+                            value = point.value
+                            if value.__class__ is float and not isfinite(value):
+                                self.on_drop("non_finite", 1)
+                                continue
+                        else:
+                            value = self._histogram_value(point)
+                            if value is None:
+                                continue
+                        attributes = point.attributes
+                        try:
+                            label_set = label_sets[tuple(attributes.items()) if attributes else ()]
+                        except (KeyError, TypeError):
+                            label_set = self._label_set(attributes, base, label_sets, by_labels)
+                        dimensions = label_set.dimensions.get(name)
+                        if dimensions is None:
+                            dimensions = self._compute_dimension_sets(name, label_set.labels)
+                            label_set.dimensions[name] = dimensions
+                        if dimensions[1]:
+                            for reason in dimensions[1]:
+                                self.on_drop(reason, 1)
+                        timestamp = point.time_unix_nano // 1_000_000
+                        members = label_set.by_time.get(timestamp)
+                        if members is None:
+                            members = label_set.by_time[timestamp] = []
+                        members.append((name, texts[0], value, texts[1], dimensions[0]))
+            for label_set in by_labels.values():
+                for timestamp, members in label_set.by_time.items():
+                    for chunk in _chunks(members):
+                        events.append(LogEvent(timestamp, self._document(timestamp, label_set, chunk), group, stream))
         return events
+
+    def _label_set(
+        self,
+        attributes: Mapping[str, Any] | None,
+        base: dict[str, str],
+        by_attributes: dict[Any, _LabelSet],
+        by_labels: dict[tuple[tuple[str, str], ...], _LabelSet],
+    ) -> _LabelSet:
+        """The label set of attributes not seen yet in this form (equal labels share one set)."""
+        labels = self._truncate_values({**base, **{k: _label_value(v) for k, v in (attributes or {}).items()}})
+        canonical = tuple(sorted(labels.items()))
+        label_set = by_labels.get(canonical)
+        if label_set is None:
+            label_set = by_labels[canonical] = _LabelSet(labels)
+            if self._cacheable and len(self._dimension_cache) < 10_000:
+                # Dimension sets depend on the label keys only: share them across batches.
+                label_set.dimensions = self._dimension_cache.setdefault(label_set.keys, {})
+        with contextlib.suppress(TypeError):  # an unhashable attribute value: looked up again next time
+            by_attributes[tuple(attributes.items()) if attributes else ()] = label_set
+        return label_set
 
     @staticmethod
     def _truncate_values(labels: dict[str, str]) -> dict[str, str]:
-        if all(len(v) <= MAX_DIMENSION_VALUE for v in labels.values()):
+        """Dimension values must be 1-1024 characters: longer ones are cut, empty ones left out."""
+        if all(0 < len(v) <= MAX_DIMENSION_VALUE for v in labels.values()):
             return labels
-        return {k: v[:MAX_DIMENSION_VALUE] for k, v in labels.items()}
+        return {k: v[:MAX_DIMENSION_VALUE] for k, v in labels.items() if v}
 
-    def _document(self, timestamp: int, labels: dict[str, str], members: list[_Member]) -> str:
-        directives: dict[tuple[DimensionSet, ...], list[dict[str, Any]]] = {}
-        for m in members:
-            if m.dimension_sets:
-                definition = {"Name": m.name, "Unit": m.unit, **self.metric_definition_extra}
-                directives.setdefault(m.dimension_sets, []).append(definition)
-        document: dict[str, Any] = {
-            "_aws": {
-                "Timestamp": timestamp,
-                "CloudWatchMetrics": [
-                    {"Namespace": self.config.namespace, "Dimensions": [list(s) for s in sets], "Metrics": metrics}
-                    for sets, metrics in directives.items()
-                ],
-            },
-            **labels,
-        }
-        for m in members:
-            document[m.name] = m.value
-        return json.dumps(document, separators=(",", ":"), allow_nan=False)
+    def _document(self, timestamp: int, label_set: _LabelSet, members: list[_Member]) -> str:
+        """The JSON text, spliced from cached fragments (json.dumps of a 100-metric dict costs more
+        than everything else here); the same text as dumping the equivalent dict."""
+        first_sets = members[0][4]
+        if all(m[4] is first_sets for m in members):  # the usual case: one directive
+            directives = {first_sets: [m[3] for m in members]} if first_sets else {}
+        else:
+            directives = {}
+            for member in members:
+                if member[4]:
+                    directives.setdefault(member[4], []).append(member[3])
+        values = [
+            key + (repr(value) if value.__class__ in _PLAIN_NUMBERS else _to_json(value))
+            for _, key, value, _, _ in members
+        ]
+        labels = label_set.json
+        if labels and not set(label_set.keys).isdisjoint(m[0] for m in members):
+            # A metric named like a label: the metric wins, as later keys do in a JSON object.
+            names = {m[0] for m in members}
+            labels = _to_json({k: v for k, v in label_set.labels.items() if k not in names})[1:-1]
+        directive_json = ",".join(
+            f'{{"Namespace":{self._namespace},"Dimensions":{_to_json(sets)},"Metrics":[{",".join(defs)}]}}'
+            for sets, defs in directives.items()
+        )
+        head = f'{{"_aws":{{"Timestamp":{timestamp},"CloudWatchMetrics":[{directive_json}]}}'
+        return f"{head},{labels},{','.join(values)}}}" if labels else f"{head},{','.join(values)}}}"
+
+    def _metric_texts(self, metric: Metric) -> tuple[str, str]:
+        """The metric's JSON member key and its directive definition, computed once per metric."""
+        texts = (
+            _to_json(metric.name) + ":",
+            _to_json({"Name": metric.name, "Unit": self.unit(metric), **self.metric_definition_extra}),
+        )
+        if len(self._texts) < 100_000:
+            self._texts[(metric.name, metric.unit)] = texts
+        return texts
 
 
 def _limit_violation(dims: DimensionSet) -> str | None:
@@ -253,16 +316,18 @@ def _usable(decl: MetricDeclaration, labels: Mapping[str, str]) -> list[list[str
 
 def _chunks(members: list[_Member]) -> list[list[_Member]]:
     """At most MAX_MEMBERS_PER_DOCUMENT members per document, and a metric name at most once in each."""
+    if len({m[0] for m in members}) == len(members):  # the usual case: every name once
+        return [members[i : i + MAX_MEMBERS_PER_DOCUMENT] for i in range(0, len(members), MAX_MEMBERS_PER_DOCUMENT)]
     chunks: list[tuple[list[_Member], set[str]]] = []
     first_open = 0
     for member in members:
         for chunk, names in chunks[first_open:]:
-            if len(chunk) < MAX_MEMBERS_PER_DOCUMENT and member.name not in names:
+            if len(chunk) < MAX_MEMBERS_PER_DOCUMENT and member[0] not in names:
                 chunk.append(member)
-                names.add(member.name)
+                names.add(member[0])
                 break
         else:
-            chunks.append(([member], {member.name}))
+            chunks.append(([member], {member[0]}))
         while first_open < len(chunks) and len(chunks[first_open][0]) >= MAX_MEMBERS_PER_DOCUMENT:
             first_open += 1
     return [chunk for chunk, _ in chunks]
