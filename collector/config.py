@@ -280,6 +280,17 @@ def _check_references(
         if ext not in defined[Kind.EXTENSION]:
             problems.append(Problem(f"service.extensions[{i}]", _undefined(Kind.EXTENSION, ext, defined)))
 
+    for (kind, component_id), spec in components.items():
+        storage = getattr(getattr(spec.config, "sending_queue", None), "storage", None)
+        if kind is Kind.EXPORTER and storage and storage not in service.extensions:
+            problems.append(
+                Problem(
+                    f"exporters.{component_id}.sending_queue.storage",
+                    f"extension {storage!r} is not enabled: define it under extensions: and list it in "
+                    "service.extensions",
+                )
+            )
+
     if not service.pipelines and raw.get("service") is not None:
         problems.append(Problem("service.pipelines", "no pipelines: define at least service.pipelines.metrics"))
 
