@@ -89,6 +89,14 @@ def _number(point: metrics_pb2.NumberDataPoint) -> NumberDataPoint:
     return NumberDataPoint(_attributes(point.attributes), point.start_time_unix_nano, point.time_unix_nano, value)
 
 
+def _min_max(point: Any) -> dict[str, float]:
+    """Optional in OTLP; the SDK's "not recorded" is +inf/-inf (what its encoder leaves out)."""
+    return {
+        "min": point.min if point.HasField("min") else float("inf"),
+        "max": point.max if point.HasField("max") else float("-inf"),
+    }
+
+
 def _histogram(point: metrics_pb2.HistogramDataPoint) -> HistogramDataPoint:
     return HistogramDataPoint(
         attributes=_attributes(point.attributes),
@@ -98,8 +106,7 @@ def _histogram(point: metrics_pb2.HistogramDataPoint) -> HistogramDataPoint:
         sum=point.sum,
         bucket_counts=list(point.bucket_counts),
         explicit_bounds=list(point.explicit_bounds),
-        min=point.min if point.HasField("min") else float("inf"),
-        max=point.max if point.HasField("max") else float("-inf"),
+        **_min_max(point),
     )
 
 
@@ -115,8 +122,7 @@ def _exponential(point: metrics_pb2.ExponentialHistogramDataPoint) -> Exponentia
         positive=Buckets(point.positive.offset, list(point.positive.bucket_counts)),
         negative=Buckets(point.negative.offset, list(point.negative.bucket_counts)),
         flags=point.flags,
-        min=point.min if point.HasField("min") else float("inf"),
-        max=point.max if point.HasField("max") else float("-inf"),
+        **_min_max(point),
     )
 
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from pathlib import Path
 from typing import IO, Any
 
 from opentelemetry.sdk.metrics.export import MetricsData
@@ -35,10 +36,14 @@ class AwsEmfExporter(DeltaExporter):
             client = await asyncio.to_thread(make_client, "logs", self.config, self.config.timeout)
             self.sender = LogsSender(client, self.config.log_retention, self.count_dropped, self.logger)
         elif destination == "file":
-            assert self.config.file_path
-            self._file = await asyncio.to_thread(open, self.config.file_path, "a", encoding="utf-8")
+            self._file = await asyncio.to_thread(self._open, Path(self.config.file_path or ""))
         else:
             self._file = sys.stdout
+
+    @staticmethod
+    def _open(path: Path) -> IO[str]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path.open("a", encoding="utf-8")
 
     async def export(self, data: MetricsData) -> None:
         if self.sender is not None:

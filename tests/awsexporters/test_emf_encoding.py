@@ -171,7 +171,7 @@ async def test_label_matchers_select_by_value(capsys) -> None:
 
 
 async def test_storage_resolution_and_placeholders(tmp_path) -> None:
-    path = tmp_path / "emf.log"
+    path = tmp_path / "agent" / "emf.log"  # the directory is created
     config = {"output_destination": "file", "file_path": str(path), "storage_resolution": 1}
     exporter = make_exporter(factory, config)
     await exporter.start(None)
