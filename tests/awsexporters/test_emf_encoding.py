@@ -6,6 +6,8 @@ import json
 import math
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from exporters.awsemf import factory
 from tests.awsexporters.data import batch, counter, dropped, gauge, histogram, make_exporter
@@ -205,3 +207,42 @@ def test_config_errors_name_the_problem() -> None:
     with pytest.raises(ValidationError, match="storage_resolution"):
         AwsEmfConfig.model_validate({"storage_resolution": 5})
     assert json.dumps(AwsEmfConfig().dimension_rollup_option) == '"NoDimensionRollup"'
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    points=st.lists(
+        st.tuples(
+            st.sampled_from([f"metric_{i}" for i in range(150)]),
+            st.one_of(st.integers(-(10**12), 10**12), st.floats(allow_nan=True, allow_infinity=True)),
+            st.dictionaries(st.sampled_from(["server", "plugin", "table", "x" * 251]), st.text(max_size=5), max_size=3),
+            st.integers(0, 2),
+        ),
+        max_size=400,
+    ),
+    rollup=st.sampled_from(["NoDimensionRollup", "SingleDimensionRollup", "ZeroAndSingleDimensionRollup"]),
+)
+def test_every_finite_value_is_sent_once_in_valid_documents(points, rollup) -> None:
+    """Any mix of names, labels and timestamps: valid documents, every finite value exactly once."""
+    from collections import Counter
+
+    from exporters.awsemf.encoder import EmfEncoder
+
+    config = factory.config_model.model_validate({"output_destination": "stdout", "dimension_rollup_option": rollup})
+    encoder = EmfEncoder(config, lambda reason, n: None)
+    base = 1_700_000_000_000
+    metrics = [gauge(name, value, attrs, t=(base + step) * 10**6) for name, value, attrs, step in points]
+    expected = Counter()
+    for name, value, attrs, step in points:
+        if isinstance(value, int) or math.isfinite(value):
+            labels = tuple(sorted((k, v) for k, v in attrs.items() if v and k != name))
+            expected[(name, value, labels, base + step)] += 1
+    sent = Counter()
+    for event in encoder.encode(batch(metrics)):
+        document = check_document(event.message)
+        timestamp = document["_aws"]["Timestamp"]
+        labels = tuple(sorted((k, v) for k, v in document.items() if isinstance(v, str)))
+        for key, value in document.items():
+            if key != "_aws" and not isinstance(value, str):
+                sent[(key, value, labels, timestamp)] += 1
+    assert sent == expected
