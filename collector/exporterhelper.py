@@ -54,10 +54,9 @@ class SendingConfig(ConfigModel):
 
 class BatchQueue(Protocol):
     """Where accepted batches wait. `offer` returns once the batch is safe (in memory, or on disk for a
-    durable queue) or refused; `done` retires a batch for good (sent, or failed permanently)."""
+    persistent queue) or refused; `done` retires a batch for good (sent, or failed permanently)."""
 
     capacity: int
-    durable: bool
 
     async def offer(self, data: MetricsData) -> bool: ...
 
@@ -75,8 +74,6 @@ class BatchQueue(Protocol):
 
 
 class MemoryQueue:
-    durable = False
-
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         self._queue: asyncio.Queue[MetricsData] = asyncio.Queue(maxsize=capacity)

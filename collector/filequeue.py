@@ -37,8 +37,6 @@ class _Entry:
 
 
 class FileQueue:
-    durable = True
-
     def __init__(
         self,
         capacity: int,
