@@ -200,7 +200,16 @@ class Service:
             *self.graph.receivers.values(),
         ]
         await self._stop_all(started, deadline)
-        log.info("collector stopped")
+        t = self.telemetry
+        log.info(
+            "collector stopped",
+            extra={
+                "accepted_points": int(t.total("otelcol_receiver_accepted_metric_points")),
+                "sent_points": int(t.total("otelcol_exporter_sent_metric_points")),
+                "failed_points": int(t.total("otelcol_exporter_send_failed_metric_points")),
+                "enqueue_failed_points": int(t.total("otelcol_exporter_enqueue_failed_metric_points")),
+            },
+        )
 
     async def _stop_all(self, started: list[Component], deadline: float) -> None:
         for component in reversed(started):

@@ -62,3 +62,12 @@ class Telemetry:
         if sample is None and not name.endswith("_total"):
             sample = self.registry.get_sample_value(f"{name}_total", labels)
         return sample or 0.0
+
+    def total(self, name: str) -> float:
+        """Sum of a counter over all its label values (e.g. every receiver's accepted points)."""
+        return sum(
+            sample.value
+            for family in self.registry.collect()
+            for sample in family.samples
+            if sample.name in (name, f"{name}_total")
+        )
