@@ -29,6 +29,7 @@ from collector.component import (
 from collector.exporterhelper import SendingConfig
 from collector.metrics import map_metrics
 from collector.registry import Registry
+from extensions.health_check import factory as health_check_factory
 
 
 def batch(name: str = "m", value: float = 1.0, resource: str = "r") -> MetricsData:
@@ -39,17 +40,23 @@ def batch(name: str = "m", value: float = 1.0, resource: str = "r") -> MetricsDa
 
 
 class PushConfig(ConfigModel):
-    label: str = ""
+    block_start: bool = False  # start() waits for PushReceiver.release, to observe a starting service
 
 
 class PushReceiver(Receiver):
     """Pushes whatever the test hands it; every instance is recorded so tests can count them."""
 
     instances: list[PushReceiver] = []
+    release: asyncio.Event | None = None
 
     def __init__(self, *args: object) -> None:
         super().__init__(*args)
         PushReceiver.instances.append(self)
+
+    async def start(self, host: object) -> None:
+        if self.config.block_start:
+            assert PushReceiver.release is not None
+            await PushReceiver.release.wait()
 
     async def push(self, data: MetricsData) -> None:
         await self.consumer.consume(data)
@@ -108,4 +115,5 @@ def registry() -> Registry:
     r.add(Factory("push", Kind.RECEIVER, PushConfig, PushReceiver))
     r.add(Factory("suffix", Kind.PROCESSOR, SuffixConfig, SuffixProcessor))
     r.add(Factory("record", Kind.EXPORTER, RecordConfig, RecordExporter))
+    r.add(health_check_factory)
     return r

@@ -19,7 +19,11 @@ def service(receivers, exporters, pipelines, processors=None, grace="2s") -> Ser
         "receivers": receivers,
         "exporters": exporters,
         "processors": processors or {},
-        "service": {"pipelines": pipelines, "shutdown_grace_period": grace},
+        "service": {
+            "pipelines": pipelines,
+            "shutdown_grace_period": grace,
+            "telemetry": {"metrics": {"address": "127.0.0.1:0"}},
+        },
     }
     return Service(validate(raw, registry()))
 
