@@ -220,7 +220,7 @@ def validate(raw: Mapping[str, Any], registry: Registry) -> CollectorConfig:
                 components[(kind, str(spec.id))] = spec
 
     service_raw = raw.get("service")
-    service = ServiceConfig()
+    service: ServiceConfig | None = None
     if service_raw is None:
         problems.append(Problem("service", "missing: a config needs service.pipelines"))
     else:
@@ -230,8 +230,10 @@ def validate(raw: Mapping[str, Any], registry: Registry) -> CollectorConfig:
             problems.extend(pydantic_problems(exc, "service", ServiceConfig))
 
     warnings: list[str] = []
-    _check_references(raw, service, components, problems, warnings)
-    if problems:
+    if service is not None:  # references can only be checked in a service section that parsed
+        _check_references(raw, service, problems, warnings)
+        _check_queue_storage(components, service, problems)
+    if problems or service is None:
         raise ConfigError(problems)
     return CollectorConfig(components=components, service=service, warnings=warnings)
 
@@ -268,7 +270,6 @@ def _validate_component(
 def _check_references(
     raw: Mapping[str, Any],
     service: ServiceConfig,
-    components: dict[tuple[Kind, str], ComponentSpec],
     problems: list[Problem],
     warnings: list[str],
 ) -> None:
@@ -280,18 +281,7 @@ def _check_references(
         if ext not in defined[Kind.EXTENSION]:
             problems.append(Problem(f"service.extensions[{i}]", _undefined(Kind.EXTENSION, ext, defined)))
 
-    for (kind, component_id), spec in components.items():
-        storage = getattr(getattr(spec.config, "sending_queue", None), "storage", None)
-        if kind is Kind.EXPORTER and storage and storage not in service.extensions:
-            problems.append(
-                Problem(
-                    f"exporters.{component_id}.sending_queue.storage",
-                    f"extension {storage!r} is not enabled: define it under extensions: and list it in "
-                    "service.extensions",
-                )
-            )
-
-    if not service.pipelines and raw.get("service") is not None:
+    if not service.pipelines:
         problems.append(Problem("service.pipelines", "no pipelines: define at least service.pipelines.metrics"))
 
     for pipeline_id, pipeline in service.pipelines.items():
@@ -320,6 +310,22 @@ def _check_references(
     for kind in Kind:
         for component_id in sorted(defined[kind] - used[kind]):
             warnings.append(f"{kind.section}.{component_id}: defined but not used by any pipeline; it will not run")
+
+
+def _check_queue_storage(
+    components: dict[tuple[Kind, str], ComponentSpec], service: ServiceConfig, problems: list[Problem]
+) -> None:
+    """An exporter's `sending_queue.storage` must name an extension the service runs."""
+    for (kind, component_id), spec in components.items():
+        storage = getattr(getattr(spec.config, "sending_queue", None), "storage", None)
+        if kind is Kind.EXPORTER and storage and storage not in service.extensions:
+            problems.append(
+                Problem(
+                    f"exporters.{component_id}.sending_queue.storage",
+                    f"extension {storage!r} is not enabled: define it under extensions: and list it in "
+                    "service.extensions",
+                )
+            )
 
 
 def _defined_ids(raw: Mapping[str, Any], kind: Kind) -> set[str]:

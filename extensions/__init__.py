@@ -1,1 +1,1 @@
-"""Built-in extensions: components outside the data path (storage for persistent queues ...)."""
+"""Built-in extensions: components outside the data path (health check, storage)."""
