@@ -1,0 +1,69 @@
+"""A real collector process: static receiver -> rename + rescale (ms -> s) + attributes -> file exporter."""
+
+from __future__ import annotations
+
+from tests.support import read_points, run_collector, wait_for, write_config
+
+
+def test_debezium_lag_is_renamed_rescaled_and_given_a_cloudwatch_dimension(example_plugin, tmp_path):
+    out = tmp_path / "out.jsonl"
+    config = write_config(
+        tmp_path,
+        {
+            "receivers": {
+                "static/debezium": {
+                    "collection_interval": "200ms",
+                    "initial_delay": "0s",
+                    "metrics": [
+                        {
+                            "name": "debezium.streaming.MilliSecondsBehindSource",
+                            "type": "gauge",
+                            "unit": "ms",
+                            "value": 2500,
+                            "attributes": {"server": "inventory", "context": "streaming"},
+                        },
+                        {"name": "debezium.streaming.TotalNumberOfEventsSeen", "type": "sum", "increment": 7},
+                    ],
+                }
+            },
+            "processors": {
+                "rename/cloudwatch": {
+                    "rules": [
+                        {
+                            "include": r"^debezium\.streaming\.(?P<attr>.*)$",
+                            "match_type": "regexp",
+                            "new_name": "$${attr}",  # $$ escapes ${...} from env expansion, as in the Collector
+                        }
+                    ]
+                },
+                "rescale/seconds": {
+                    "rules": [{"include": "MilliSecondsBehindSource", "from_unit": "ms", "to_unit": "s"}]
+                },
+                "attributes/dimensions": {
+                    "actions": [{"key": "DBServerName", "from_attribute": "server", "action": "rename"}],
+                    "include": {"match_type": "strict", "metric_names": ["MilliSecondsBehindSource"]},
+                },
+            },
+            "exporters": {"file": {"path": str(out)}},
+            "service": {
+                "pipelines": {
+                    "metrics": {
+                        "receivers": ["static/debezium"],
+                        "processors": ["rename/cloudwatch", "rescale/seconds", "attributes/dimensions"],
+                        "exporters": ["file"],
+                    }
+                }
+            },
+        },
+    )
+    with run_collector(config) as collector:
+        wait_for(lambda: len(read_points(out)) >= 6, 20, "three scrapes of two metrics in the file")
+        assert collector.stop() == 0, collector.logs()
+
+    points = read_points(out)
+    assert {p.name for p in points} == {"MilliSecondsBehindSource", "TotalNumberOfEventsSeen"}
+    lag = [p for p in points if p.name == "MilliSecondsBehindSource"]
+    assert lag and all(p.value == 2.5 and p.unit == "s" and p.type == "gauge" for p in lag)
+    assert all(p.attributes == {"DBServerName": "inventory", "context": "streaming"} for p in lag)
+    events = [p for p in points if p.name == "TotalNumberOfEventsSeen"]
+    assert [p.value for p in events][:3] == [0, 7, 14]  # untouched by rescale and attributes
