@@ -120,19 +120,21 @@ class AttributeMatch(ConfigModel):
     )
 
 
+def check_patterns(patterns: list[str], info: ValidationInfo) -> list[str]:
+    """For a list beside `match_type`: under regexp, every entry must compile."""
+    if info.data.get("match_type") == "regexp":
+        for pattern in patterns:
+            compile_regexp(pattern)
+    return patterns
+
+
 class MetricsSelector(ConfigModel):
     """The cumulativetodelta processor's `include`/`exclude`."""
 
     match_type: MatchType = "strict"
     metrics: list[str] = Field(default_factory=list)
 
-    @field_validator("metrics")
-    @classmethod
-    def _valid_patterns(cls, metrics: list[str], info: ValidationInfo) -> list[str]:
-        if info.data.get("match_type") == "regexp":
-            for pattern in metrics:
-                compile_regexp(pattern)
-        return metrics
+    _valid_patterns = field_validator("metrics")(check_patterns)
 
     def selector(self) -> Selector:
         return Selector(self.metrics, self.match_type)
@@ -152,21 +154,12 @@ class MatchProperties(ConfigModel):
         default_factory=list, description="Every one must match the data point's attributes."
     )
 
-    @field_validator("metric_names")
-    @classmethod
-    def _valid_names(cls, names: list[str], info: ValidationInfo) -> list[str]:
-        if info.data.get("match_type") == "regexp":
-            for pattern in names:
-                compile_regexp(pattern)
-        return names
+    _valid_names = field_validator("metric_names")(check_patterns)
 
     @field_validator("resource_attributes", "attributes")
     @classmethod
     def _valid_values(cls, matches: list[AttributeMatch], info: ValidationInfo) -> list[AttributeMatch]:
-        if info.data.get("match_type") == "regexp":
-            for match in matches:
-                if match.value is not None:
-                    compile_regexp(str(match.value))
+        check_patterns([str(m.value) for m in matches if m.value is not None], info)
         return matches
 
     def selector(self) -> Selector:

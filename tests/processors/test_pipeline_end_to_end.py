@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+import time
+
 from tests.support import read_points, run_collector, wait_for, write_config
 
 
@@ -67,3 +70,42 @@ def test_debezium_lag_is_renamed_rescaled_and_given_a_cloudwatch_dimension(examp
     assert all(p.attributes == {"DBServerName": "inventory", "context": "streaming"} for p in lag)
     events = [p for p in points if p.name == "TotalNumberOfEventsSeen"]
     assert [p.value for p in events][:3] == [0, 7, 14]  # untouched by rescale and attributes
+
+
+def test_counters_become_deltas_and_batch_flushes_on_shutdown(example_plugin, tmp_path):
+    out = tmp_path / "out.jsonl"
+    config = write_config(
+        tmp_path,
+        {
+            "receivers": {
+                "static/events": {
+                    "collection_interval": "100ms",
+                    "initial_delay": "0s",
+                    "metrics": [{"name": "events", "type": "sum", "increment": 3, "attributes": {"server": "a"}}],
+                }
+            },
+            # auto keeps the first point: the receiver's counter started after the processor
+            "processors": {"cumulativetodelta": {}, "batch": {"send_batch_size": 1000, "timeout": "1h"}},
+            "exporters": {"file": {"path": str(out)}},
+            "service": {
+                "pipelines": {
+                    "metrics": {
+                        "receivers": ["static/events"],
+                        "processors": ["cumulativetodelta", "batch"],
+                        "exporters": ["file"],
+                    }
+                }
+            },
+        },
+    )
+    with run_collector(config) as collector:
+        wait_for(lambda: "collector started" in collector.logs(), 20, "the collector started")
+        time.sleep(1.0)
+        assert read_points(out) == []  # held by batch: the timeout is an hour
+        assert collector.stop() == 0, collector.logs()
+
+    points = read_points(out)
+    assert len(points) >= 3
+    assert [p.value for p in points] == [0] + [3] * (len(points) - 1)
+    assert all(p.temporality == 1 and p.monotonic for p in points)  # AGGREGATION_TEMPORALITY_DELTA
+    assert all(later.start_time == earlier.time for earlier, later in itertools.pairwise(points))
