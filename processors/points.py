@@ -31,8 +31,8 @@ def edit_attributes(metric: Metric, edits: Iterable[AttributeEdit], selected: bo
     edits = list(edits)
     points = []
     for point in metric.data.data_points:
-        if selected is True or selected(point.attributes):
-            attributes = dict(point.attributes)
+        if selected is True or selected(point.attributes or {}):
+            attributes = dict(point.attributes or {})
             for edit in edits:
                 edit(attributes)
             point = with_attributes(point, attributes)

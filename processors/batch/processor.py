@@ -15,7 +15,9 @@ from processors.batch.split import split
 class BatchConfig(ConfigModel):
     """The Collector batch processor's keys and defaults."""
 
-    send_batch_size: int = Field(8192, ge=0, description="Send as soon as this many points are held.")
+    send_batch_size: int = Field(
+        8192, ge=0, description="Send as soon as this many points are held; 0 = only the timeout sends."
+    )
     send_batch_max_size: int = Field(0, ge=0, description="Never send more points at once; 0 = no limit.")
     timeout: Duration = Field(0.2, ge=0, description="Send what is held after this long; 0 = at once.")
 
@@ -55,7 +57,8 @@ class BatchProcessor(Processor):
             return
         self._held.append(data)
         self._held_points += points
-        if self.config.timeout == 0 or self._held_points >= max(self.config.send_batch_size, 1):
+        size = self.config.send_batch_size
+        if self.config.timeout == 0 or (size and self._held_points >= size):
             await self._flush()
         else:
             self._arrived.set()

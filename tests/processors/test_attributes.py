@@ -99,3 +99,15 @@ def test_input_points_are_not_mutated():
 def test_bad_actions_are_refused(action, message):
     with pytest.raises(ValidationError, match=message):
         AttributesConfig.model_validate({"actions": [action]})
+
+
+def test_points_without_attributes_are_handled():
+    processor, _, _ = build(
+        factory,
+        {"actions": [{"key": "a", "value": 1, "action": "insert"}], "include": {"attributes": [{"key": "b"}]}},
+    )
+    data = batch(gauge("m", number(1)))
+    object.__setattr__(points(data)[0], "attributes", None)
+    assert points(processor.process(data))[0].attributes is None  # not selected: no `b`
+    everywhere, _, _ = build(factory, {"actions": [{"key": "a", "value": 1, "action": "insert"}]})
+    assert points(everywhere.process(data))[0].attributes == {"a": 1}

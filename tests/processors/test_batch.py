@@ -127,3 +127,12 @@ def test_batch_never_loses_duplicates_or_reorders_a_series(incoming, size, extra
     assert all(values == sorted(values) for values in by_series.values())
     if config["send_batch_max_size"]:
         assert all(count_points(b) <= config["send_batch_max_size"] for b in recorder.batches)
+
+
+async def test_send_batch_size_zero_leaves_sending_to_the_timeout():
+    processor, recorder, _ = build(factory, {"send_batch_size": 0, "timeout": "1h"})
+    await processor.start(None)
+    await processor.consume(batch(gauge("a", *[number(i) for i in range(50)])))
+    assert recorder.batches == []
+    await processor.shutdown()
+    assert count_points(recorder.batches[0]) == 50
