@@ -1,63 +1,59 @@
-"""A real collector process: static receiver -> rename + rescale (ms -> s) + attributes -> file exporter."""
+"""Real collector processes: the example plugin's `static` receiver -> processors -> `file` exporter."""
 
 from __future__ import annotations
 
 import itertools
 import time
+from pathlib import Path
+from typing import Any
 
 from tests.support import read_points, run_collector, wait_for, write_config
 
 
-def test_debezium_lag_is_renamed_rescaled_and_given_a_cloudwatch_dimension(example_plugin, tmp_path):
+def static_pipeline(tmp_path: Path, metrics: list[dict[str, Any]], processors: dict[str, Any], interval: str):
+    """A config: one `static` receiver emitting `metrics`, then `processors` in order, into a file."""
     out = tmp_path / "out.jsonl"
-    config = write_config(
+    config = {
+        "receivers": {"static": {"collection_interval": interval, "initial_delay": "0s", "metrics": metrics}},
+        "processors": processors,
+        "exporters": {"file": {"path": str(out)}},
+        "service": {
+            "pipelines": {"metrics": {"receivers": ["static"], "processors": list(processors), "exporters": ["file"]}}
+        },
+    }
+    return write_config(tmp_path, config), out
+
+
+def test_debezium_lag_is_renamed_rescaled_and_given_a_cloudwatch_dimension(example_plugin, tmp_path):
+    config, out = static_pipeline(
         tmp_path,
+        [
+            {
+                "name": "debezium.streaming.MilliSecondsBehindSource",
+                "type": "gauge",
+                "unit": "ms",
+                "value": 2500,
+                "attributes": {"server": "inventory", "context": "streaming"},
+            },
+            {"name": "debezium.streaming.TotalNumberOfEventsSeen", "type": "sum", "increment": 7},
+        ],
         {
-            "receivers": {
-                "static/debezium": {
-                    "collection_interval": "200ms",
-                    "initial_delay": "0s",
-                    "metrics": [
-                        {
-                            "name": "debezium.streaming.MilliSecondsBehindSource",
-                            "type": "gauge",
-                            "unit": "ms",
-                            "value": 2500,
-                            "attributes": {"server": "inventory", "context": "streaming"},
-                        },
-                        {"name": "debezium.streaming.TotalNumberOfEventsSeen", "type": "sum", "increment": 7},
-                    ],
-                }
-            },
-            "processors": {
-                "rename/cloudwatch": {
-                    "rules": [
-                        {
-                            "include": r"^debezium\.streaming\.(?P<attr>.*)$",
-                            "match_type": "regexp",
-                            "new_name": "$${attr}",  # $$ escapes ${...} from env expansion, as in the Collector
-                        }
-                    ]
-                },
-                "rescale/seconds": {
-                    "rules": [{"include": "MilliSecondsBehindSource", "from_unit": "ms", "to_unit": "s"}]
-                },
-                "attributes/dimensions": {
-                    "actions": [{"key": "DBServerName", "from_attribute": "server", "action": "rename"}],
-                    "include": {"match_type": "strict", "metric_names": ["MilliSecondsBehindSource"]},
-                },
-            },
-            "exporters": {"file": {"path": str(out)}},
-            "service": {
-                "pipelines": {
-                    "metrics": {
-                        "receivers": ["static/debezium"],
-                        "processors": ["rename/cloudwatch", "rescale/seconds", "attributes/dimensions"],
-                        "exporters": ["file"],
+            "rename/cloudwatch": {
+                "rules": [
+                    {
+                        "include": r"^debezium\.streaming\.(?P<attr>.*)$",
+                        "match_type": "regexp",
+                        "new_name": "$${attr}",  # $$ escapes ${...} from env expansion, as in the Collector
                     }
-                }
+                ]
+            },
+            "rescale/seconds": {"rules": [{"include": "MilliSecondsBehindSource", "from_unit": "ms", "to_unit": "s"}]},
+            "attributes/dimensions": {
+                "actions": [{"key": "DBServerName", "from_attribute": "server", "action": "rename"}],
+                "include": {"match_type": "strict", "metric_names": ["MilliSecondsBehindSource"]},
             },
         },
+        interval="200ms",
     )
     with run_collector(config) as collector:
         wait_for(lambda: len(read_points(out)) >= 6, 20, "three scrapes of two metrics in the file")
@@ -73,30 +69,12 @@ def test_debezium_lag_is_renamed_rescaled_and_given_a_cloudwatch_dimension(examp
 
 
 def test_counters_become_deltas_and_batch_flushes_on_shutdown(example_plugin, tmp_path):
-    out = tmp_path / "out.jsonl"
-    config = write_config(
+    config, out = static_pipeline(
         tmp_path,
-        {
-            "receivers": {
-                "static/events": {
-                    "collection_interval": "100ms",
-                    "initial_delay": "0s",
-                    "metrics": [{"name": "events", "type": "sum", "increment": 3, "attributes": {"server": "a"}}],
-                }
-            },
-            # auto keeps the first point: the receiver's counter started after the processor
-            "processors": {"cumulativetodelta": {}, "batch": {"send_batch_size": 1000, "timeout": "1h"}},
-            "exporters": {"file": {"path": str(out)}},
-            "service": {
-                "pipelines": {
-                    "metrics": {
-                        "receivers": ["static/events"],
-                        "processors": ["cumulativetodelta", "batch"],
-                        "exporters": ["file"],
-                    }
-                }
-            },
-        },
+        [{"name": "events", "type": "sum", "increment": 3, "attributes": {"server": "a"}}],
+        # auto keeps the first point: the receiver's counter started after the processor
+        {"cumulativetodelta": {}, "batch": {"send_batch_size": 1000, "timeout": "1h"}},
+        interval="100ms",
     )
     with run_collector(config) as collector:
         wait_for(lambda: "collector started" in collector.logs(), 20, "the collector started")
