@@ -21,13 +21,20 @@ def count_points(data: MetricsData) -> int:
 
 def map_metrics(data: MetricsData, transform: Callable[[Metric], Metric | None]) -> MetricsData:
     """Apply `transform` to each metric; `None` drops it, and scopes or resources left empty go too."""
+    return map_scoped_metrics(data, lambda _resource, _scope, metric: transform(metric))
+
+
+def map_scoped_metrics(
+    data: MetricsData, transform: Callable[[ResourceMetrics, ScopeMetrics, Metric], Metric | None]
+) -> MetricsData:
+    """As `map_metrics`, for transforms that also need the metric's resource and scope (e.g. series keys)."""
     resources = []
     for resource_metrics in data.resource_metrics:
         scopes = []
         for scope_metrics in resource_metrics.scope_metrics:
             metrics = [
                 m
-                for m in (transform(metric) for metric in scope_metrics.metrics)
+                for m in (transform(resource_metrics, scope_metrics, metric) for metric in scope_metrics.metrics)
                 if m is not None and m.data.data_points
             ]
             if metrics:
