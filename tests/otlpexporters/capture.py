@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -35,6 +36,7 @@ class Received:
     request: ExportMetricsServiceRequest
     metadata: dict[str, str]
     body_bytes: int = 0
+    at: float = field(default_factory=time.monotonic)
 
 
 class Script:
