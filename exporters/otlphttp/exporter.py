@@ -107,6 +107,8 @@ class OTLPHTTPExporter(OTLPExporter):
         config = self.config
         if self.url.startswith("https://"):
             await asyncio.to_thread(config.tls.read_files)  # a missing file fails start, naming its key
+            if config.tls.insecure_skip_verify:
+                self.logger.warning("tls.insecure_skip_verify is set: the server's certificate is not verified")
         workers = config.sending_queue.num_consumers
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"{self.id}-send")
         session = requests.Session()
