@@ -108,12 +108,19 @@ class OTLPGrpcExporter(OTLPExporter):
     async def start(self, host: Host) -> None:
         config = self.config
         compression = grpc.Compression.Gzip if config.compression == "gzip" else grpc.Compression.NoCompression
+        # gRPC's own reconnect backoff grows to 120s, and calls fail at once while it waits: cap it at the
+        # sending queue's max_interval so a backend that is back is reached at the queue's next retry.
+        reconnect_ms = max(100, int(config.retry_on_failure.max_interval * 1000))
+        options = [
+            ("grpc.initial_reconnect_backoff_ms", min(1000, reconnect_ms)),
+            ("grpc.max_reconnect_backoff_ms", reconnect_ms),
+        ]
         if config.uses_tls:
             ca, cert, key = await asyncio.to_thread(config.tls.read_files)
             credentials = grpc.ssl_channel_credentials(root_certificates=ca, private_key=key, certificate_chain=cert)
-            self._channel = grpc.aio.secure_channel(config.target, credentials, compression=compression)
+            self._channel = grpc.aio.secure_channel(config.target, credentials, options, compression)
         else:
-            self._channel = grpc.aio.insecure_channel(config.target, compression=compression)
+            self._channel = grpc.aio.insecure_channel(config.target, options, compression)
         self._stub = MetricsServiceStub(self._channel)
 
     async def _send(self, request: ExportMetricsServiceRequest) -> ExportMetricsServiceResponse:

@@ -17,7 +17,7 @@ from exporters.otlpcommon import PARTIAL_SUCCESS_REASON, RetryableExportError
 from tests.otlpexporters.capture import Reply, Script, start_grpc_server
 from tests.otlpexporters.conftest import FAST_RETRY, batch, counter, create, gauge, running
 from tests.otlpexporters.victoria import free_port
-from tests.support import wait_for
+from tests.support import run_collector, wait_for, write_config
 
 DATA = batch(
     gauge("MilliSecondsBehindSource", 250.0, {"server": "inventory"}, unit="ms"),
@@ -247,3 +247,41 @@ async def test_unreadable_tls_file_fails_start_naming_the_key(tmp_path):
     exporter = create(factory, {"endpoint": "localhost:4317", "tls": {"ca_file": str(tmp_path / "missing.pem")}})
     with pytest.raises(ComponentError, match=r"tls\.ca_file: cannot read .*missing\.pem"):
         await exporter.start(None)
+
+
+async def test_collector_ships_to_a_grpc_receiver(grpc_server, tmp_path, example_plugin):
+    """The real collector process: static receiver -> otlp exporter (gzip, a header from the environment)."""
+    script = Script()
+    port = await grpc_server(script)
+    config = {
+        "receivers": {
+            "static": {
+                "collection_interval": "300ms",
+                "metrics": [
+                    {"name": "MilliSecondsBehindSource", "unit": "ms", "value": 7, "attributes": {"server": "db"}}
+                ],
+            }
+        },
+        "exporters": {
+            "otlp": {
+                "endpoint": f"127.0.0.1:{port}",
+                "tls": {"insecure": True},
+                "headers": {"x-api-key": "${env:OTLP_TEST_KEY}"},
+            }
+        },
+        "service": {"pipelines": {"metrics": {"receivers": ["static"], "exporters": ["otlp"]}}},
+    }
+    with run_collector(write_config(tmp_path, config), env={"OTLP_TEST_KEY": "key-abc-123"}) as collector:
+        for _ in range(150):
+            if len(script.calls) >= 2:
+                break
+            await asyncio.sleep(0.1)
+        assert await asyncio.to_thread(collector.stop) == 0
+        logs = collector.logs()
+    assert len(script.calls) >= 2, logs
+    call = script.calls[0]
+    assert call.metadata["x-api-key"] == "key-abc-123"
+    (metric,) = call.request.resource_metrics[0].scope_metrics[0].metrics
+    assert metric.name == "MilliSecondsBehindSource" and metric.unit == "ms"
+    assert metric.gauge.data_points[0].as_int == 7
+    assert "key-abc-123" not in logs
