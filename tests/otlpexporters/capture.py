@@ -31,6 +31,13 @@ class Reply:
     retry_after: float | None = None  # gRPC: RetryInfo trailer; HTTP: Retry-After header
 
 
+def partial_success(rejected: int, message: str) -> Reply:
+    response = ExportMetricsServiceResponse()
+    response.partial_success.rejected_data_points = rejected
+    response.partial_success.error_message = message
+    return Reply(response=response)
+
+
 @dataclass
 class Received:
     request: ExportMetricsServiceRequest

@@ -87,6 +87,31 @@ def create(factory: Factory, raw: dict[str, Any], telemetry: Telemetry | None = 
     return factory.create(settings, config)
 
 
+async def export_directly(factory: Factory, raw: dict[str, Any], data: MetricsData, times: int = 1) -> Any:
+    """Start an exporter, call `export` (no queue, no retry) `times` times, shut it down; returns it."""
+    exporter = create(factory, raw)
+    await exporter.start(None)
+    try:
+        for _ in range(times):
+            await exporter.export(data)
+    finally:
+        await exporter.shutdown()
+    return exporter
+
+
+def partial_success_logged_and_counted(exporter: Any, records: list, message: str) -> float:
+    """Points counted as rejected by partial success; asserts the message was logged once and the
+    recovery once (the script ends with a full success)."""
+    from exporters.otlpcommon import PARTIAL_SUCCESS_REASON
+
+    logged = [r.getMessage() for r in records if r.name.startswith("collector.exporter")]
+    assert sum(message in m for m in logged) == 1, logged
+    assert sum("accepts every point again" in m for m in logged) == 1, logged
+    return exporter.settings.telemetry.value(
+        "collector_dropped_metric_points", component=exporter.id, reason=PARTIAL_SUCCESS_REASON
+    )
+
+
 @asynccontextmanager
 async def running(factory: Factory, raw: dict[str, Any], grace: float = 5.0) -> AsyncIterator[Running]:
     """The exporter behind the same QueuedSender the pipeline puts in front of it, started and stopped."""

@@ -55,15 +55,17 @@ def test_otlphttp_metrics_url(raw, url):
 
 
 @pytest.mark.parametrize(
-    ("endpoint", "target", "tls"),
+    ("endpoint", "insecure", "target", "tls"),
     [
-        ("collector:4317", "collector:4317", False),
-        ("http://collector:4317", "collector:4317", False),
-        ("https://collector:4317", "collector:4317", True),
+        ("collector:4317", True, "collector:4317", False),
+        ("collector:4317", False, "collector:4317", True),
+        ("http://collector:4317", True, "collector:4317", False),
+        ("http://collector:4317", False, "collector:4317", True),  # the Collector's rule: TLS unless insecure
+        ("https://collector:4317", True, "collector:4317", True),  # https always means TLS
     ],
 )
-def test_otlp_endpoint_forms(endpoint, target, tls):
-    config = OTLPGrpcConfig(endpoint=endpoint, tls={"insecure": True})
+def test_otlp_endpoint_forms(endpoint, insecure, target, tls):
+    config = OTLPGrpcConfig(endpoint=endpoint, tls={"insecure": insecure})
     assert config.target == target
     assert config.uses_tls is tls
 

@@ -8,14 +8,22 @@ import logging
 
 import grpc
 import pytest
-from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceResponse
 
 from collector.component import PermanentError
 from collector.otlpjson import to_request
 from exporters.otlp import factory
-from exporters.otlpcommon import PARTIAL_SUCCESS_REASON, RetryableExportError
-from tests.otlpexporters.capture import Reply, Script, start_grpc_server
-from tests.otlpexporters.conftest import FAST_RETRY, batch, counter, create, gauge, running
+from exporters.otlpcommon import RetryableExportError
+from tests.otlpexporters.capture import Reply, Script, partial_success, start_grpc_server
+from tests.otlpexporters.conftest import (
+    FAST_RETRY,
+    batch,
+    counter,
+    create,
+    export_directly,
+    gauge,
+    partial_success_logged_and_counted,
+    running,
+)
 from tests.otlpexporters.victoria import free_port
 from tests.support import run_collector, wait_for, write_config
 
@@ -101,13 +109,8 @@ async def test_resource_exhausted_is_retryable_only_with_retry_info(grpc_server)
     with_hint = Script(Reply(grpc_code=grpc.StatusCode.RESOURCE_EXHAUSTED, message="slow down", retry_after=1.5))
     without = Script(Reply(grpc_code=grpc.StatusCode.RESOURCE_EXHAUSTED, message="quota exceeded"))
     for script, expected in ((with_hint, RetryableExportError), (without, PermanentError)):
-        exporter = create(factory, _plain(await grpc_server(script)))
-        await exporter.start(None)
-        try:
-            with pytest.raises(expected) as raised:
-                await exporter.export(DATA)
-        finally:
-            await exporter.shutdown()
+        with pytest.raises(expected) as raised:
+            await _export_once(_plain(await grpc_server(script)))
         if expected is RetryableExportError:
             assert raised.value.retry_after == 1.5  # what QueuedSender waits at least
         else:
@@ -126,26 +129,10 @@ async def test_retry_info_delay_is_honoured_by_the_queue(grpc_server):
 
 
 async def test_partial_success_is_counted_and_logged_once_per_change(grpc_server, caplog):
-    partial = ExportMetricsServiceResponse()
-    partial.partial_success.rejected_data_points = 1
-    partial.partial_success.error_message = "NaN not accepted"
-    script = Script(Reply(response=partial), Reply(response=partial), Reply())
-    port = await grpc_server(script)
+    script = Script(partial_success(1, "NaN not accepted"), partial_success(1, "NaN not accepted"), Reply())
     caplog.set_level(logging.INFO)
-    exporter = create(factory, _plain(port))
-    await exporter.start(None)
-    try:
-        for _ in range(3):
-            await exporter.export(DATA)
-    finally:
-        await exporter.shutdown()
-    dropped = exporter.settings.telemetry.value(
-        "collector_dropped_metric_points", component="otlp", reason=PARTIAL_SUCCESS_REASON
-    )
-    assert dropped == 2
-    messages = [r.getMessage() for r in caplog.records if r.name.startswith("collector.exporter")]
-    assert sum("NaN not accepted" in m for m in messages) == 1
-    assert sum("accepts every point again" in m for m in messages) == 1
+    exporter = await export_directly(factory, _plain(await grpc_server(script)), DATA, times=3)
+    assert partial_success_logged_and_counted(exporter, caplog.records, "NaN not accepted") == 2
 
 
 class ByteCountingProxy:
@@ -184,12 +171,9 @@ async def test_compression_on_the_wire(grpc_server, compression):
     # 500 near-identical points: gzip shrinks them several times over
     data = batch(*(gauge("jvm.memory.used", 1024.0, {"pool": "G1 Eden Space", "n": str(i % 5)}) for i in range(500)))
     raw_size = to_request(data).ByteSize()
-    exporter = create(factory, _plain(port, compression=compression))
-    await exporter.start(None)
     try:
-        await exporter.export(data)
+        await export_directly(factory, _plain(port, compression=compression), data)
     finally:
-        await exporter.shutdown()
         await proxy.stop()
     assert script.calls[0].request == to_request(data)
     if compression == "gzip":
@@ -206,12 +190,7 @@ def _server_tls(certs, require_client: bool = False) -> grpc.ServerCredentials:
 
 
 async def _export_once(raw: dict) -> None:
-    exporter = create(factory, raw)
-    await exporter.start(None)
-    try:
-        await exporter.export(DATA)
-    finally:
-        await exporter.shutdown()
+    await export_directly(factory, raw, DATA)
 
 
 async def test_tls_verifies_the_server_with_ca_file(grpc_server, certs):

@@ -8,14 +8,21 @@ import logging
 import ssl
 
 import pytest
-from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceResponse
 
 from collector.component import PermanentError
 from collector.otlpjson import to_request
-from exporters.otlpcommon import PARTIAL_SUCCESS_REASON, RetryableExportError
+from exporters.otlpcommon import RetryableExportError
 from exporters.otlphttp import factory
-from tests.otlpexporters.capture import HTTPCaptureServer, Reply, Script
-from tests.otlpexporters.conftest import FAST_RETRY, batch, counter, create, gauge, running
+from tests.otlpexporters.capture import HTTPCaptureServer, Reply, Script, partial_success
+from tests.otlpexporters.conftest import (
+    FAST_RETRY,
+    batch,
+    counter,
+    export_directly,
+    gauge,
+    partial_success_logged_and_counted,
+    running,
+)
 from tests.support import wait_for
 
 DATA = batch(
@@ -25,12 +32,7 @@ DATA = batch(
 
 
 async def _export_once(raw: dict) -> None:
-    exporter = create(factory, raw)
-    await exporter.start(None)
-    try:
-        await exporter.export(DATA)
-    finally:
-        await exporter.shutdown()
+    await export_directly(factory, raw, DATA)
 
 
 @pytest.mark.parametrize("compression", ["gzip", "none"])
@@ -56,13 +58,10 @@ async def test_body_headers_and_path(compression):
 async def test_metrics_endpoint_is_used_as_is():
     script = Script()
     with HTTPCaptureServer(script) as server:
-        exporter = create(factory, {"metrics_endpoint": f"http://127.0.0.1:{server.port}/custom/ingest"})
-        assert exporter.url.endswith("/custom/ingest")
-        await exporter.start(None)
-        try:
-            await exporter.export(DATA)
-        finally:
-            await exporter.shutdown()
+        exporter = await export_directly(
+            factory, {"metrics_endpoint": f"http://127.0.0.1:{server.port}/custom/ingest"}, DATA
+        )
+    assert exporter.url.endswith("/custom/ingest")
     assert len(script.calls) == 1
 
 
@@ -103,26 +102,11 @@ async def test_connection_refused_is_retryable():
 
 
 async def test_partial_success_is_counted_and_logged_once_per_change(caplog):
-    partial = ExportMetricsServiceResponse()
-    partial.partial_success.rejected_data_points = 2
-    partial.partial_success.error_message = "out of order samples"
-    script = Script(Reply(response=partial), Reply(response=partial), Reply())
+    script = Script(partial_success(2, "out of order samples"), partial_success(2, "out of order samples"), Reply())
     caplog.set_level(logging.INFO)
     with HTTPCaptureServer(script) as server:
-        exporter = create(factory, {"endpoint": f"http://127.0.0.1:{server.port}"})
-        await exporter.start(None)
-        try:
-            for _ in range(3):
-                await exporter.export(DATA)
-        finally:
-            await exporter.shutdown()
-    dropped = exporter.settings.telemetry.value(
-        "collector_dropped_metric_points", component="otlphttp", reason=PARTIAL_SUCCESS_REASON
-    )
-    assert dropped == 4
-    messages = [r.getMessage() for r in caplog.records if r.name.startswith("collector.exporter")]
-    assert sum("out of order samples" in m for m in messages) == 1
-    assert sum("accepts every point again" in m for m in messages) == 1
+        exporter = await export_directly(factory, {"endpoint": f"http://127.0.0.1:{server.port}"}, DATA, times=3)
+    assert partial_success_logged_and_counted(exporter, caplog.records, "out of order samples") == 4
 
 
 def _tls_wrapper(certs, require_client: bool = False):
