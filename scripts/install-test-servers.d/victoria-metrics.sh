@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # victoria-metrics from Debian trixie (bookworm's is too old to accept OTLP), for the otlphttp exporter's
 # integration tests. Fetched with `apt-get download` against a private trixie sources list and apt state,
-# unpacked with dpkg-deb -x into a cache dir: the system's apt sources, lists and packages stay untouched.
+# unpacked with dpkg-deb -x into a cache dir: the system's apt sources, lists and packages stay untouched,
+# and the private apt state is removed afterwards.
 # The tests find the binary at $VICTORIA_METRICS_DIR/usr/bin/victoria-metrics (same default as below).
 # Idempotent and quiet; re-running does nothing once the binary is there.
 set -euo pipefail
@@ -25,10 +26,13 @@ apt_private=(
   -o "Dir::Etc::SourceParts=-"
   -o "Debug::NoLocking=1"
   -o "APT::Get::List-Cleanup=0"
+  -o "APT::Sandbox::User=root"
 )
 apt-get "${apt_private[@]}" update -qq >/dev/null
 work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+trap 'rm -rf "$work" "$state"' EXIT
 (cd "$work" && apt-get "${apt_private[@]}" download -qq victoria-metrics >/dev/null)
-dpkg-deb -x "$work"/victoria-metrics_*.deb "$dest"
+dpkg-deb -x "$work"/victoria-metrics_*.deb "$work/root"
+# only the single-node server is needed (the package also ships vmagent, vmctl, vmbackup ...)
+install -D -m 0755 "$work/root/usr/bin/victoria-metrics" "$dest/usr/bin/victoria-metrics"
 "$dest/usr/bin/victoria-metrics" -version >/dev/null
