@@ -118,6 +118,7 @@ def _tls_wrapper(certs, require_client: bool = False):
     return lambda sock: context.wrap_socket(sock, server_side=True)
 
 
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")  # insecure_skip_verify case
 async def test_https_verifies_the_server(certs):
     script = Script()
     with HTTPCaptureServer(script, _tls_wrapper(certs)) as server:

@@ -8,6 +8,7 @@ import logging
 import time
 
 import pytest
+from opentelemetry.sdk.metrics.export import AggregationTemporality, Histogram, HistogramDataPoint, Metric
 
 from exporters.otlphttp import factory
 from tests.otlpexporters.conftest import FAST_RETRY, batch, gauge, running
@@ -52,12 +53,7 @@ def test_collector_gauge_and_counter_read_back_by_promql(victoria, tmp_path, exa
     }
     secret = "s3cr3t-token-value"
     with run_collector(write_config(tmp_path, config), env={"OTLP_TEST_TOKEN": secret}) as collector:
-        lag = wait_for(
-            lambda: victoria.query('MilliSecondsBehindSource{server="inventory"}'),
-            timeout=30,
-            message="gauge never arrived in victoria-metrics",
-            interval=0.5,
-        )
+        lag = victoria.wait_query('MilliSecondsBehindSource{server="inventory"}')
         wait_for(
             lambda: (
                 len(victoria.export('{__name__="TotalNumberOfEventsSeen"}')[0]["values"]) >= 3
@@ -106,6 +102,8 @@ async def test_backend_down_then_up_delivers_every_batch_once(tmp_path):
             await asyncio.to_thread(
                 wait_for, lambda: run.sent() == 6, 60, "queue never drained after the backend came up"
             )
+            await asyncio.to_thread(vm.wait_query, "count_over_time(outage_probe[10m]) >= 6")
+            await asyncio.sleep(1.0)  # a duplicate delivery, had there been one, lands by now too
             samples = await asyncio.to_thread(vm.export, '{__name__="outage_probe"}')
         finally:
             await asyncio.to_thread(vm.stop)
@@ -133,3 +131,29 @@ async def test_4xx_is_logged_and_not_retried(victoria, caplog):
     assert len(failures) == 1
     assert "HTTP 400" in failures[0].getMessage() and "unsupported path" in failures[0].getMessage()
     assert await asyncio.to_thread(victoria.query, "never_stored") == []
+
+
+async def test_histogram_read_back_as_buckets_sum_and_count(victoria):
+    now = time.time_ns()
+    point = HistogramDataPoint(
+        attributes={"server": "inventory", "shard": 3},
+        start_time_unix_nano=now - 60 * 10**9,
+        time_unix_nano=now,
+        count=6,
+        sum=4200.0,
+        bucket_counts=[1, 2, 3],
+        explicit_bounds=[100.0, 1000.0],
+        min=20.0,
+        max=2000.0,
+    )
+    data = batch(Metric("commit_latency", "", "ms", Histogram([point], AggregationTemporality.CUMULATIVE)))
+    async with running(factory, {"endpoint": victoria.otlp_endpoint}) as run:
+        await run.sender.consume(data)
+        await asyncio.to_thread(wait_for, lambda: run.sent() == 1, 10, "histogram not sent")
+    count = await asyncio.to_thread(victoria.wait_query, 'commit_latency_count{server="inventory"}')
+    total = await asyncio.to_thread(victoria.wait_query, "commit_latency_sum")
+    buckets = await asyncio.to_thread(victoria.wait_query, "commit_latency_bucket")
+    assert float(count[0]["value"][1]) == 6 and count[0]["metric"]["shard"] == "3"
+    assert float(total[0]["value"][1]) == 4200.0
+    cumulative = {b["metric"]["le"]: float(b["value"][1]) for b in buckets}
+    assert cumulative == {"100": 1, "1000": 3, "+Inf": 6}

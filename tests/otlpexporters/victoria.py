@@ -99,6 +99,16 @@ class VictoriaMetrics:
         self.flush()
         return json.loads(self._get("/api/v1/query", query=promql))["data"]["result"]
 
+    def wait_query(self, promql: str, timeout: float = 30) -> list[dict[str, Any]]:
+        """Poll until the query has a result: ingested samples become searchable within seconds."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            result = self.query(promql)
+            if result:
+                return result
+            time.sleep(0.3)
+        raise AssertionError(f"victoria-metrics has nothing for {promql} after {timeout}s")
+
     def export(self, selector: str) -> list[dict[str, Any]]:
         """Every raw sample of the matching series: [{'metric', 'values', 'timestamps'}, ...]."""
         self.flush()
