@@ -5,7 +5,7 @@ import gzip
 import time
 from concurrent.futures import ThreadPoolExecutor
 from email.utils import parsedate_to_datetime
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from google.protobuf.message import DecodeError
@@ -40,7 +40,9 @@ class OTLPHTTPConfig(OTLPClientConfig):
             return None
         parts = urlsplit(url.strip())
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"expected an http:// or https:// URL, got {url!r}")
+            raise ValueError(
+                "expected an http:// or https:// URL with a host"
+            )  # value not echoed: it may hold credentials
         return url.strip()
 
     @model_validator(mode="after")
@@ -96,6 +98,7 @@ class OTLPHTTPExporter(OTLPExporter):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.url = self.config.metrics_url
+        self.display_url = _without_userinfo(self.url)  # for messages: user:password@ never reaches a log
         self._executor: ThreadPoolExecutor | None = None
         self._session: requests.Session | None = None
         headers = {"Content-Type": PROTOBUF}
@@ -132,7 +135,8 @@ class OTLPHTTPExporter(OTLPExporter):
         try:
             response = self._session.post(self.url, data=body, headers=self._headers, timeout=self.config.timeout)
         except requests.RequestException as exc:  # connection refused, reset, TLS, timeout: transient
-            raise RetryableExportError(f"cannot reach {self.url}: {type(exc).__name__}: {_root_cause(exc)}") from exc
+            reason = f"{type(exc).__name__}: {_root_cause(exc)}"
+            raise RetryableExportError(f"cannot reach {self.display_url}: {reason}") from exc
         if not 200 <= response.status_code < 300:
             raise classify(response)
         if response.content and PROTOBUF in response.headers.get("Content-Type", ""):
@@ -149,6 +153,17 @@ class OTLPHTTPExporter(OTLPExporter):
         if self._session is not None:
             self._session.close()
             self._session = None
+
+
+def _without_userinfo(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    if parts.port:
+        netloc = f"{netloc}:{parts.port}"
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _root_cause(exc: BaseException) -> str:

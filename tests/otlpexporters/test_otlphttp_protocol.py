@@ -94,11 +94,14 @@ async def test_503_then_ok_through_the_queue_waits_for_retry_after():
     assert script.delivered == [to_request(DATA)]
 
 
-async def test_connection_refused_is_retryable():
+async def test_connection_refused_is_retryable_and_hides_url_credentials():
     from tests.otlpexporters.victoria import free_port
 
-    with pytest.raises(RetryableExportError, match="Connection refused"):
-        await _export_once({"endpoint": f"http://127.0.0.1:{free_port()}"})
+    port = free_port()
+    with pytest.raises(RetryableExportError, match="Connection refused") as raised:
+        await _export_once({"endpoint": f"http://user:pa55word@127.0.0.1:{port}"})
+    assert f"http://127.0.0.1:{port}/v1/metrics" in str(raised.value)
+    assert "pa55word" not in str(raised.value)
 
 
 async def test_partial_success_is_counted_and_logged_once_per_change(caplog):
