@@ -8,6 +8,7 @@ import logging
 
 import grpc
 import pytest
+from opentelemetry.sdk.metrics.export import MetricsData
 
 from collector.component import PermanentError
 from collector.otlpjson import to_request
@@ -264,3 +265,16 @@ async def test_collector_ships_to_a_grpc_receiver(grpc_server, tmp_path, example
     assert metric.name == "MilliSecondsBehindSource" and metric.unit == "ms"
     assert metric.gauge.data_points[0].as_int == 7
     assert "key-abc-123" not in logs
+
+
+async def test_batches_with_equal_resources_arrive_whole(grpc_server):
+    """Two receivers' batches merged downstream carry the same resource twice; the SDK encoder alone
+    would keep only the last one's metrics."""
+    first = batch(gauge("from_first_receiver", 1))
+    second = batch(gauge("from_second_receiver", 2))
+    combined = MetricsData([*first.resource_metrics, *second.resource_metrics])
+    script = Script()
+    await export_directly(factory, _plain(await grpc_server(script)), combined)
+    (resource,) = script.calls[0].request.resource_metrics
+    names = sorted(m.name for scope in resource.scope_metrics for m in scope.metrics)
+    assert names == ["from_first_receiver", "from_second_receiver"]
