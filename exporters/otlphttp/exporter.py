@@ -120,7 +120,10 @@ class OTLPHTTPExporter(OTLPExporter):
         session.verify = config.tls.ca_file or not config.tls.insecure_skip_verify
         if config.tls.cert_file:
             session.cert = (config.tls.cert_file, config.tls.key_file)  # type: ignore[assignment]
-        session.trust_env = False  # no proxies or netrc credentials picked up behind the user's back
+        # HTTP(S)_PROXY / NO_PROXY are honoured, as by the Collector; the rest of what requests reads from
+        # the environment (.netrc credentials, REQUESTS_CA_BUNDLE) is not, so nothing overrides this config.
+        session.proxies = requests.utils.get_environ_proxies(self.url)
+        session.trust_env = False
         self._session = session
 
     async def _send(self, request: ExportMetricsServiceRequest) -> ExportMetricsServiceResponse:

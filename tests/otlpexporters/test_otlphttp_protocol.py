@@ -144,3 +144,15 @@ async def test_https_mutual_tls(certs):
         with pytest.raises(RetryableExportError):
             await _export_once({"endpoint": url, "tls": {"ca_file": str(certs.ca)}, "timeout": "3s"})
     assert len(script.delivered) == 1
+
+
+async def test_http_proxy_from_the_environment_is_used(monkeypatch):
+    script = Script()
+    with HTTPCaptureServer(script) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.port}")
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        await _export_once({"endpoint": "http://otlp-backend.invalid:4318", "timeout": "3s"})
+    (call,) = script.calls  # the proxy got the request for a host that does not even resolve
+    assert call.request == to_request(DATA)
+    assert call.metadata["host"] == "otlp-backend.invalid:4318"
