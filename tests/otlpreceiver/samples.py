@@ -81,7 +81,9 @@ def every_kind() -> MetricsData:
     return MetricsData(
         [
             ResourceMetrics(
-                Resource({"service.name": "connect", "host.ports": (8083, 7098)}, "https://opentelemetry.io/schemas/1.21.0"),
+                Resource(
+                    {"service.name": "connect", "host.ports": (8083, 7098)}, "https://opentelemetry.io/schemas/1.21.0"
+                ),
                 [
                     ScopeMetrics(
                         InstrumentationScope("collector.jmx", "1.2.3", "https://scope.schema", {"team": "data"}),
