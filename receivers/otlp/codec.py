@@ -1,7 +1,8 @@
 """Bytes <-> OTLP messages for both transports, and the outcome of one export call.
 
 OTLP/JSON differs from protobuf's JSON mapping in one place that matters for metrics: exemplar
-`traceId`/`spanId` are hex, not base64. Unknown fields are ignored, as the OTLP spec requires.
+`traceId`/`spanId` are hex, not base64 (both are accepted). Unknown fields are ignored, as the OTLP
+spec requires.
 """
 
 from __future__ import annotations
@@ -56,12 +57,19 @@ def parse_json(body: bytes) -> ExportMetricsServiceRequest:
         raise MalformedRequest(f"invalid OTLP/JSON body: {exc}") from None
 
 
+_ID_BYTES = {"traceId": 16, "trace_id": 16, "spanId": 8, "span_id": 8}
+
+
 def _hex_ids_to_base64(document: dict[str, Any]) -> None:
-    """Rewrite exemplar ids in place so protobuf's JSON parser (base64 for bytes) accepts them."""
+    """Rewrite hex exemplar ids in place so protobuf's JSON parser (base64 for bytes) accepts them.
+
+    An id of exactly twice its byte length in hex digits is hex (OTLP/JSON); anything else is left for
+    the protobuf parser, so base64 ids (protobuf's own JSON mapping) are accepted too.
+    """
     for exemplar in _exemplars(document):
-        for key in ("traceId", "spanId", "trace_id", "span_id"):
+        for key, size in _ID_BYTES.items():
             value = exemplar.get(key)
-            if isinstance(value, str) and value:
+            if isinstance(value, str) and len(value) == 2 * size:
                 try:
                     exemplar[key] = base64.b64encode(bytes.fromhex(value)).decode()
                 except ValueError:

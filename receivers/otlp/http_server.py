@@ -61,9 +61,8 @@ class CORS:
             allowed = {h.lower() for h in self.config.allowed_headers}
             requested = [h.strip() for h in wanted.split(",") if h.strip()]
             default = {"accept", "accept-language", "content-type", "content-language", "content-encoding"}
-            if "*" in allowed or all(h.lower() in allowed | default for h in requested):
-                if requested:
-                    headers["Access-Control-Allow-Headers"] = ", ".join(requested)
+            if requested and ("*" in allowed or all(h.lower() in allowed | default for h in requested)):
+                headers["Access-Control-Allow-Headers"] = ", ".join(requested)
             if self.config.max_age is not None:
                 headers["Access-Control-Max-Age"] = str(self.config.max_age)
         return web.Response(status=204, headers=headers)

@@ -50,7 +50,7 @@ def start_otlp_collector(tmp_path: Path, receiver: dict | None = None, exporters
             }
         },
         "exporters": exporters or {"file": {"path": str(out)}},
-        "service": {"pipelines": {"metrics": {"receivers": ["otlp"], "exporters": list((exporters or {"file": 0}))}}},
+        "service": {"pipelines": {"metrics": {"receivers": ["otlp"], "exporters": list(exporters or {"file": 0})}}},
     }
     return grpc_port, http_port, out, write_config(tmp_path, config)
 
