@@ -182,3 +182,51 @@ def test_openmetrics_off_by_default_and_namespace_and_resource_labels(tmp_path):
     lag = families["cdc_debezium_streaming_MilliSecondsBehindSource_milliseconds"]
     assert lag.samples[0].labels["host_name"] == "h1" and lag.samples[0].labels["service_name"] == "kafka-connect"
     assert "cdc_target_info" in families
+
+
+def test_jmx_exporter_names_restored():
+    """What docs/prometheus.md promises: metricstransform-renamed points plus add_metric_suffixes: false
+    give back jmx_exporter's exact series name and labels."""
+    import logging
+
+    from prometheus_client.exposition import generate_latest
+
+    from collector.component import ComponentID, CreateSettings, Kind
+    from collector.telemetry import Telemetry
+    from exporters.prometheus import PrometheusConfig, factory
+
+    settings = CreateSettings(
+        ComponentID("prometheus"), Kind.EXPORTER, Telemetry(), logging.LoggerAdapter(logging.getLogger("t"), {})
+    )
+    exporter = factory.create(settings, PrometheusConfig(add_metric_suffixes=False))
+    renamed = MetricsData(
+        [
+            ResourceMetrics(
+                Resource({}),
+                [
+                    ScopeMetrics(
+                        InstrumentationScope(""),
+                        [
+                            Metric(
+                                "debezium_metrics_MilliSecondsBehindSource",
+                                "",
+                                "ms",
+                                Gauge(
+                                    [
+                                        NumberDataPoint(
+                                            {"context": "streaming", "name": "inventory", "plugin": "mysql"}, 0, T0, 85
+                                        )
+                                    ]
+                                ),
+                            )
+                        ],
+                        "",
+                    )
+                ],
+                "",
+            )
+        ]
+    )
+    exporter.accumulator.accumulate(renamed)
+    text = generate_latest(exporter.text_registry).decode()
+    assert 'debezium_metrics_MilliSecondsBehindSource{context="streaming",name="inventory",plugin="mysql"} 85.0' in text
