@@ -179,11 +179,11 @@ def _histogram_point(pb: metrics_pb2.HistogramDataPoint) -> HistogramDataPoint:
         start_time_unix_nano=pb.start_time_unix_nano,
         time_unix_nano=pb.time_unix_nano,
         count=pb.count,
-        sum=pb.sum if pb.HasField("sum") else None,
+        sum=_optional(pb, "sum"),
         bucket_counts=tuple(pb.bucket_counts),
         explicit_bounds=tuple(pb.explicit_bounds),
-        min=pb.min if pb.HasField("min") else None,
-        max=pb.max if pb.HasField("max") else None,
+        min=_optional(pb, "min"),
+        max=_optional(pb, "max"),
         exemplars=_exemplars(pb.exemplars),
     )
 
@@ -194,16 +194,21 @@ def _exponential_point(pb: metrics_pb2.ExponentialHistogramDataPoint) -> Exponen
         start_time_unix_nano=pb.start_time_unix_nano,
         time_unix_nano=pb.time_unix_nano,
         count=pb.count,
-        sum=pb.sum if pb.HasField("sum") else None,
+        sum=_optional(pb, "sum"),
         scale=pb.scale,
         zero_count=pb.zero_count,
         positive=Buckets(offset=pb.positive.offset, bucket_counts=tuple(pb.positive.bucket_counts)),
         negative=Buckets(offset=pb.negative.offset, bucket_counts=tuple(pb.negative.bucket_counts)),
         flags=pb.flags,
-        min=pb.min if pb.HasField("min") else None,
-        max=pb.max if pb.HasField("max") else None,
+        min=_optional(pb, "min"),
+        max=_optional(pb, "max"),
         exemplars=_exemplars(pb.exemplars),
     )
+
+
+def _optional(pb: Any, name: str) -> float | None:
+    """An `optional` proto field: None when the sender left it out (e.g. a histogram without a sum)."""
+    return getattr(pb, name) if pb.HasField(name) else None
 
 
 def _exemplars(pbs: Iterable[metrics_pb2.Exemplar]) -> list[Exemplar]:

@@ -36,29 +36,26 @@ class OTLPCollector:
         return f"http://127.0.0.1:{self.http_port}/v1/metrics"
 
 
-def start_otlp_collector(tmp_path: Path, receiver: dict | None = None, exporters: dict | None = None):
-    grpc_port, http_port = free_port(), free_port()
-    out = tmp_path / "out.jsonl"
+def otlp_pipeline(tmp_path: Path, protocols: dict, exporters: dict | None = None) -> Path:
+    """Write a config with one otlp receiver feeding `exporters` (default: debug)."""
+    exporters = exporters or {"debug": {}}
     config = {
-        "receivers": {
-            "otlp": receiver
-            or {
-                "protocols": {
-                    "grpc": {"endpoint": f"127.0.0.1:{grpc_port}"},
-                    "http": {"endpoint": f"127.0.0.1:{http_port}", "max_request_body_size": 1_000_000},
-                }
-            }
-        },
-        "exporters": exporters or {"file": {"path": str(out)}},
-        "service": {"pipelines": {"metrics": {"receivers": ["otlp"], "exporters": list(exporters or {"file": 0})}}},
+        "receivers": {"otlp": {"protocols": protocols}},
+        "exporters": exporters,
+        "service": {"pipelines": {"metrics": {"receivers": ["otlp"], "exporters": list(exporters)}}},
     }
-    return grpc_port, http_port, out, write_config(tmp_path, config)
+    return write_config(tmp_path, config)
 
 
 @pytest.fixture
 def otlp_collector(tmp_path: Path) -> Iterator[OTLPCollector]:
     """A real `collector run`: otlp receiver (gRPC + HTTP on free loopback ports) -> file exporter."""
-    grpc_port, http_port, out, config = start_otlp_collector(tmp_path)
+    grpc_port, http_port, out = free_port(), free_port(), tmp_path / "out.jsonl"
+    protocols = {
+        "grpc": {"endpoint": f"127.0.0.1:{grpc_port}"},
+        "http": {"endpoint": f"127.0.0.1:{http_port}", "max_request_body_size": 1_000_000},
+    }
+    config = otlp_pipeline(tmp_path, protocols, {"file": {"path": str(out)}})
     with run_collector(config) as process:
         try:
             wait_for(lambda: listening(grpc_port) and listening(http_port), 30, "otlp receiver listening")

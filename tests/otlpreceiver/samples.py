@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from opentelemetry.sdk.metrics._internal.exemplar import Exemplar
 from opentelemetry.sdk.metrics.export import (
     AggregationTemporality,
@@ -20,6 +22,9 @@ from opentelemetry.sdk.metrics.export import (
 )
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+
+from collector.component import ComponentID, CreateSettings, Kind
+from collector.telemetry import Telemetry
 
 T0 = 1_700_000_000_000_000_000
 T1 = T0 + 60_000_000_000
@@ -95,6 +100,18 @@ def every_kind() -> MetricsData:
             )
         ]
     )
+
+
+def wrap(*metrics: Metric, resource: Resource | None = None, scope: str = "test") -> MetricsData:
+    """One resource, one scope, these metrics."""
+    scope_metrics = ScopeMetrics(InstrumentationScope(scope), list(metrics), "")
+    return MetricsData([ResourceMetrics(resource or Resource({}), [scope_metrics], "")])
+
+
+def create_settings(kind: Kind, component_id: str) -> CreateSettings:
+    """What a factory gets from the service, for tests that build one component in process."""
+    logger = logging.LoggerAdapter(logging.getLogger(f"test.{component_id}"), {})
+    return CreateSettings(ComponentID.parse(component_id), kind, Telemetry(), logger)
 
 
 def point_count(data: MetricsData) -> int:

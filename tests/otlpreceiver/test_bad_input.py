@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
-import logging
 
 import grpc
 import pytest
@@ -16,13 +16,13 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceResponse,
 )
 
-from collector.component import ComponentID, CreateSettings, Kind, PermanentError
+from collector.component import Kind, PermanentError
 from collector.otlpjson import to_request
 from collector.pipeline import ObservedReceiverOutput
 from collector.telemetry import Telemetry
 from receivers.otlp import OTLPReceiverConfig, factory
 from tests.otlpreceiver.conftest import free_port
-from tests.otlpreceiver.samples import every_kind, point_count
+from tests.otlpreceiver.samples import create_settings, every_kind, point_count
 from tests.support import read_points
 
 METHOD = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export"
@@ -154,9 +154,7 @@ async def start_receiver(consumer, telemetry: Telemetry):
     config = OTLPReceiverConfig.model_validate(
         {"protocols": {"grpc": {"endpoint": f"127.0.0.1:{free_port()}"}, "http": {"endpoint": "127.0.0.1:0"}}}
     )
-    settings = CreateSettings(
-        ComponentID("otlp"), Kind.RECEIVER, telemetry, logging.LoggerAdapter(logging.getLogger("t"), {})
-    )
+    settings = dataclasses.replace(create_settings(Kind.RECEIVER, "otlp"), telemetry=telemetry)
     receiver = factory.create(settings, config, ObservedReceiverOutput("otlp", consumer, telemetry))
     await receiver.start(None)
     return receiver

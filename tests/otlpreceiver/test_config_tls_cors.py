@@ -18,20 +18,13 @@ from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExp
 from opentelemetry.sdk.metrics.export import MetricExportResult
 
 from collector.otlpjson import to_request
-from tests.otlpreceiver.conftest import free_port, listening
+from tests.otlpreceiver.conftest import free_port, listening, otlp_pipeline
 from tests.otlpreceiver.samples import every_kind, point_count
-from tests.support import read_points, run_collector, wait_for, write_config
+from tests.support import read_points, run_collector, wait_for
 
 
 def validate(tmp_path, receiver: dict) -> subprocess.CompletedProcess:
-    config = write_config(
-        tmp_path,
-        {
-            "receivers": {"otlp": receiver},
-            "exporters": {"debug": {}},
-            "service": {"pipelines": {"metrics": {"receivers": ["otlp"], "exporters": ["debug"]}}},
-        },
-    )
+    config = otlp_pipeline(tmp_path, receiver.get("protocols"))
     return subprocess.run(
         [sys.executable, "-m", "collector", "validate", "--config", str(config)], capture_output=True, text=True
     )
@@ -96,21 +89,11 @@ def test_tls_on_both_protocols(tmp_path, certificate):
     cert_file, key_file = certificate
     tls = {"cert_file": str(cert_file), "key_file": str(key_file)}
     grpc_port, http_port, out = free_port(), free_port(), tmp_path / "out.jsonl"
-    config = write_config(
-        tmp_path,
-        {
-            "receivers": {
-                "otlp": {
-                    "protocols": {
-                        "grpc": {"endpoint": f"127.0.0.1:{grpc_port}", "tls": tls},
-                        "http": {"endpoint": f"127.0.0.1:{http_port}", "tls": tls},
-                    }
-                }
-            },
-            "exporters": {"file": {"path": str(out)}},
-            "service": {"pipelines": {"metrics": {"receivers": ["otlp"], "exporters": ["file"]}}},
-        },
-    )
+    protocols = {
+        "grpc": {"endpoint": f"127.0.0.1:{grpc_port}", "tls": tls},
+        "http": {"endpoint": f"127.0.0.1:{http_port}", "tls": tls},
+    }
+    config = otlp_pipeline(tmp_path, protocols, {"file": {"path": str(out)}})
     with run_collector(config) as process:
         wait_for(lambda: listening(grpc_port) and listening(http_port), 30, f"listening\n{process.logs()}")
         exporter = OTLPMetricExporter(
@@ -132,23 +115,8 @@ def test_tls_on_both_protocols(tmp_path, certificate):
 
 def test_tls_with_an_unreadable_key_fails_at_start_with_the_path(tmp_path):
     port = free_port()
-    config = write_config(
-        tmp_path,
-        {
-            "receivers": {
-                "otlp": {
-                    "protocols": {
-                        "http": {
-                            "endpoint": f"127.0.0.1:{port}",
-                            "tls": {"cert_file": str(tmp_path / "missing.crt"), "key_file": str(tmp_path / "k")},
-                        }
-                    }
-                }
-            },
-            "exporters": {"debug": {}},
-            "service": {"pipelines": {"metrics": {"receivers": ["otlp"], "exporters": ["debug"]}}},
-        },
-    )
+    tls = {"cert_file": str(tmp_path / "missing.crt"), "key_file": str(tmp_path / "k")}
+    config = otlp_pipeline(tmp_path, {"http": {"endpoint": f"127.0.0.1:{port}", "tls": tls}})
     with run_collector(config) as process:
         code = process.process.wait(30)
     assert code != 0
@@ -157,23 +125,8 @@ def test_tls_with_an_unreadable_key_fails_at_start_with_the_path(tmp_path):
 
 def test_cors_preflight_and_response_headers(tmp_path):
     port = free_port()
-    config = write_config(
-        tmp_path,
-        {
-            "receivers": {
-                "otlp": {
-                    "protocols": {
-                        "http": {
-                            "endpoint": f"127.0.0.1:{port}",
-                            "cors": {"allowed_origins": ["https://*.example.com"], "max_age": 600},
-                        }
-                    }
-                }
-            },
-            "exporters": {"debug": {}},
-            "service": {"pipelines": {"metrics": {"receivers": ["otlp"], "exporters": ["debug"]}}},
-        },
-    )
+    cors = {"allowed_origins": ["https://*.example.com"], "max_age": 600}
+    config = otlp_pipeline(tmp_path, {"http": {"endpoint": f"127.0.0.1:{port}", "cors": cors}})
     url = f"http://127.0.0.1:{port}/v1/metrics"
     with run_collector(config) as process:
         wait_for(lambda: listening(port), 30, f"listening\n{process.logs()}")

@@ -11,14 +11,11 @@ from opentelemetry.sdk.metrics.export import (
     MetricExportResult,
     MetricsData,
     NumberDataPoint,
-    ResourceMetrics,
-    ScopeMetrics,
     Sum,
 )
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
-from tests.otlpreceiver.samples import T0, T1
+from tests.otlpreceiver.samples import T0, T1, wrap
 from tests.support import read_points, wait_for
 
 BATCHES = 100
@@ -36,13 +33,7 @@ def batch(number: int) -> MetricsData:
         Metric("load.gauge", None, "ms", Gauge(gauge)),
         Metric("load.sum", None, "{event}", Sum(total, AggregationTemporality.CUMULATIVE, True)),
     ]
-    return MetricsData(
-        [
-            ResourceMetrics(
-                Resource({"service.name": "load"}), [ScopeMetrics(InstrumentationScope("load"), metrics, "")], ""
-            )
-        ]
-    )
+    return wrap(*metrics, resource=Resource({"service.name": "load"}), scope="load")
 
 
 def test_100k_points_arrive_exactly_once(otlp_collector):

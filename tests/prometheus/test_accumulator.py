@@ -12,21 +12,14 @@ from opentelemetry.sdk.metrics.export import (
     Metric,
     MetricsData,
     NumberDataPoint,
-    ResourceMetrics,
-    ScopeMetrics,
     Sum,
 )
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from exporters.prometheus.accumulator import Accumulator
+from tests.otlpreceiver.samples import wrap
 
 DELTA = AggregationTemporality.DELTA
 S = 1_000_000_000
-
-
-def wrap(*metrics: Metric) -> MetricsData:
-    return MetricsData([ResourceMetrics(Resource({}), [ScopeMetrics(InstrumentationScope("s"), metrics, "")], "")])
 
 
 def delta_sum(start: int, end: int, value: int, monotonic: bool = True) -> MetricsData:

@@ -27,8 +27,9 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_openmetrics
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 
-from tests.otlpreceiver.conftest import free_port, listening
-from tests.support import run_collector, wait_for, write_config
+from tests.otlpreceiver.conftest import free_port, listening, otlp_pipeline
+from tests.otlpreceiver.samples import create_settings, wrap
+from tests.support import run_collector, wait_for
 
 S = 1_000_000_000
 T0 = 1_700_000_000 * S
@@ -81,20 +82,14 @@ def debezium_batch(step: int) -> MetricsData:
         ),
     ]
     scope = ScopeMetrics(InstrumentationScope("collector.jmx", "0.1.0"), metrics, "")
-    return MetricsData([ResourceMetrics(RESOURCE, [scope], "")])
+    return MetricsData([ResourceMetrics(RESOURCE, [scope], "")])  # a versioned scope: wrap() has none
 
 
 @contextmanager
 def otlp_to_prometheus(tmp_path, **exporter_settings) -> Iterator[tuple[int, str]]:
     grpc_port, prom_port = free_port(), free_port()
-    config = write_config(
-        tmp_path,
-        {
-            "receivers": {"otlp": {"protocols": {"grpc": {"endpoint": f"127.0.0.1:{grpc_port}"}}}},
-            "exporters": {"prometheus": {"endpoint": f"127.0.0.1:{prom_port}", **exporter_settings}},
-            "service": {"pipelines": {"metrics": {"receivers": ["otlp"], "exporters": ["prometheus"]}}},
-        },
-    )
+    exporters = {"prometheus": {"endpoint": f"127.0.0.1:{prom_port}", **exporter_settings}}
+    config = otlp_pipeline(tmp_path, {"grpc": {"endpoint": f"127.0.0.1:{grpc_port}"}}, exporters)
     with run_collector(config) as process:
         try:
             wait_for(lambda: listening(grpc_port) and listening(prom_port), 30, "collector listening")
@@ -187,46 +182,15 @@ def test_openmetrics_off_by_default_and_namespace_and_resource_labels(tmp_path):
 def test_jmx_exporter_names_restored():
     """What docs/prometheus.md promises: metricstransform-renamed points plus add_metric_suffixes: false
     give back jmx_exporter's exact series name and labels."""
-    import logging
-
     from prometheus_client.exposition import generate_latest
 
-    from collector.component import ComponentID, CreateSettings, Kind
-    from collector.telemetry import Telemetry
+    from collector.component import Kind
     from exporters.prometheus import PrometheusConfig, factory
 
-    settings = CreateSettings(
-        ComponentID("prometheus"), Kind.EXPORTER, Telemetry(), logging.LoggerAdapter(logging.getLogger("t"), {})
-    )
-    exporter = factory.create(settings, PrometheusConfig(add_metric_suffixes=False))
-    renamed = MetricsData(
-        [
-            ResourceMetrics(
-                Resource({}),
-                [
-                    ScopeMetrics(
-                        InstrumentationScope(""),
-                        [
-                            Metric(
-                                "debezium_metrics_MilliSecondsBehindSource",
-                                "",
-                                "ms",
-                                Gauge(
-                                    [
-                                        NumberDataPoint(
-                                            {"context": "streaming", "name": "inventory", "plugin": "mysql"}, 0, T0, 85
-                                        )
-                                    ]
-                                ),
-                            )
-                        ],
-                        "",
-                    )
-                ],
-                "",
-            )
-        ]
-    )
+    exporter = factory.create(create_settings(Kind.EXPORTER, "prometheus"), PrometheusConfig(add_metric_suffixes=False))
+    attributes = {"context": "streaming", "name": "inventory", "plugin": "mysql"}
+    lag = Gauge([NumberDataPoint(attributes, 0, T0, 85)])
+    renamed = wrap(Metric("debezium_metrics_MilliSecondsBehindSource", "", "ms", lag), scope="")
     exporter.accumulator.accumulate(renamed)
     text = generate_latest(exporter.text_registry).decode()
     assert 'debezium_metrics_MilliSecondsBehindSource{context="streaming",name="inventory",plugin="mysql"} 85.0' in text
