@@ -161,38 +161,25 @@ def _number_points(pbs: Iterable[metrics_pb2.NumberDataPoint], result: DecodeRes
         if kind is None:
             _reject(result, 1, "number data point without a value")
             continue
-        points.append(
-            NumberDataPoint(
-                attributes=decode_attributes(pb.attributes),
-                start_time_unix_nano=pb.start_time_unix_nano,
-                time_unix_nano=pb.time_unix_nano,
-                value=getattr(pb, kind),
-                exemplars=_exemplars(pb.exemplars),
-            )
-        )
+        points.append(NumberDataPoint(value=getattr(pb, kind), **_common(pb)))
     return points
 
 
 def _histogram_point(pb: metrics_pb2.HistogramDataPoint) -> HistogramDataPoint:
     return HistogramDataPoint(
-        attributes=decode_attributes(pb.attributes),
-        start_time_unix_nano=pb.start_time_unix_nano,
-        time_unix_nano=pb.time_unix_nano,
+        **_common(pb),
         count=pb.count,
         sum=_optional(pb, "sum"),
         bucket_counts=tuple(pb.bucket_counts),
         explicit_bounds=tuple(pb.explicit_bounds),
         min=_optional(pb, "min"),
         max=_optional(pb, "max"),
-        exemplars=_exemplars(pb.exemplars),
     )
 
 
 def _exponential_point(pb: metrics_pb2.ExponentialHistogramDataPoint) -> ExponentialHistogramDataPoint:
     return ExponentialHistogramDataPoint(
-        attributes=decode_attributes(pb.attributes),
-        start_time_unix_nano=pb.start_time_unix_nano,
-        time_unix_nano=pb.time_unix_nano,
+        **_common(pb),
         count=pb.count,
         sum=_optional(pb, "sum"),
         scale=pb.scale,
@@ -202,8 +189,17 @@ def _exponential_point(pb: metrics_pb2.ExponentialHistogramDataPoint) -> Exponen
         flags=pb.flags,
         min=_optional(pb, "min"),
         max=_optional(pb, "max"),
-        exemplars=_exemplars(pb.exemplars),
     )
+
+
+def _common(pb: Any) -> dict[str, Any]:
+    """The fields every kind of data point has."""
+    return {
+        "attributes": decode_attributes(pb.attributes),
+        "start_time_unix_nano": pb.start_time_unix_nano,
+        "time_unix_nano": pb.time_unix_nano,
+        "exemplars": _exemplars(pb.exemplars),
+    }
 
 
 def _optional(pb: Any, name: str) -> float | None:

@@ -144,7 +144,7 @@ def _bucket_exemplars(point: Any, bounds: list[float]) -> list[Exemplar | None]:
     """The largest exemplar in each bucket (the spec's rule for pull endpoints)."""
     best: list[Any] = [None] * len(bounds)
     for exemplar in point.exemplars or []:
-        index = next(i for i, bound in enumerate(bounds) if exemplar.value <= bound)
+        index = next((i for i, bound in enumerate(bounds) if exemplar.value <= bound), len(bounds) - 1)  # NaN: last
         if best[index] is None or exemplar.value > best[index].value:
             best[index] = exemplar
     return [_exemplar(e) if e is not None else None for e in best]

@@ -194,3 +194,36 @@ def test_jmx_exporter_names_restored():
     exporter.accumulator.accumulate(renamed)
     text = generate_latest(exporter.text_registry).decode()
     assert 'debezium_metrics_MilliSecondsBehindSource{context="streaming",name="inventory",plugin="mysql"} 85.0' in text
+
+
+def test_histogram_exemplars_go_to_their_bucket_in_openmetrics():
+    from prometheus_client.openmetrics.exposition import generate_latest as openmetrics
+
+    from collector.component import Kind
+    from exporters.prometheus import PrometheusConfig, factory
+
+    exporter = factory.create(create_settings(Kind.EXPORTER, "prometheus"), PrometheusConfig(enable_open_metrics=True))
+    small, big, nan = (Exemplar({}, v, T0, span_id=1, trace_id=2) for v in (0.5, 7.0, float("nan")))
+    point = HistogramDataPoint({}, T0, T0 + S, 3, 7.5, (1, 1, 1), (1.0, 5.0), 0.5, 7.0, [small, big, nan])
+    exporter.accumulator.accumulate(wrap(Metric("h", "", "s", Histogram([point], AggregationTemporality.CUMULATIVE))))
+    (family,) = [
+        f for f in parse_openmetrics(openmetrics(exporter.openmetrics_registry).decode()) if f.name == "h_seconds"
+    ]
+    exemplars = {s.labels["le"]: s.exemplar for s in family.samples if s.name.endswith("_bucket")}
+    assert exemplars["1.0"].value == 0.5 and exemplars["5.0"] is None and exemplars["+Inf"].value == 7.0
+
+
+def test_prometheus_config_errors_name_their_path(tmp_path):
+    import subprocess
+    import sys
+
+    config = otlp_pipeline(
+        tmp_path, {"grpc": None}, {"prometheus": {"endpoint": "nohost", "metric_expiration": "5", "const_labels": []}}
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "collector", "validate", "--config", str(config)], capture_output=True, text=True
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 2
+    for path in ("endpoint", "metric_expiration", "const_labels"):
+        assert f"exporters.prometheus.{path}" in output, output
