@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, field_validator, model_validator
 
 from collector.component import ConfigModel
@@ -11,6 +13,7 @@ from collector.configtls import TLSServerConfig
 
 class GRPCConfig(ConfigModel):
     endpoint: Endpoint = "localhost:4317"
+    transport: Literal["tcp"] = Field("tcp", description="Only tcp; the Collector's unix sockets are not supported.")
     max_recv_msg_size_mib: int = Field(4, gt=0, description="Larger messages get RESOURCE_EXHAUSTED.")
     max_concurrent_streams: int | None = Field(None, gt=0)
     tls: TLSServerConfig | None = None
