@@ -27,6 +27,16 @@ PARTIAL_SUCCESS_REASON = "rejected_by_backend"
 """`reason` label of `collector_dropped_metric_points` for points a backend's partial success refused."""
 
 
+def without_userinfo(url: str) -> str:
+    """The URL with any `user:password@` removed, for messages and logs; works on URLs too broken to parse."""
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        scheme, rest = "", url
+    end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    authority = rest[:end].rpartition("@")[2]
+    return f"{scheme}{separator}{authority}{rest[end:]}"
+
+
 class TLSClientConfig(ConfigModel):
     """The Collector's client `tls` keys (configtls)."""
 

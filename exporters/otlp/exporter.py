@@ -15,7 +15,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2_grpc import Me
 from pydantic import Field, field_validator, model_validator
 
 from collector.component import Factory, Host, Kind, PermanentError, Stability
-from exporters.otlpcommon import OTLPClientConfig, OTLPExporter, RetryableExportError
+from exporters.otlpcommon import OTLPClientConfig, OTLPExporter, RetryableExportError, without_userinfo
 
 # OTLP spec, "OTLP/gRPC Response": these codes are transient. RESOURCE_EXHAUSTED is only when the
 # server says when to come back (RetryInfo); every other code is permanent.
@@ -46,7 +46,8 @@ class OTLPGrpcConfig(OTLPClientConfig):
         if "://" in endpoint:
             parts = urlsplit(endpoint)
             if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
-                raise ValueError(f"expected host:port, http://host:port or https://host:port, got {endpoint!r}")
+                shown = without_userinfo(endpoint)  # a password in the URL stays out of the message
+                raise ValueError(f"expected host:port, http://host:port or https://host:port, got {shown!r}")
         return endpoint
 
     @model_validator(mode="after")

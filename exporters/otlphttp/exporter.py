@@ -5,7 +5,7 @@ import gzip
 import time
 from concurrent.futures import ThreadPoolExecutor
 from email.utils import parsedate_to_datetime
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import requests
 from google.protobuf.message import DecodeError
@@ -19,7 +19,7 @@ from requests.adapters import HTTPAdapter
 
 from collector.component import Factory, Host, Kind, PermanentError, Stability
 from collector.configtypes import Duration
-from exporters.otlpcommon import OTLPClientConfig, OTLPExporter, RetryableExportError
+from exporters.otlpcommon import OTLPClientConfig, OTLPExporter, RetryableExportError, without_userinfo
 
 METRICS_PATH = "/v1/metrics"
 PROTOBUF = "application/x-protobuf"
@@ -98,7 +98,7 @@ class OTLPHTTPExporter(OTLPExporter):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.url = self.config.metrics_url
-        self.display_url = _without_userinfo(self.url)  # for messages: user:password@ never reaches a log
+        self.display_url = without_userinfo(self.url)  # for messages: user:password@ never reaches a log
         self._executor: ThreadPoolExecutor | None = None
         self._session: requests.Session | None = None
         headers = {"Content-Type": PROTOBUF}
@@ -156,17 +156,6 @@ class OTLPHTTPExporter(OTLPExporter):
         if self._session is not None:
             self._session.close()
             self._session = None
-
-
-def _without_userinfo(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"[{host}]" if ":" in host else host
-    if parts.port:
-        netloc = f"{netloc}:{parts.port}"
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _root_cause(exc: BaseException) -> str:
