@@ -10,7 +10,7 @@ DOCKERFILE = (REPO / "Dockerfile").read_text(encoding="utf-8")
 
 
 def instructions(name: str) -> list[str]:
-    return [m.group(1).strip() for m in re.finditer(rf"^{name}\s+(.*(?:\\\n.*)*)", DOCKERFILE, re.M)]
+    return [m.group(1).strip() for m in re.finditer(rf"^{name}\s+((?:[^\n]*\\\n)*[^\n]*)", DOCKERFILE, re.M)]
 
 
 def test_runs_as_a_non_root_user():
