@@ -227,7 +227,7 @@ def validate(raw: Mapping[str, Any], registry: Registry) -> CollectorConfig:
         try:
             service = ServiceConfig.model_validate(service_raw)
         except ValidationError as exc:
-            problems.extend(pydantic_problems(exc, "service", ServiceConfig))
+            problems.extend(pydantic_problems(exc, "service", ServiceConfig, service_raw))
 
     warnings: list[str] = []
     if service is not None:  # references can only be checked in a service section that parsed
@@ -262,7 +262,7 @@ def _validate_component(
     try:
         config = factory.config_model.model_validate(settings if settings is not None else {})
     except ValidationError as exc:
-        problems.extend(pydantic_problems(exc, path, factory.config_model))
+        problems.extend(pydantic_problems(exc, path, factory.config_model, settings))
         return None
     return ComponentSpec(component_id, kind, factory, config)
 
@@ -353,14 +353,14 @@ def unknown_key_message(key: Any, allowed: list[str] | tuple[str, ...]) -> str:
     return f"unknown key {str(key)!r}{hint}; allowed keys: {listing}"
 
 
-def pydantic_problems(exc: ValidationError, prefix: str, model: type[BaseModel]) -> list[Problem]:
+def pydantic_problems(exc: ValidationError, prefix: str, model: type[BaseModel], data: Any) -> list[Problem]:
     problems = []
     for error in exc.errors(include_url=False):
-        loc = tuple(part for part in error["loc"] if not _is_union_tag(part))
+        loc = _data_path(error["loc"], data)
         path = prefix
         for part in loc:
             path = join_path(path, part)
-        if error["type"] == "extra_forbidden":
+        if error["type"] == "extra_forbidden" and loc:
             allowed = allowed_keys(model, loc[:-1])
             message = unknown_key_message(loc[-1], allowed)
         else:
@@ -372,9 +372,26 @@ def pydantic_problems(exc: ValidationError, prefix: str, model: type[BaseModel])
     return problems
 
 
-def _is_union_tag(part: Any) -> bool:
-    # pydantic inserts the union member's type name into the location (e.g. 'function-after[...]')
-    return isinstance(part, str) and ("[" in part or part in {"str", "int", "float", "bool"})
+def _has_child(node: Any, part: Any) -> bool:
+    if isinstance(node, Mapping):
+        return part in node
+    return isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+
+
+def _data_path(loc: tuple[Any, ...], data: Any) -> tuple[Any, ...]:
+    """The error location as keys of the user's data: pydantic also inserts the names of union members
+    it tried (`str`, `function-after[...]`), which are not where anything is in the YAML."""
+    path: list[Any] = []
+    current = data
+    for i, part in enumerate(loc):
+        if _has_child(current, part):
+            current = current[part]
+        elif isinstance(current, Mapping) and i == len(loc) - 1:
+            pass  # a missing required key: the last part names where it belongs
+        else:
+            continue
+        path.append(part)
+    return tuple(path)
 
 
 def allowed_keys(model: Any, loc: tuple[Any, ...]) -> list[str]:

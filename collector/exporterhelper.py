@@ -204,7 +204,10 @@ class QueuedSender:
         started = time.monotonic()
         while True:
             try:
-                await asyncio.wait_for(self.exporter.export(data), self.config.timeout)
+                # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation that
+                # races with the export finishing, leaving a worker retrying after shutdown.
+                async with asyncio.timeout(self.config.timeout):
+                    await self.exporter.export(data)
             except PermanentError as exc:
                 self._rejected(points, str(exc) or type(exc).__name__)
                 return

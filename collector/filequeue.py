@@ -22,11 +22,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from google.protobuf.message import DecodeError
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.sdk.metrics.export import MetricsData
 
-from collector.otlpdecode import decode, encode
+from collector.otlpdecode import decode_request
+from collector.otlpjson import to_request
 
 SUFFIX = ".batch"
+
+
+def encode(data: MetricsData) -> bytes:
+    """A batch as a serialized ExportMetricsServiceRequest (the SDK's own encoder)."""
+    return to_request(data).SerializeToString()
+
+
+def decode(payload: bytes) -> MetricsData:
+    request = ExportMetricsServiceRequest()
+    request.ParseFromString(payload)
+    return decode_request(request)
 
 
 @dataclass

@@ -1,18 +1,23 @@
-"""OTLP protobuf -> the SDK's `MetricsData`: the inverse of the SDK's `encode_metrics`.
+"""OTLP `ExportMetricsServiceRequest` -> the SDK's `MetricsData`: the inverse of the SDK's own encoder.
 
-Used wherever OTLP bytes come back into the pipeline: the on-disk sending queue reads its batches
-back with it, and an OTLP receiver turns requests into data the same way. Summaries (which the SDK has
-no type for) and exemplars (which no exporter here ships) are not decoded.
+Used by every component that takes OTLP in (the `otlp` receiver, on-disk queues). What the SDK model
+cannot hold is dropped here, never half-built: a Summary metric (the SDK has no Summary type) and a
+number point with no value are rejected and reported in `DecodeResult.rejected` so the receiver can
+answer with an OTLP partial success. Fields the SDK model has no place for are lost silently and
+documented: `Metric.metadata`, number/histogram point `flags` (exponential histograms keep theirs).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.common.v1 import common_pb2
 from opentelemetry.proto.metrics.v1 import metrics_pb2
+from opentelemetry.sdk.metrics._internal.exemplar import Exemplar
 from opentelemetry.sdk.metrics.export import (
     AggregationTemporality,
     Buckets,
@@ -31,122 +36,190 @@ from opentelemetry.sdk.metrics.export import (
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
-from collector.otlpjson import to_request
+__all__ = ["DecodeResult", "decode", "decode_attributes", "decode_request", "decode_value"]
+
+_TEMPORALITIES = {t.value: t for t in AggregationTemporality}
 
 
-def encode(data: MetricsData) -> bytes:
-    """MetricsData as serialized ExportMetricsServiceRequest bytes (the SDK's encoder)."""
-    return to_request(data).SerializeToString()
+@dataclass
+class DecodeResult:
+    """The decoded batch plus what could not be represented, by reason (points, not metrics)."""
+
+    data: MetricsData
+    points: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def rejected_points(self) -> int:
+        return sum(self.rejected.values())
+
+    def error_message(self) -> str:
+        """One line for the OTLP partial-success `error_message`."""
+        return "; ".join(f"{count} points dropped: {reason}" for reason, count in sorted(self.rejected.items()))
 
 
-def decode(payload: bytes) -> MetricsData:
-    """Serialized ExportMetricsServiceRequest bytes back to MetricsData."""
-    request = ExportMetricsServiceRequest()
-    request.ParseFromString(payload)
-    return from_request(request)
+def decode_request(request: ExportMetricsServiceRequest) -> MetricsData:
+    """The SDK's `MetricsData` for one request; unrepresentable points are left out (see `decode`)."""
+    return decode(request).data
 
 
-def from_request(request: ExportMetricsServiceRequest) -> MetricsData:
-    return MetricsData(
-        resource_metrics=[
-            ResourceMetrics(
-                resource=Resource(_attributes(rm.resource.attributes), rm.schema_url),
-                scope_metrics=[
-                    ScopeMetrics(
-                        scope=InstrumentationScope(
-                            sm.scope.name,
-                            sm.scope.version or None,
-                            sm.schema_url or None,
-                            _attributes(sm.scope.attributes) or None,
-                        ),
-                        metrics=[m for m in (_metric(pb) for pb in sm.metrics) if m is not None],
-                        schema_url=sm.schema_url,
-                    )
-                    for sm in rm.scope_metrics
-                ],
-                schema_url=rm.schema_url,
+def decode(request: ExportMetricsServiceRequest) -> DecodeResult:
+    result = DecodeResult(MetricsData(resource_metrics=[]))
+    resources = []
+    for pb_resource_metrics in request.resource_metrics:
+        scopes = []
+        for pb_scope_metrics in pb_resource_metrics.scope_metrics:
+            metrics = [m for m in (_metric(pb, result) for pb in pb_scope_metrics.metrics) if m is not None]
+            if metrics:
+                pb_scope = pb_scope_metrics.scope
+                scope = InstrumentationScope(
+                    pb_scope.name,
+                    pb_scope.version or None,
+                    pb_scope_metrics.schema_url or None,
+                    decode_attributes(pb_scope.attributes) or None,
+                )
+                scopes.append(ScopeMetrics(scope=scope, metrics=metrics, schema_url=pb_scope_metrics.schema_url))
+        if scopes:
+            resource = Resource(
+                decode_attributes(pb_resource_metrics.resource.attributes), pb_resource_metrics.schema_url or None
             )
-            for rm in request.resource_metrics
-        ]
+            resources.append(
+                ResourceMetrics(resource=resource, scope_metrics=scopes, schema_url=pb_resource_metrics.schema_url)
+            )
+    result.data = MetricsData(resource_metrics=resources)
+    return result
+
+
+def decode_value(value: common_pb2.AnyValue) -> Any:
+    """AnyValue -> the Python value the SDK's encoder turns back into the same AnyValue."""
+    kind = value.WhichOneof("value")
+    if kind is None:
+        return None
+    if kind == "array_value":
+        return tuple(decode_value(v) for v in value.array_value.values)
+    if kind == "kvlist_value":
+        return decode_attributes(value.kvlist_value.values)
+    return getattr(value, kind)
+
+
+def decode_attributes(items: Iterable[common_pb2.KeyValue]) -> dict[str, Any]:
+    return {item.key: decode_value(item.value) for item in items}
+
+
+def _metric(pb: metrics_pb2.Metric, result: DecodeResult) -> Metric | None:
+    kind = pb.WhichOneof("data")
+    data: Any
+    if kind == "gauge":
+        points = _number_points(pb.gauge.data_points, result)
+        data = Gauge(data_points=points)
+    elif kind == "sum":
+        temporality = _temporality(pb.sum.aggregation_temporality, pb.sum.data_points, result)
+        if temporality is None:
+            return None
+        points = _number_points(pb.sum.data_points, result)
+        data = Sum(data_points=points, aggregation_temporality=temporality, is_monotonic=pb.sum.is_monotonic)
+    elif kind == "histogram":
+        temporality = _temporality(pb.histogram.aggregation_temporality, pb.histogram.data_points, result)
+        if temporality is None:
+            return None
+        points = [_histogram_point(p) for p in pb.histogram.data_points]
+        data = Histogram(data_points=points, aggregation_temporality=temporality)
+    elif kind == "exponential_histogram":
+        body = pb.exponential_histogram
+        temporality = _temporality(body.aggregation_temporality, body.data_points, result)
+        if temporality is None:
+            return None
+        points = [_exponential_point(p) for p in body.data_points]
+        data = ExponentialHistogram(data_points=points, aggregation_temporality=temporality)
+    elif kind == "summary":
+        _reject(result, len(pb.summary.data_points), "Summary metrics are not supported")
+        return None
+    else:  # no data at all: nothing to count, nothing to keep
+        return None
+    result.points += len(points)
+    if not points:
+        return None
+    return Metric(name=pb.name, description=pb.description, unit=pb.unit, data=data)
+
+
+def _reject(result: DecodeResult, points: int, reason: str) -> None:
+    if points:
+        result.rejected[reason] += points
+
+
+def _temporality(value: int, points: Any, result: DecodeResult) -> AggregationTemporality | None:
+    temporality = _TEMPORALITIES.get(value)
+    if temporality is None:
+        _reject(result, len(points), f"unknown aggregation temporality {value}")
+    return temporality
+
+
+def _number_points(pbs: Iterable[metrics_pb2.NumberDataPoint], result: DecodeResult) -> list[NumberDataPoint]:
+    points = []
+    for pb in pbs:
+        kind = pb.WhichOneof("value")
+        if kind is None:
+            _reject(result, 1, "number data point without a value")
+            continue
+        points.append(NumberDataPoint(value=getattr(pb, kind), **_common(pb)))
+    return points
+
+
+def _histogram_point(pb: metrics_pb2.HistogramDataPoint) -> HistogramDataPoint:
+    return HistogramDataPoint(
+        **_common(pb),
+        count=pb.count,
+        sum=_optional(pb, "sum"),
+        bucket_counts=tuple(pb.bucket_counts),
+        explicit_bounds=tuple(pb.explicit_bounds),
+        min=_optional(pb, "min"),
+        max=_optional(pb, "max"),
     )
 
 
-def _any_value(value: common_pb2.AnyValue) -> Any:
-    kind = value.WhichOneof("value")
-    if kind == "array_value":
-        return tuple(_any_value(v) for v in value.array_value.values)
-    if kind == "kvlist_value":
-        return _attributes(value.kvlist_value.values)
-    return getattr(value, kind) if kind else None
+def _exponential_point(pb: metrics_pb2.ExponentialHistogramDataPoint) -> ExponentialHistogramDataPoint:
+    return ExponentialHistogramDataPoint(
+        **_common(pb),
+        count=pb.count,
+        sum=_optional(pb, "sum"),
+        scale=pb.scale,
+        zero_count=pb.zero_count,
+        positive=Buckets(offset=pb.positive.offset, bucket_counts=tuple(pb.positive.bucket_counts)),
+        negative=Buckets(offset=pb.negative.offset, bucket_counts=tuple(pb.negative.bucket_counts)),
+        flags=pb.flags,
+        min=_optional(pb, "min"),
+        max=_optional(pb, "max"),
+    )
 
 
-def _attributes(items: Iterable[common_pb2.KeyValue]) -> dict[str, Any]:
-    return {item.key: _any_value(item.value) for item in items}
-
-
-def _number(point: metrics_pb2.NumberDataPoint) -> NumberDataPoint:
-    value = point.as_int if point.WhichOneof("value") == "as_int" else point.as_double
-    return NumberDataPoint(_attributes(point.attributes), point.start_time_unix_nano, point.time_unix_nano, value)
-
-
-def _min_max(point: Any) -> dict[str, float]:
-    """Optional in OTLP; the SDK's "not recorded" is +inf/-inf (what its encoder leaves out)."""
+def _common(pb: Any) -> dict[str, Any]:
+    """The fields every kind of data point has."""
     return {
-        "min": point.min if point.HasField("min") else float("inf"),
-        "max": point.max if point.HasField("max") else float("-inf"),
+        "attributes": decode_attributes(pb.attributes),
+        "start_time_unix_nano": pb.start_time_unix_nano,
+        "time_unix_nano": pb.time_unix_nano,
+        "exemplars": _exemplars(pb.exemplars),
     }
 
 
-def _histogram(point: metrics_pb2.HistogramDataPoint) -> HistogramDataPoint:
-    return HistogramDataPoint(
-        attributes=_attributes(point.attributes),
-        start_time_unix_nano=point.start_time_unix_nano,
-        time_unix_nano=point.time_unix_nano,
-        count=point.count,
-        sum=point.sum,
-        bucket_counts=list(point.bucket_counts),
-        explicit_bounds=list(point.explicit_bounds),
-        **_min_max(point),
-    )
+def _optional(pb: Any, name: str) -> float | None:
+    """An `optional` proto field: None when the sender left it out (e.g. a histogram without a sum)."""
+    return getattr(pb, name) if pb.HasField(name) else None
 
 
-def _exponential(point: metrics_pb2.ExponentialHistogramDataPoint) -> ExponentialHistogramDataPoint:
-    return ExponentialHistogramDataPoint(
-        attributes=_attributes(point.attributes),
-        start_time_unix_nano=point.start_time_unix_nano,
-        time_unix_nano=point.time_unix_nano,
-        count=point.count,
-        sum=point.sum,
-        scale=point.scale,
-        zero_count=point.zero_count,
-        positive=Buckets(point.positive.offset, list(point.positive.bucket_counts)),
-        negative=Buckets(point.negative.offset, list(point.negative.bucket_counts)),
-        flags=point.flags,
-        **_min_max(point),
-    )
-
-
-def _metric(pb: metrics_pb2.Metric) -> Metric | None:
-    kind = pb.WhichOneof("data")
-    data: Gauge | Sum | Histogram | ExponentialHistogram
-    if kind == "gauge":
-        data = Gauge([_number(p) for p in pb.gauge.data_points])
-    elif kind == "sum":
-        data = Sum(
-            [_number(p) for p in pb.sum.data_points],
-            AggregationTemporality(pb.sum.aggregation_temporality),
-            pb.sum.is_monotonic,
+def _exemplars(pbs: Iterable[metrics_pb2.Exemplar]) -> list[Exemplar]:
+    exemplars = []
+    for pb in pbs:
+        kind = pb.WhichOneof("value")
+        if kind is None:
+            continue  # an exemplar without a value carries nothing the SDK model can hold
+        exemplars.append(
+            Exemplar(
+                filtered_attributes=decode_attributes(pb.filtered_attributes),
+                value=getattr(pb, kind),
+                time_unix_nano=pb.time_unix_nano,
+                span_id=int.from_bytes(pb.span_id, "big") if pb.span_id else None,
+                trace_id=int.from_bytes(pb.trace_id, "big") if pb.trace_id else None,
+            )
         )
-    elif kind == "histogram":
-        data = Histogram(
-            [_histogram(p) for p in pb.histogram.data_points],
-            AggregationTemporality(pb.histogram.aggregation_temporality),
-        )
-    elif kind == "exponential_histogram":
-        data = ExponentialHistogram(
-            [_exponential(p) for p in pb.exponential_histogram.data_points],
-            AggregationTemporality(pb.exponential_histogram.aggregation_temporality),
-        )
-    else:  # summary (no SDK type) or an empty metric
-        return None
-    return Metric(pb.name, pb.description, pb.unit, data)
+    return exemplars

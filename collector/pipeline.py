@@ -11,6 +11,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from aiohttp import web
 from opentelemetry.sdk.metrics.export import MetricsData
 
 from collector.component import (
@@ -26,7 +27,7 @@ from collector.component import (
 )
 from collector.config import CollectorConfig, ComponentSpec
 from collector.exporterhelper import QueuedSender, SendingConfig
-from collector.httpserver import ThreadedHTTPServer
+from collector.httpserver import start_site
 from collector.logs import component_logger
 from collector.metrics import count_points
 from collector.telemetry import Telemetry
@@ -92,7 +93,8 @@ class Service:
         self.statuses: dict[str, ComponentStatus] = {}
         self.graph = Graph()
         self.state = "starting"  # starting | running | stopping | stopped
-        self.metrics_server: ThreadedHTTPServer | None = None
+        self.metrics_server: web.AppRunner | None = None
+        self.metrics_port: int | None = None
 
     # Host -------------------------------------------------------------------------------------------
     def extension(self, component_id: str) -> Extension:
@@ -165,7 +167,7 @@ class Service:
         self.build()
         started: list[Component] = []
         try:
-            self._start_metrics_server()
+            await self._start_metrics_server()
             for ext_id, extension in self.graph.extensions.items():
                 await self._start_one(ext_id, extension, started)
             for exp_id, exporter in self.graph.exporters.items():
@@ -178,37 +180,38 @@ class Service:
                 await self._start_one(rec_id, receiver, started)
         except BaseException:
             await self._stop_all(started, asyncio.get_running_loop().time() + 5)
-            self._stop_metrics_server()
+            await self._stop_metrics_server()
             self.state = "stopped"
             raise
         self.state = "running"
         log.info(
             "collector started",
             extra={
+                "telemetry_port": self.metrics_port,
                 "pipelines": ",".join(self.config.service.pipelines),
                 "receivers": len(self.graph.receivers),
                 "exporters": len(self.graph.exporters),
             },
         )
 
-    def _start_metrics_server(self) -> None:
+    async def _start_metrics_server(self) -> None:
         """The collector's own metrics in Prometheus text at service.telemetry.metrics.address."""
         settings = self.config.service.telemetry.metrics
         if settings.level == "none":
             return
-        server = ThreadedHTTPServer(settings.address, self.telemetry.http_response, "telemetry-http")
+        app = web.Application()
+        app.router.add_get("/metrics", self.telemetry.handle_scrape)
         try:
-            server.start()
+            self.metrics_server, self.metrics_port = await start_site(app, settings.address, None)
         except OSError as exc:
             raise ComponentError(
                 f"service.telemetry.metrics.address: cannot listen on {settings.address}: {exc.strerror or exc} "
                 "(set another address, or level: none)"
             ) from exc
-        self.metrics_server = server
 
-    def _stop_metrics_server(self) -> None:
+    async def _stop_metrics_server(self) -> None:
         if self.metrics_server is not None:
-            self.metrics_server.stop()
+            await self.metrics_server.cleanup()
             self.metrics_server = None
 
     async def _start_one(self, component_id: str, component: Component, started: list[Component]) -> None:
@@ -232,7 +235,7 @@ class Service:
             *self.graph.receivers.values(),
         ]
         await self._stop_all(started, deadline)
-        self._stop_metrics_server()
+        await self._stop_metrics_server()
         self.state = "stopped"
         t = self.telemetry
         log.info(

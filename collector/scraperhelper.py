@@ -55,7 +55,8 @@ class ScraperReceiver(Receiver):
     async def scrape_once(self) -> None:
         timeout = self.config.timeout or self.config.collection_interval
         try:
-            data = await asyncio.wait_for(self.scrape(), timeout)
+            async with asyncio.timeout(timeout):  # not wait_for: see exporterhelper
+                data = await self.scrape()
         except asyncio.CancelledError:
             raise
         except Exception as exc:

@@ -9,6 +9,7 @@ import os
 import resource
 import time
 
+from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
 from prometheus_client import Gauge as PromGauge
 
@@ -94,8 +95,8 @@ class Telemetry:
             if sample.name in (name, f"{name}_total")
         )
 
-    def http_response(self, path: str, headers: dict[str, str]) -> tuple[int, str, bytes]:
-        """`/metrics` in Prometheus text format (the Collector serves its own metrics the same way)."""
-        if path.split("?")[0] not in ("/metrics", "/"):
-            return 404, "text/plain", b"not found: try /metrics\n"
-        return 200, CONTENT_TYPE_LATEST, generate_latest(self.registry)
+    async def handle_scrape(self, request: web.Request) -> web.Response:
+        """GET /metrics in Prometheus text format, as the Collector serves its own metrics."""
+        response = web.Response(body=generate_latest(self.registry))
+        response.headers["Content-Type"] = CONTENT_TYPE_LATEST
+        return response

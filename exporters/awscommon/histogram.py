@@ -30,8 +30,8 @@ def _explicit_buckets(point: HistogramDataPoint) -> list[tuple[float, int]]:
             continue
         lower = bounds[i - 1] if i > 0 else None
         upper = bounds[i] if i < len(bounds) else None
-        if lower is None and upper is None:
-            value = point.sum / point.count if point.count else 0.0
+        if lower is None and upper is None:  # a single bucket: the mean is all we know
+            value = point.sum / point.count if point.count and point.sum is not None else 0.0
         elif lower is None:
             value = upper
         elif upper is None:
@@ -71,14 +71,20 @@ def _merge_to_limit(buckets: list[tuple[float, int]]) -> list[tuple[float, int]]
 def distribution(point: HistogramDataPoint | ExponentialHistogramDataPoint) -> Distribution | None:
     """None when the point cannot be sent: non-finite sum/min/max or bucket values."""
     buckets = _exponential_buckets(point) if hasattr(point, "scale") else _explicit_buckets(point)
-    low = point.min if math.isfinite(point.min) else min((v for v, _ in buckets), default=0.0)
-    high = point.max if math.isfinite(point.max) else max((v for v, _ in buckets), default=0.0)
+    # min/max are optional in OTLP (None when decoded) or unknown (±inf, NaN for a delta window).
+    low = point.min if _known(point.min) else min((v for v, _ in buckets), default=0.0)
+    high = point.max if _known(point.max) else max((v for v, _ in buckets), default=0.0)
+    total = point.sum if point.sum is not None else sum(v * c for v, c in buckets)
     # A bucket's representative value never lies outside what was observed.
     clamped: dict[float, int] = {}
     for value, count in buckets:
         value = min(max(value, low), high)
         clamped[value] = clamped.get(value, 0) + count
     buckets = _merge_to_limit(sorted(clamped.items()))
-    if not all(math.isfinite(x) for x in (point.sum, low, high, *(v for v, _ in buckets))):
+    if not all(math.isfinite(x) for x in (total, low, high, *(v for v, _ in buckets))):
         return None
-    return Distribution([v for v, _ in buckets], [float(c) for _, c in buckets], point.count, point.sum, low, high)
+    return Distribution([v for v, _ in buckets], [float(c) for _, c in buckets], point.count, total, low, high)
+
+
+def _known(value: float | None) -> bool:
+    return value is not None and math.isfinite(value)

@@ -1,58 +1,52 @@
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
-from pydantic import Field, field_validator
+from aiohttp import web
+from pydantic import Field
 
 from collector.component import ComponentError, ConfigModel, Extension, Factory, Host, Kind, Stability
-from collector.httpserver import ThreadedHTTPServer, parse_endpoint
+from collector.confignet import Endpoint
+from collector.httpserver import start_site
 
 UNHEALTHY_STATUSES = {"fatal"}
 
 
 class HealthCheckConfig(ConfigModel):
-    endpoint: str = "localhost:13133"
+    endpoint: Endpoint = "localhost:13133"
     path: str = Field("/", pattern=r"^/")
-
-    @field_validator("endpoint")
-    @classmethod
-    def _valid_endpoint(cls, endpoint: str) -> str:
-        parse_endpoint(endpoint)
-        return endpoint
 
 
 class HealthCheckExtension(Extension):
-    """Answers from a thread with a snapshot of what the service publishes; never touches the loop."""
+    """Answers from the event loop: if the loop is stuck, the health check times out, as it should."""
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         self.host: Host | None = None
-        self.server: ThreadedHTTPServer | None = None
+        self.runner: web.AppRunner | None = None
+        self.port: int | None = None
 
     async def start(self, host: Host) -> None:
         self.host = host
-        self.server = ThreadedHTTPServer(self.config.endpoint, self.respond, "health-check-http")
+        app = web.Application()
+        app.router.add_get(self.config.path, self.handle)
         try:
-            self.server.start()
+            self.runner, self.port = await start_site(app, self.config.endpoint, None)
         except OSError as exc:
             raise ComponentError(f"cannot listen on {self.config.endpoint}: {exc.strerror or exc}") from exc
-        self.logger.info("health check listening", extra={"endpoint": self.config.endpoint, "port": self.server.port})
+        self.logger.info("health check listening", extra={"endpoint": self.config.endpoint, "port": self.port})
 
-    def respond(self, path: str, headers: dict[str, str]) -> tuple[int, str, bytes]:
-        if path.split("?")[0] != self.config.path:
-            return 404, "text/plain", b"not found\n"
+    async def handle(self, request: web.Request) -> web.Response:
         report = self.report()
-        status = 200 if report["healthy"] else 503
-        return status, "application/json", json.dumps(report, indent=1).encode()
+        return web.json_response(report, status=200 if report["healthy"] else 503)
 
     def report(self) -> dict[str, Any]:
         assert self.host is not None
-        state = getattr(self.host, "state", "running")
+        state = self.host.state
         components = {
             component_id: {"status": status.status, **({"detail": status.detail} if status.detail else {})}
-            for component_id, status in self.host.component_statuses().items()  # type: ignore[attr-defined]
+            for component_id, status in self.host.component_statuses().items()
         }
         fatal = [cid for cid, c in components.items() if c["status"] in UNHEALTHY_STATUSES]
         telemetry = self.host.telemetry
@@ -74,9 +68,9 @@ class HealthCheckExtension(Extension):
         }
 
     async def shutdown(self) -> None:
-        if self.server is not None:
-            self.server.stop()
-            self.server = None
+        if self.runner is not None:
+            await self.runner.cleanup()
+            self.runner = None
 
 
 factory = Factory(

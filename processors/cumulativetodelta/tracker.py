@@ -29,7 +29,7 @@ import dataclasses
 import math
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -78,12 +78,20 @@ class DeltaTracker:
     Not thread-safe: one tracker belongs to one component on the event loop.
     """
 
-    def __init__(self, *, initial_value: InitialValue = "auto", max_staleness: float = 0.0) -> None:
+    def __init__(
+        self,
+        *,
+        initial_value: InitialValue = "auto",
+        max_staleness: float = 0.0,
+        select: Callable[[str], bool] | None = None,
+    ) -> None:
+        """`select(metric_name)`, when given, limits conversion to the metrics it accepts."""
         if initial_value not in ("auto", "keep", "drop"):
             raise ValueError(f"initial_value must be auto, keep or drop, not {initial_value!r}")
         if max_staleness < 0:
             raise ValueError("max_staleness must be >= 0")
         self.initial_value = initial_value
+        self.select = select
         self.max_staleness_ns = int(max_staleness * 1e9)
         self.created_ns = time.time_ns()
         self.dropped: Counter[str] = Counter()
@@ -114,6 +122,8 @@ class DeltaTracker:
                 return metric
             if not isinstance(body, Sum | Histogram):
                 return metric  # e.g. exponential histograms: not converted, as in the Collector
+            if self.select is not None and not self.select(metric.name):
+                return metric
             context = context_keys.get(id(scope))
             if context is None:
                 context = context_keys[id(scope)] = self._context_key(resource, scope)

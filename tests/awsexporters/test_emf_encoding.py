@@ -246,3 +246,16 @@ def test_every_finite_value_is_sent_once_in_valid_documents(points, rollup) -> N
             if key != "_aws" and not isinstance(value, str):
                 sent[(key, value, labels, timestamp)] += 1
     assert sent == expected
+
+
+def test_histogram_without_sum_min_max_as_otlp_may_send_it() -> None:
+    """The OTLP decoder leaves optional sum/min/max as None: estimated from the buckets instead."""
+    from opentelemetry.sdk.metrics.export import HistogramDataPoint
+
+    from exporters.awscommon.histogram import distribution
+
+    point = HistogramDataPoint({}, 0, 1, 6, None, [1, 0, 3, 2], [10.0, 20.0, 50.0], None, None)
+    dist = distribution(point)
+    assert dist is not None
+    assert dist.values == [10.0, 35.0, 50.0] and dist.counts == [1, 3, 2]
+    assert (dist.min, dist.max, dist.sum) == (10.0, 50.0, 10.0 + 3 * 35.0 + 2 * 50.0)

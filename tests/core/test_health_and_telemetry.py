@@ -40,9 +40,9 @@ async def test_health_is_503_while_starting_200_running_503_stopping():
     svc = Service(validate(raw, registry()))
     PushReceiver.release = asyncio.Event()
     starting = asyncio.create_task(svc.start())
-    while "health_check" not in svc.graph.extensions or svc.graph.extensions["health_check"].server is None:
+    while "health_check" not in svc.graph.extensions or svc.graph.extensions["health_check"].port is None:
         await asyncio.sleep(0.01)
-    url = f"http://127.0.0.1:{svc.graph.extensions['health_check'].server.port}/health"
+    url = f"http://127.0.0.1:{svc.graph.extensions['health_check'].port}/health"
 
     status, body = await asyncio.to_thread(get, url)
     assert status == 503 and json.loads(body)["state"] == "starting"
@@ -61,7 +61,7 @@ async def test_health_is_503_while_starting_200_running_503_stopping():
 
     assert (await asyncio.to_thread(get, url.replace("/health", "/other")))[0] == 404
 
-    metrics_url = f"http://127.0.0.1:{svc.metrics_server.port}/metrics"
+    metrics_url = f"http://127.0.0.1:{svc.metrics_port}/metrics"
     status, text = await asyncio.to_thread(get, metrics_url)
     assert status == 200
     assert 'otelcol_receiver_accepted_metric_points_total{receiver="push"} 1.0' in text

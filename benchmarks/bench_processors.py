@@ -1,0 +1,73 @@
+"""Points per second through rename + rescale + attributes on one core (the processors' pure `process`,
+chained as the pipeline chains them, on Debezium-shaped batches)."""
+
+from __future__ import annotations
+
+from opentelemetry.sdk.metrics.export import Gauge, Metric, MetricsData, NumberDataPoint, ResourceMetrics, ScopeMetrics
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+
+from benchmarks.figures import Figure, median_seconds
+from collector.component import ComponentID, CreateSettings, Factory, Kind, SimpleProcessor
+from collector.logs import component_logger
+from collector.metrics import count_points
+from collector.telemetry import Telemetry
+from processors.attributes import factory as attributes
+from processors.rename import factory as rename
+from processors.rescale import factory as rescale
+
+FIGURES = ["pipeline_processors_points_per_sec"]
+
+CONFIGS: list[tuple[Factory, dict]] = [
+    (
+        rename,
+        {"rules": [{"include": r"^debezium\.streaming\.(.*)$", "match_type": "regexp", "new_name": "cdc.$1"}]},
+    ),
+    (rescale, {"rules": [{"include": r"MilliSeconds", "match_type": "regexp", "from_unit": "ms", "to_unit": "s"}]}),
+    (attributes, {"actions": [{"key": "DBServerName", "from_attribute": "server", "action": "rename"}]}),
+]
+
+
+def workload(metrics: int = 50, servers: int = 100) -> MetricsData:
+    """`metrics` metric names x `servers` connectors: a central collector scraping many Connect workers."""
+    built = []
+    for i in range(metrics):
+        name = f"debezium.streaming.MilliSecondsBehindSource{i}" if i % 2 else f"debezium.streaming.Events{i}"
+        points = [
+            NumberDataPoint({"server": f"db{s}", "context": "streaming"}, 0, 1_700_000_000_000_000_000, 1500 + s)
+            for s in range(servers)
+        ]
+        built.append(Metric(name, "", "ms" if i % 2 else "{event}", Gauge(points)))
+    scope = ScopeMetrics(InstrumentationScope("bench"), built, "")
+    return MetricsData([ResourceMetrics(Resource({"service.name": "bench"}), [scope], "")])
+
+
+def chain() -> list[SimpleProcessor]:
+    telemetry = Telemetry()
+    processors = []
+    for factory, config in CONFIGS:
+        cid = ComponentID(factory.type, "bench")
+        settings = CreateSettings(cid, Kind.PROCESSOR, telemetry, component_logger("processor", str(cid)))
+        processors.append(factory.create(settings, factory.config_model.model_validate(config), None))
+    return processors
+
+
+def run(quick: bool) -> list[Figure]:
+    data = workload()
+    processors = chain()
+
+    def once() -> None:
+        out: MetricsData | None = data
+        for processor in processors:
+            out = processor.process(out)
+        assert out is not None and count_points(out) == count_points(data)
+
+    seconds = median_seconds(once, repeat=5 if quick else 25, warmup=2)
+    return [
+        Figure(
+            "pipeline_processors_points_per_sec",
+            count_points(data) / seconds,
+            "points/s",
+            target=">= 200000",
+        )
+    ]

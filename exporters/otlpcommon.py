@@ -1,0 +1,151 @@
+"""What the `otlp` (gRPC) and `otlphttp` exporters share: config keys, error classes, partial success.
+
+Both send the SDK's own `ExportMetricsServiceRequest` (built by `collector.otlpjson.to_request`, which
+merges equal resources first) with one attempt per `export` call: retrying is the sending queue's job
+(`collector.exporterhelper.QueuedSender`), so the SDK exporters' own retry loops are not used.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import logging
+from typing import Literal
+
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+    ExportMetricsServiceResponse,
+)
+from opentelemetry.sdk.metrics.export import MetricsData
+from pydantic import Field, SecretStr, field_validator, model_validator
+
+from collector.component import ComponentError, ConfigModel, CreateSettings, Exporter
+from collector.exporterhelper import SendingConfig
+from collector.otlpjson import to_request
+
+PARTIAL_SUCCESS_REASON = "rejected_by_backend"
+"""`reason` label of `collector_dropped_metric_points` for points a backend's partial success refused."""
+
+
+def without_userinfo(url: str) -> str:
+    """The URL with any `user:password@` removed, for messages and logs; works on URLs too broken to parse."""
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        scheme, rest = "", url
+    end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    authority = rest[:end].rpartition("@")[2]
+    return f"{scheme}{separator}{authority}{rest[end:]}"
+
+
+class TLSClientConfig(ConfigModel):
+    """The Collector's client `tls` keys (configtls)."""
+
+    insecure: bool = Field(False, description="gRPC: plaintext, no TLS at all. otlphttp: the URL scheme decides.")
+    insecure_skip_verify: bool = Field(False, description="TLS without verifying the server's certificate.")
+    ca_file: str | None = Field(None, description="CA bundle that verifies the server; system roots when unset.")
+    cert_file: str | None = Field(None, description="Client certificate (mutual TLS), with key_file.")
+    key_file: str | None = Field(None, description="Client private key (mutual TLS), with cert_file.")
+
+    @model_validator(mode="after")
+    def _pairs(self) -> TLSClientConfig:
+        if bool(self.cert_file) != bool(self.key_file):
+            raise ValueError("cert_file and key_file go together: set both for mutual TLS, or neither")
+        if self.insecure and self.insecure_skip_verify:
+            raise ValueError("insecure (no TLS) and insecure_skip_verify (TLS, unverified) exclude each other")
+        return self
+
+    def read_files(self) -> tuple[bytes | None, bytes | None, bytes | None]:
+        """(ca, cert, key) file contents; a missing file is a ComponentError naming its key. Blocking."""
+        return _read("ca_file", self.ca_file), _read("cert_file", self.cert_file), _read("key_file", self.key_file)
+
+
+def _read(key: str, path: str | None) -> bytes | None:
+    if not path:
+        return None
+    try:
+        with open(path, "rb") as file:
+            return file.read()
+    except OSError as exc:
+        raise ComponentError(f"tls.{key}: cannot read {path}: {exc.strerror}") from exc
+
+
+class OTLPClientConfig(SendingConfig):
+    """Keys common to `otlp` and `otlphttp`; the sending keys (timeout, retry, queue) come with SendingConfig."""
+
+    headers: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="Sent with every request; write secrets as ${env:VAR}. Values are never logged.",
+    )
+    compression: Literal["gzip", "none"] = "gzip"
+    tls: TLSClientConfig = TLSClientConfig()
+
+    @field_validator("headers")
+    @classmethod
+    def _clean_headers(cls, headers: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        for name, value in headers.items():
+            if not name.strip() or any(c in name for c in " :\r\n"):
+                raise ValueError(f"header name {name!r} is not a valid HTTP header name")
+            if any(c in value.get_secret_value() for c in "\r\n\0"):
+                raise ValueError(f"header {name!r}: the value contains a line break or NUL")  # value not shown
+        return headers
+
+    def header_items(self) -> list[tuple[str, str]]:
+        return [(name, value.get_secret_value()) for name, value in self.headers.items()]
+
+
+class RetryableExportError(Exception):
+    """A failure the OTLP spec calls transient. `retry_after` (seconds) is the server's own hint
+    (HTTP Retry-After, gRPC RetryInfo); the sending queue waits at least that long."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PartialSuccessReport:
+    """Counts the points a backend's partial-success answer rejected; logs once per change of its message."""
+
+    def __init__(self, settings: CreateSettings, logger: logging.LoggerAdapter) -> None:
+        self.rejected = settings.telemetry.dropped_points.labels(
+            component=str(settings.id), reason=PARTIAL_SUCCESS_REASON
+        )
+        self.logger = logger
+        self._last: tuple[bool, str] | None = None
+
+    def record(self, response: ExportMetricsServiceResponse) -> None:
+        partial = response.partial_success
+        rejected, message = partial.rejected_data_points, partial.error_message
+        if rejected:
+            self.rejected.inc(rejected)
+        state = (rejected > 0, message) if (rejected or message) else None
+        if state == self._last:
+            return
+        self._last = state
+        if state is None:
+            self.logger.info("backend accepts every point again")
+        elif rejected:
+            self.logger.warning(
+                "backend rejected part of a batch: %s", message or "(no message)", extra={"rejected_points": rejected}
+            )
+        else:
+            self.logger.warning("backend accepted the batch with a warning: %s", message)
+
+
+class OTLPExporter(Exporter):
+    """One request per `export`; subclasses say how a request travels (`_send`)."""
+
+    config: OTLPClientConfig
+
+    def __init__(self, settings: CreateSettings, config: OTLPClientConfig) -> None:
+        super().__init__(settings, config)
+        self.partial_success = PartialSuccessReport(settings, self.logger)
+
+    async def export(self, data: MetricsData) -> None:
+        # Encoding is pure-Python work proportional to the batch: keep it off the event loop.
+        request = await asyncio.to_thread(to_request, data)
+        response = await self._send(request)
+        self.partial_success.record(response)
+
+    @abc.abstractmethod
+    async def _send(self, request: ExportMetricsServiceRequest) -> ExportMetricsServiceResponse:
+        """Deliver one request: raise RetryableExportError or PermanentError on failure."""

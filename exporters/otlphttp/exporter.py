@@ -1,0 +1,176 @@
+from __future__ import annotations
+
+import asyncio
+import gzip
+import time
+from concurrent.futures import ThreadPoolExecutor
+from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
+
+import requests
+from google.protobuf.message import DecodeError
+from google.rpc.status_pb2 import Status
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+    ExportMetricsServiceResponse,
+)
+from pydantic import Field, field_validator, model_validator
+from requests.adapters import HTTPAdapter
+
+from collector.component import Factory, Host, Kind, PermanentError, Stability
+from collector.configtypes import Duration
+from exporters.otlpcommon import OTLPClientConfig, OTLPExporter, RetryableExportError, without_userinfo
+
+METRICS_PATH = "/v1/metrics"
+PROTOBUF = "application/x-protobuf"
+# OTLP spec, "OTLP/HTTP Response": only these are transient; every other 4xx/5xx is permanent.
+RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
+GZIP_LEVEL = 6  # Go's (and so the Collector's) default: level 9 costs far more CPU for a few bytes
+
+
+class OTLPHTTPConfig(OTLPClientConfig):
+    endpoint: str | None = Field(None, description="Base URL; /v1/metrics is appended.")
+    metrics_endpoint: str | None = Field(None, description="Full URL for metrics, used as is (wins over endpoint).")
+    timeout: Duration = Field(30.0, gt=0, description="Per request, as the Collector's otlphttp default.")
+
+    @field_validator("endpoint", "metrics_endpoint")
+    @classmethod
+    def _url(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
+        parts = urlsplit(url.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(
+                "expected an http:// or https:// URL with a host"
+            )  # value not echoed: it may hold credentials
+        return url.strip()
+
+    @model_validator(mode="after")
+    def _one_endpoint(self) -> OTLPHTTPConfig:
+        if not self.endpoint and not self.metrics_endpoint:
+            raise ValueError("set endpoint (base URL, /v1/metrics is appended) or metrics_endpoint (full URL)")
+        return self
+
+    @property
+    def metrics_url(self) -> str:
+        """The Collector's rule: metrics_endpoint as is, else endpoint + /v1/metrics."""
+        return self.metrics_endpoint or f"{self.endpoint.rstrip('/')}{METRICS_PATH}"  # type: ignore[union-attr]
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Retry-After as delay-seconds or an HTTP-date (RFC 9110)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+def error_detail(response: requests.Response) -> str:
+    """The server's reason: google.rpc.Status.message for protobuf bodies, else the start of the text."""
+    if PROTOBUF in response.headers.get("Content-Type", ""):
+        try:
+            return Status.FromString(response.content).message or response.reason
+        except DecodeError:
+            pass
+    text = response.text.strip()
+    return (text[:300] + "...") if len(text) > 300 else (text or response.reason)
+
+
+def classify(response: requests.Response) -> Exception:
+    message = f"HTTP {response.status_code}: {error_detail(response)}"
+    if response.status_code in RETRYABLE_STATUSES:
+        return RetryableExportError(message, retry_after=retry_after_seconds(response.headers.get("Retry-After")))
+    return PermanentError(message)
+
+
+class OTLPHTTPExporter(OTLPExporter):
+    """requests in a thread pool of its own (one thread per queue consumer), so slow POSTs neither block
+    the event loop nor take the threads other components share."""
+
+    config: OTLPHTTPConfig
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.url = self.config.metrics_url
+        self.display_url = without_userinfo(self.url)  # for messages: user:password@ never reaches a log
+        self._executor: ThreadPoolExecutor | None = None
+        self._session: requests.Session | None = None
+        headers = {"Content-Type": PROTOBUF}
+        if self.config.compression == "gzip":
+            headers["Content-Encoding"] = "gzip"
+        self._headers = {**headers, **dict(self.config.header_items())}
+
+    async def start(self, host: Host) -> None:
+        config = self.config
+        if self.url.startswith("https://"):
+            await asyncio.to_thread(config.tls.read_files)  # a missing file fails start, naming its key
+            if config.tls.insecure_skip_verify:
+                self.logger.warning("tls.insecure_skip_verify is set: the server's certificate is not verified")
+        workers = config.sending_queue.num_consumers
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"{self.id}-send")
+        session = requests.Session()
+        session.mount("http://", HTTPAdapter(pool_maxsize=workers))
+        session.mount("https://", HTTPAdapter(pool_maxsize=workers))
+        session.verify = config.tls.ca_file or not config.tls.insecure_skip_verify
+        if config.tls.cert_file:
+            session.cert = (config.tls.cert_file, config.tls.key_file)  # type: ignore[assignment]
+        # HTTP(S)_PROXY / NO_PROXY are honoured, as by the Collector; the rest of what requests reads from
+        # the environment (.netrc credentials, REQUESTS_CA_BUNDLE) is not, so nothing overrides this config.
+        session.proxies = requests.utils.get_environ_proxies(self.url)
+        session.trust_env = False
+        self._session = session
+
+    async def _send(self, request: ExportMetricsServiceRequest) -> ExportMetricsServiceResponse:
+        assert self._executor is not None, "export before start"
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self._post, request)
+
+    def _post(self, request: ExportMetricsServiceRequest) -> ExportMetricsServiceResponse:
+        assert self._session is not None
+        body = request.SerializeToString()
+        if self.config.compression == "gzip":
+            body = gzip.compress(body, compresslevel=GZIP_LEVEL)
+        try:
+            response = self._session.post(self.url, data=body, headers=self._headers, timeout=self.config.timeout)
+        except requests.RequestException as exc:  # connection refused, reset, TLS, timeout: transient
+            reason = f"{type(exc).__name__}: {_root_cause(exc)}"
+            raise RetryableExportError(f"cannot reach {self.display_url}: {reason}") from exc
+        if not 200 <= response.status_code < 300:
+            raise classify(response)
+        if response.content and PROTOBUF in response.headers.get("Content-Type", ""):
+            try:
+                return ExportMetricsServiceResponse.FromString(response.content)
+            except DecodeError:
+                self.logger.debug("undecodable success response ignored")
+        return ExportMetricsServiceResponse()
+
+    async def shutdown(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+
+def _root_cause(exc: BaseException) -> str:
+    """The innermost reason (e.g. 'Connection refused'), not urllib3's nested wrapper text."""
+    while exc.__cause__ is not None or exc.__context__ is not None:
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    reason = getattr(exc, "reason", None) or (exc.args[-1] if exc.args else exc)
+    return str(getattr(reason, "strerror", None) or reason)
+
+
+factory = Factory(
+    type="otlphttp",
+    kind=Kind.EXPORTER,
+    config_model=OTLPHTTPConfig,
+    create=OTLPHTTPExporter,
+    stability=Stability.BETA,
+    description="OTLP over HTTP/protobuf to an OpenTelemetry Collector or any OTLP backend.",
+)

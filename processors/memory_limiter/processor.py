@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+import asyncio
+import gc
+from collections.abc import Callable
+from typing import Any, Self
+
+from opentelemetry.sdk.metrics.export import MetricsData
+from pydantic import Field, model_validator
+
+from collector.component import ConfigModel, Factory, Host, Kind, Processor, Stability
+from collector.configtypes import PositiveDuration
+from collector.telemetry import resident_memory_bytes
+from processors.memory_limiter.limits import (
+    MIB,
+    Limits,
+    Pressure,
+    available_memory_bytes,
+    fixed_limits,
+    percentage_limits,
+)
+
+
+class MemoryLimiterConfig(ConfigModel):
+    """The Collector memory_limiter's keys. `limit_mib` wins over `limit_percentage` when both are set."""
+
+    check_interval: PositiveDuration = Field(1.0, description="How often the process's RSS is measured.")
+    limit_mib: int = Field(0, ge=0, description="Hard limit on RSS in MiB; 0 = use limit_percentage.")
+    spike_limit_mib: int = Field(0, ge=0, description="Soft limit = limit_mib - spike_limit_mib; 0 = 20% of limit_mib.")
+    limit_percentage: int = Field(
+        0, ge=0, le=100, description="Hard limit as a percentage of the cgroup memory limit (else of RAM)."
+    )
+    spike_limit_percentage: int = Field(
+        0, ge=0, le=100, description="Spike as a percentage of the same memory; 0 = 20% of the hard limit."
+    )
+
+    @model_validator(mode="after")
+    def _limits_make_sense(self) -> Self:
+        if self.limit_mib:
+            if self.spike_limit_mib >= self.limit_mib:
+                raise ValueError("spike_limit_mib must be smaller than limit_mib")
+        elif self.limit_percentage:
+            if self.spike_limit_percentage >= self.limit_percentage:
+                raise ValueError("spike_limit_percentage must be smaller than limit_percentage")
+        else:
+            raise ValueError("set limit_mib or limit_percentage to a value greater than zero")
+        return self
+
+    def limits(self, available_bytes: Callable[[], int] = available_memory_bytes) -> Limits:
+        if self.limit_mib:
+            return fixed_limits(self.limit_mib * MIB, self.spike_limit_mib * MIB)
+        return percentage_limits(available_bytes(), self.limit_percentage, self.spike_limit_percentage)
+
+
+class MemoryLimitExceeded(Exception):
+    """Retryable refusal: receivers count the points as refused and tell the sender to retry later."""
+
+
+class MemoryLimiterProcessor(Processor):
+    """Refuses data while the process's RSS is above the soft limit; above the hard limit it also runs a
+    full garbage collection at every check. Memory is measured in the background every `check_interval`,
+    so `consume` costs one attribute read.
+    """
+
+    config: MemoryLimiterConfig
+
+    def __init__(
+        self,
+        *args: Any,
+        memory_usage: Callable[[], float] = resident_memory_bytes,
+        available_bytes: Callable[[], int] = available_memory_bytes,
+    ) -> None:
+        super().__init__(*args)
+        self._memory_usage = memory_usage
+        self._available_bytes = available_bytes
+        self.limits: Limits | None = None
+        self.pressure = Pressure.NORMAL
+        self._host: Host | None = None
+        self._checker: asyncio.Task[None] | None = None
+
+    async def start(self, host: Host) -> None:
+        self._host = host
+        self.limits = await asyncio.to_thread(self.config.limits, self._available_bytes)  # reads /sys and /proc
+        self.logger.info(
+            "memory limiter started",
+            extra={"soft_limit_mib": _mib(self.limits.soft_bytes), "hard_limit_mib": _mib(self.limits.hard_bytes)},
+        )
+        self.check()
+        self._checker = asyncio.create_task(self._check_periodically(), name=f"{self.id} checker")
+
+    async def _check_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.check_interval)
+            self.check()
+
+    def check(self) -> Pressure:
+        """Measure once, act on the result and log only when refusing starts or stops."""
+        assert self.limits is not None
+        usage = self._memory_usage()
+        pressure = self.limits.classify(usage)
+        if pressure is Pressure.HARD:
+            gc.collect()  # on the loop on purpose: it must not race the allocations it is trying to free
+        if pressure.refusing != self.pressure.refusing:
+            self._report_change(pressure, usage)
+        self.pressure = pressure
+        return pressure
+
+    def _report_change(self, pressure: Pressure, usage: float) -> None:
+        assert self.limits is not None
+        fields = {"usage_mib": _mib(usage), "soft_limit_mib": _mib(self.limits.soft_bytes)}
+        if pressure.refusing:
+            self.logger.warning("memory usage above the soft limit: refusing data", extra=fields)
+            detail = f"refusing data: RSS {_mib(usage)} MiB above the soft limit {_mib(self.limits.soft_bytes)} MiB"
+            status = "degraded"
+        else:
+            self.logger.info("memory usage back below the soft limit: accepting data", extra=fields)
+            status, detail = "ok", ""
+        if self._host is not None:
+            self._host.report_status(self.id, status, detail)
+
+    async def consume(self, data: MetricsData) -> None:
+        if self.pressure.refusing:
+            raise MemoryLimitExceeded("data refused due to high memory usage")
+        await self.next_consumer.consume(data)
+
+    async def shutdown(self) -> None:
+        if self._checker is not None:
+            self._checker.cancel()
+            await asyncio.gather(self._checker, return_exceptions=True)
+            self._checker = None
+
+
+def _mib(value: float) -> float:
+    return round(value / MIB, 1)
+
+
+factory = Factory(
+    type="memory_limiter",
+    kind=Kind.PROCESSOR,
+    config_model=MemoryLimiterConfig,
+    create=MemoryLimiterProcessor,
+    stability=Stability.BETA,
+    description="Refuses data while the collector's memory is above a soft limit, as the Collector's memory_limiter.",
+)

@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import math
+from typing import Self
+
+from opentelemetry.sdk.metrics.export import Metric, MetricsData
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+
+from collector.component import ConfigModel, Factory, Kind, SimpleProcessor, Stability
+from collector.metrics import map_metrics
+from processors.matching import NamePattern, NameRule
+from processors.rescale.scaling import Scaler
+from processors.rescale.units import conversion
+
+
+class RescaleRule(NameRule):
+    """Either `factor` (optionally with `to_unit` to relabel), or `from_unit` + `to_unit` from the table."""
+
+    factor: float | None = Field(None, gt=0, description="Multiply values by this.")
+    from_unit: str | None = Field(None, description="Only metrics in this unit (or with no unit) are converted.")
+    to_unit: str | None = Field(None, description="The metric's new unit.")
+
+    @field_validator("factor")
+    @classmethod
+    def _finite(cls, factor: float | None) -> float | None:
+        if factor is not None and not math.isfinite(factor):
+            raise ValueError("must be a finite number")
+        return factor
+
+    @field_validator("to_unit")
+    @classmethod
+    def _convertible(cls, to_unit: str | None, info: ValidationInfo) -> str | None:
+        from_unit = info.data.get("from_unit")
+        if from_unit is not None and to_unit is not None:
+            conversion(from_unit, to_unit)
+        return to_unit
+
+    @model_validator(mode="after")
+    def _one_way(self) -> Self:
+        if self.factor is not None and self.from_unit is not None:
+            raise ValueError("give either factor or from_unit/to_unit, not both")
+        if self.factor is None and (self.from_unit is None or self.to_unit is None):
+            raise ValueError("give factor, or both from_unit and to_unit")
+        return self
+
+    def scaler(self) -> Scaler:
+        factor = self.factor if self.factor is not None else conversion(self.from_unit, self.to_unit)  # type: ignore[arg-type]
+        return Scaler(factor, self.to_unit)
+
+
+class RescaleConfig(ConfigModel):
+    rules: list[RescaleRule] = Field(min_length=1, description="Tried in order; the first match wins.")
+
+
+class RescaleProcessor(SimpleProcessor):
+    """Multiplies values of matching metrics and sets their unit."""
+
+    config: RescaleConfig
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.rules: list[tuple[NamePattern, str | None, Scaler]] = [
+            (rule.name_pattern(), rule.from_unit, rule.scaler()) for rule in self.config.rules
+        ]
+        self._chosen: dict[tuple[str, str], Scaler | None] = {}
+
+    def process(self, data: MetricsData) -> MetricsData:
+        return map_metrics(data, self._rescale)
+
+    def _rescale(self, metric: Metric) -> Metric:
+        key = (metric.name, metric.unit)
+        if key in self._chosen:
+            scaler = self._chosen[key]
+        else:
+            scaler = self._chosen[key] = self._choose(metric)
+        return metric if scaler is None else scaler.apply(metric)
+
+    def _choose(self, metric: Metric) -> Scaler | None:
+        for pattern, from_unit, scaler in self.rules:
+            if not pattern.match(metric.name):
+                continue
+            if from_unit is not None and metric.unit not in ("", from_unit):
+                # once per name and unit: the choice is cached
+                self.logger.warning(
+                    "not rescaling metric %r: its unit is %r, the rule converts from %r",
+                    metric.name,
+                    metric.unit,
+                    from_unit,
+                )
+                return None
+            return scaler
+        return None
+
+
+factory = Factory(
+    type="rescale",
+    kind=Kind.PROCESSOR,
+    config_model=RescaleConfig,
+    create=RescaleProcessor,
+    stability=Stability.BETA,
+    description="Multiplies metric values by a factor or converts between units (ms -> s, By -> MiBy ...).",
+)

@@ -1,0 +1,204 @@
+from __future__ import annotations
+
+import datetime
+import ipaddress
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from opentelemetry.sdk.metrics.export import (
+    AggregationTemporality,
+    Gauge,
+    Metric,
+    MetricsData,
+    NumberDataPoint,
+    ResourceMetrics,
+    ScopeMetrics,
+    Sum,
+)
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+
+from collector.component import ComponentID, CreateSettings, Factory, Kind
+from collector.exporterhelper import QueuedSender
+from collector.logs import component_logger
+from collector.telemetry import Telemetry
+from tests.otlpexporters.victoria import VictoriaMetrics
+
+SCOPE = InstrumentationScope("tests.otlpexporters", "1.0")
+
+
+def batch(*metrics: Metric, resource: dict[str, Any] | None = None) -> MetricsData:
+    return MetricsData(
+        [ResourceMetrics(Resource(resource or {"service.name": "test"}), [ScopeMetrics(SCOPE, list(metrics), "")], "")]
+    )
+
+
+def gauge(
+    name: str, value: float, attributes: dict[str, Any] | None = None, time_ns: int = 0, unit: str = ""
+) -> Metric:
+    point = NumberDataPoint(attributes or {}, 0, time_ns or _now(), value)
+    return Metric(name, "", unit, Gauge([point]))
+
+
+def counter(
+    name: str, value: float, attributes: dict[str, Any] | None = None, time_ns: int = 0, start_ns: int = 0
+) -> Metric:
+    time_ns = time_ns or _now()
+    point = NumberDataPoint(attributes or {}, start_ns or time_ns - 60 * 10**9, time_ns, value)
+    return Metric(name, "", "1", Sum([point], AggregationTemporality.CUMULATIVE, True))
+
+
+def _now() -> int:
+    import time
+
+    return time.time_ns()
+
+
+@dataclass
+class Running:
+    exporter: Any
+    sender: QueuedSender
+    telemetry: Telemetry
+
+    def sent(self) -> float:
+        return self.telemetry.value("otelcol_exporter_sent_metric_points", exporter=self.exporter.id)
+
+    def failed(self) -> float:
+        return self.telemetry.value("otelcol_exporter_send_failed_metric_points", exporter=self.exporter.id)
+
+
+FAST_RETRY = {"initial_interval": "50ms", "max_interval": "200ms", "randomization_factor": 0}
+
+
+def create(factory: Factory, raw: dict[str, Any], telemetry: Telemetry | None = None, name: str = "") -> Any:
+    """An exporter from a raw config dict, as the service would create it (validation included)."""
+    config = factory.config_model.model_validate(raw)
+    component_id = ComponentID(factory.type, name)
+    telemetry = telemetry or Telemetry()
+    settings = CreateSettings(component_id, Kind.EXPORTER, telemetry, component_logger("exporter", str(component_id)))
+    return factory.create(settings, config)
+
+
+async def export_directly(factory: Factory, raw: dict[str, Any], data: MetricsData, times: int = 1) -> Any:
+    """Start an exporter, call `export` (no queue, no retry) `times` times, shut it down; returns it."""
+    exporter = create(factory, raw)
+    await exporter.start(None)
+    try:
+        for _ in range(times):
+            await exporter.export(data)
+    finally:
+        await exporter.shutdown()
+    return exporter
+
+
+def partial_success_logged_and_counted(exporter: Any, records: list, message: str) -> float:
+    """Points counted as rejected by partial success; asserts the message was logged once and the
+    recovery once (the script ends with a full success)."""
+    from exporters.otlpcommon import PARTIAL_SUCCESS_REASON
+
+    logged = [r.getMessage() for r in records if r.name.startswith("collector.exporter")]
+    assert sum(message in m for m in logged) == 1, logged
+    assert sum("accepts every point again" in m for m in logged) == 1, logged
+    return exporter.settings.telemetry.value(
+        "collector_dropped_metric_points", component=exporter.id, reason=PARTIAL_SUCCESS_REASON
+    )
+
+
+@asynccontextmanager
+async def running(factory: Factory, raw: dict[str, Any], grace: float = 5.0) -> AsyncIterator[Running]:
+    """The exporter behind the same QueuedSender the pipeline puts in front of it, started and stopped."""
+    import asyncio
+
+    telemetry = Telemetry()
+    exporter = create(factory, raw, telemetry)
+    sender = QueuedSender(exporter, exporter.config, telemetry)
+    await exporter.start(None)
+    await sender.start()
+    try:
+        yield Running(exporter, sender, telemetry)
+    finally:
+        await sender.shutdown(asyncio.get_running_loop().time() + grace)
+        await exporter.shutdown()
+
+
+@pytest.fixture
+def victoria(tmp_path: Path) -> Iterator[VictoriaMetrics]:
+    server = VictoriaMetrics(tmp_path / "vm-data").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@dataclass
+class Certs:
+    ca: Path
+    server_cert: Path
+    server_key: Path
+    client_cert: Path
+    client_key: Path
+    other_ca: Path  # a CA that signed none of the above
+
+    def read(self, path: Path) -> bytes:
+        return path.read_bytes()
+
+
+def _key() -> ec.EllipticCurvePrivateKey:
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def _cert(subject: str, key, issuer_name: str, issuer_key, ca: bool, san: bool = False) -> x509.Certificate:
+    now = datetime.datetime.now(datetime.UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+        .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer_name)]))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+    )
+    if san:
+        names = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+        builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
+    return builder.sign(issuer_key, hashes.SHA256())
+
+
+def _write(path: Path, cert: x509.Certificate | None = None, key=None) -> Path:
+    if cert is not None:
+        path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    else:
+        path.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
+    return path
+
+
+@pytest.fixture(scope="session")
+def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
+    """A throwaway CA, a server cert for 127.0.0.1/localhost and a client cert, all made here."""
+    d = tmp_path_factory.mktemp("certs")
+    ca_key, other_key, server_key, client_key = _key(), _key(), _key(), _key()
+    ca = _cert("test CA", ca_key, "test CA", ca_key, ca=True)
+    other = _cert("other CA", other_key, "other CA", other_key, ca=True)
+    server = _cert("localhost", server_key, "test CA", ca_key, ca=False, san=True)
+    client = _cert("collector", client_key, "test CA", ca_key, ca=False)
+    return Certs(
+        ca=_write(d / "ca.pem", ca),
+        server_cert=_write(d / "server.pem", server),
+        server_key=_write(d / "server-key.pem", key=server_key),
+        client_cert=_write(d / "client.pem", client),
+        client_key=_write(d / "client-key.pem", key=client_key),
+        other_ca=_write(d / "other-ca.pem", other),
+    )

@@ -1,0 +1,101 @@
+"""metricstransform: a Collector config runs as is on the rename/rescale/attributes code."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from collector.metrics import iter_metrics
+from processors.metricstransform import MetricsTransformConfig, factory
+from tests.processors.data import batch, gauge, metrics_by_name, number, points
+from tests.processors.harness import build
+
+
+def test_update_renames_and_runs_operations_in_order():
+    processor, _, _ = build(
+        factory,
+        {
+            "transforms": [
+                {
+                    "include": r"^debezium\.streaming\.(.*)$",
+                    "match_type": "regexp",
+                    "action": "update",
+                    "new_name": "cdc.${1}",
+                    "operations": [
+                        {"action": "add_label", "new_label": "team", "new_value": "data"},
+                        {
+                            "action": "update_label",
+                            "label": "server",
+                            "new_label": "DBServerName",
+                            "value_actions": [{"value": "inv", "new_value": "inventory"}],
+                        },
+                        {"action": "delete_label_value", "label": "context", "label_value": "snapshot"},
+                        {"action": "experimental_scale_value", "experimental_scale": 0.001},
+                    ],
+                }
+            ]
+        },
+    )
+    out = processor.process(
+        batch(
+            gauge(
+                "debezium.streaming.MilliSecondsBehindSource",
+                number(2500, {"server": "inv", "context": "streaming"}),
+                number(9, {"server": "inv", "context": "snapshot"}),
+            ),
+            gauge("other", number(1, {"server": "inv"})),
+        )
+    )
+    metrics = metrics_by_name(out)
+    assert list(metrics) == ["cdc.MilliSecondsBehindSource", "other"]
+    (lag,) = metrics["cdc.MilliSecondsBehindSource"].data.data_points
+    assert lag.value == 2.5
+    assert lag.attributes == {"DBServerName": "inventory", "context": "streaming", "team": "data"}
+    assert metrics["other"].data.data_points[0].attributes == {"server": "inv"}
+
+
+def test_insert_keeps_the_original_and_adds_a_changed_copy():
+    processor, _, _ = build(
+        factory,
+        {
+            "transforms": [
+                {
+                    "include": "lag_ms",
+                    "action": "insert",
+                    "new_name": "lag_s",
+                    "operations": [{"action": "experimental_scale_value", "experimental_scale": 0.001}],
+                },
+                {
+                    "include": "lag_s",
+                    "action": "update",
+                    "operations": [{"action": "add_label", "new_label": "u", "new_value": "s"}],
+                },
+            ]
+        },
+    )
+    out = processor.process(batch(gauge("lag_ms", number(1500))))
+    assert [(m.name, m.data.data_points[0].value) for m in iter_metrics(out)] == [("lag_ms", 1500), ("lag_s", 1.5)]
+    assert [p.attributes for p in points(out)] == [{}, {"u": "s"}]  # later transforms see earlier results
+
+
+def test_rename_conflict_is_refused_as_in_rename():
+    processor, _, telemetry = build(factory, {"transforms": [{"include": "a", "action": "update", "new_name": "b"}]})
+    out = processor.process(batch(gauge("a", number(1), unit="ms"), gauge("b", number(2), unit="s")))
+    assert [(m.name, m.unit) for m in iter_metrics(out)] == [("b", "s")]
+    labels = {"component": "metricstransform/test", "reason": "rename_conflict"}
+    assert telemetry.value("collector_dropped_metric_points", **labels) == 1
+
+
+@pytest.mark.parametrize(
+    ("transform", "message"),
+    [
+        ({"include": "a", "action": "insert"}, "needs new_name"),
+        ({"include": "a", "action": "combine", "new_name": "b"}, "'update' or 'insert'"),
+        ({"include": "a", "action": "update", "operations": [{"action": "aggregate_labels"}]}, "add_label"),
+        ({"include": "a", "action": "update", "operations": [{"action": "add_label", "new_label": "x"}]}, "new_value"),
+        ({"include": "a", "action": "update", "new_name": "$1"}, "match_type: regexp"),
+    ],
+)
+def test_unsupported_or_incomplete_transforms_are_refused(transform, message):
+    with pytest.raises(ValidationError, match=message):
+        MetricsTransformConfig.model_validate({"transforms": [transform]})

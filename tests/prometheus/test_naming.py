@@ -1,0 +1,59 @@
+"""Name and label translation follows the Collector's Prometheus translator."""
+
+from __future__ import annotations
+
+import pytest
+
+from exporters.prometheus.naming import label_name, label_value, labels, metric_name
+
+
+@pytest.mark.parametrize(
+    ("name", "unit", "kind", "expected"),
+    [
+        (
+            "debezium.streaming.MilliSecondsBehindSource",
+            "ms",
+            "gauge",
+            "debezium_streaming_MilliSecondsBehindSource_milliseconds",
+        ),
+        (
+            "debezium.streaming.TotalNumberOfEventsSeen",
+            "{event}",
+            "counter",
+            "debezium_streaming_TotalNumberOfEventsSeen_total",
+        ),
+        ("system.cpu.utilization", "1", "gauge", "system_cpu_utilization_ratio"),
+        ("system.cpu.utilization", "1", "counter", "system_cpu_utilization_total"),
+        ("http.server.duration", "s", "histogram", "http_server_duration_seconds"),
+        ("network.io", "By/s", "gauge", "network_io_bytes_per_second"),
+        ("packets", "{packet}/s", "gauge", "packets_per_second"),
+        ("requests.total", "", "counter", "requests_total"),
+        ("latency_seconds", "s", "gauge", "latency_seconds"),
+        ("disk..free__space", "MiBy", "gauge", "disk_free_space_mebibytes"),
+        ("2xx.responses", "", "counter", "_2xx_responses_total"),
+        ("temp", "Cel", "gauge", "temp_celsius"),
+        ("odd", "foo/bar", "gauge", "odd_foo_per_bar"),
+    ],
+)
+def test_metric_names(name, unit, kind, expected):
+    assert metric_name(name, unit, counter=kind == "counter", gauge=kind == "gauge") == expected
+
+
+def test_namespace_and_no_suffixes():
+    assert metric_name("a.b", "ms", counter=True, gauge=False, namespace="my-ns") == "my_ns_a_b_milliseconds_total"
+    assert metric_name("a.b", "ms", counter=True, gauge=False, suffixes=False) == "a_b"
+    assert metric_name("a:b_c", "ms", counter=False, gauge=True, namespace="ns", suffixes=False) == "ns_a:b_c"
+
+
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [("server", "server"), ("host.name", "host_name"), ("0day", "key_0day"), ("_private", "key_private"),
+     ("__meta", "__meta"), ("a-b/c", "a_b_c")],
+)  # fmt: skip
+def test_label_names(key, expected):
+    assert label_name(key) == expected
+
+
+def test_label_values_and_collisions():
+    assert [label_value(v) for v in ("x", True, 3, 0.5, (1, 2), ("a",))] == ["x", "true", "3", "0.5", "[1,2]", '["a"]']
+    assert labels({"a.b": "1", "a_b": "2", "c": 3}) == {"a_b": "1;2", "c": "3"}
