@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -95,6 +96,22 @@ def read_points(path: str | Path) -> list[Point]:
                             )
                         )
     return points
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on right now (other test runs share the machine)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def listening(port: int) -> bool:
+    """Whether something accepts TCP connections on a loopback port."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
 
 
 def wait_for(condition: Callable[[], Any], timeout: float, message: str, interval: float = 0.1) -> Any:

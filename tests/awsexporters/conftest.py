@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -13,7 +12,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tests.support import wait_for
+from tests.support import free_port, listening, wait_for
 
 # Dummy credentials: moto accepts anything; tests assert they never reach a log.
 DUMMY_KEY_ID = "AKIAEXAMPLEDUMMYKEY1"
@@ -25,20 +24,6 @@ AWS_ENV = {
     "AWS_DEFAULT_REGION": REGION,
     "AWS_EC2_METADATA_DISABLED": "true",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _accepts(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return True
-    except OSError:
-        return False
 
 
 @dataclass
@@ -60,7 +45,7 @@ class MotoServer:
                 [str(binary), "-H", "127.0.0.1", "-p", str(self.port)], stdout=log, stderr=subprocess.STDOUT
             )
         try:
-            wait_for(lambda: _accepts(self.port), 30, f"moto_server on port {self.port} (log: {self.log_path})")
+            wait_for(lambda: listening(self.port), 30, f"moto_server on port {self.port} (log: {self.log_path})")
         except AssertionError:
             self.stop()
             pytest.fail(f"moto_server did not start; see {self.log_path}")
