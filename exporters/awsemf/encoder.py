@@ -13,6 +13,7 @@ import contextlib
 import json
 import math
 import re
+from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -72,7 +73,7 @@ class _LabelSet:
         self.keys = tuple(k for k, _ in items)
         self.json = _to_json(self.labels)[1:-1]  # '"k":"v",...' to splice into a document
         self.dimensions: dict[str, _Dimensions] = {}  # by metric name
-        self.by_time: dict[int, list[_Member]] = {}
+        self.by_time: defaultdict[int, list[_Member]] = defaultdict(list)
 
 
 def _label_value(value: Any) -> str:
@@ -226,10 +227,7 @@ class EmfEncoder:
                             for reason in dimensions[1]:
                                 self.on_drop(reason, 1)
                         timestamp = point.time_unix_nano // 1_000_000
-                        members = label_set.by_time.get(timestamp)
-                        if members is None:
-                            members = label_set.by_time[timestamp] = []
-                        members.append((name, texts[0], value, texts[1], dimensions[0]))
+                        label_set.by_time[timestamp].append((name, texts[0], value, texts[1], dimensions[0]))
             for label_set in by_labels.values():
                 for timestamp, members in label_set.by_time.items():
                     for chunk in _chunks(members):

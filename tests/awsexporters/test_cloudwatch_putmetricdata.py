@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 import uuid
@@ -10,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from collector.exporterhelper import QueueConfig, QueuedSender, RetryConfig, SendingConfig
 from exporters.awscloudwatch import factory
 from exporters.awscloudwatch.datums import MAX_DATUMS_PER_REQUEST, MAX_REQUEST_BYTES, encoded_size, plan_requests
 from tests.awsexporters.conftest import REGION, MotoServer
@@ -127,3 +129,30 @@ async def test_timestamps_are_the_points_own(moto: MotoServer) -> None:
         Statistics=["Maximum"],
     )
     assert [p["Maximum"] for p in stats["Datapoints"]] == [5]
+
+
+async def test_backend_down_then_up_delivers_everything_once(own_moto: MotoServer) -> None:
+    config = cw_config(own_moto)
+    exporter = make_exporter(factory, config)
+    await exporter.start(None)
+    sending = SendingConfig(
+        retry_on_failure=RetryConfig(initial_interval="100ms", max_interval="300ms", max_elapsed_time="60s"),
+        sending_queue=QueueConfig(num_consumers=2),
+    )
+    sender = QueuedSender(exporter, sending, exporter.settings.telemetry)
+    await sender.start(None)
+    for i in range(4):
+        await sender.consume(batch([gauge("lag", 10 + i, {"server": f"s{i}"})]))
+    await asyncio.sleep(1.0)  # several attempts against a closed port
+    telemetry = exporter.settings.telemetry
+    assert telemetry.value("otelcol_exporter_sent_metric_points", exporter="awscloudwatch") == 0
+    own_moto.start()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 30
+    while telemetry.value("otelcol_exporter_sent_metric_points", exporter="awscloudwatch") < 4:
+        assert loop.time() < deadline, "not delivered after the backend came up"
+        await asyncio.sleep(0.1)
+    await sender.shutdown(loop.time() + 5)
+    for i in range(4):
+        assert read_back(own_moto, config["namespace"], "lag", {"server": f"s{i}"}, "SampleCount") == [1]
+        assert read_back(own_moto, config["namespace"], "lag", {"server": f"s{i}"}, "Maximum") == [10 + i]
