@@ -121,7 +121,7 @@ async def running(factory: Factory, raw: dict[str, Any], grace: float = 5.0) -> 
     exporter = create(factory, raw, telemetry)
     sender = QueuedSender(exporter, exporter.config, telemetry)
     await exporter.start(None)
-    await sender.start()
+    await sender.start(None)  # no storage extension: the host is not consulted
     try:
         yield Running(exporter, sender, telemetry)
     finally:

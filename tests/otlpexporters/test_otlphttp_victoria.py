@@ -127,7 +127,7 @@ async def test_4xx_is_logged_and_not_retried(victoria, caplog):
         )
     assert refused == 1
     assert run.sent() == 0
-    failures = [r for r in caplog.records if "export failed" in r.getMessage()]
+    failures = [r for r in caplog.records if "export rejected" in r.getMessage()]
     assert len(failures) == 1
     assert "HTTP 400" in failures[0].getMessage() and "unsupported path" in failures[0].getMessage()
     assert await asyncio.to_thread(victoria.query, "never_stored") == []
