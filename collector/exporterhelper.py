@@ -26,6 +26,13 @@ from collector.metrics import count_points
 from collector.telemetry import Telemetry
 
 
+class QueueFullError(Exception):
+    """The sending queue refused a batch. Raised to the receiver, as the Collector's ErrQueueIsFull is, so
+    a pushing client (OTLP) is told to back off instead of being told its data was taken."""
+
+    retry_after = 1.0
+
+
 class RetryConfig(ConfigModel):
     enabled: bool = True
     initial_interval: Duration = 5.0
@@ -177,10 +184,10 @@ class QueuedSender:
             if not self._full_logged:
                 self._full_logged = True
                 self.exporter.logger.warning(
-                    "sending queue full: dropping new batches until it drains",
+                    "sending queue full: refusing new batches until it drains",
                     extra={"queue_size": self.queue.capacity},
                 )
-            return
+            raise QueueFullError(f"sending queue of exporter {self.exporter.id} is full")
         self._update_queue_gauge()
 
     async def _work(self) -> None:
