@@ -27,6 +27,7 @@ import javax.management.remote.JMXConnector;
 import javax.management.remote.JMXConnectorFactory;
 import javax.management.remote.JMXServiceURL;
 import javax.net.ServerSocketFactory;
+import py4j.CallbackClient;
 import py4j.Gateway;
 import py4j.GatewayConnection;
 import py4j.GatewayServer;
@@ -376,7 +377,8 @@ public final class JmxGateway {
   /** Refuses every call but the entry point's own methods: no getClass(), no other objects. */
   static final class ReadOnlyGateway extends Gateway {
     ReadOnlyGateway(Object entryPoint) {
-      super(entryPoint);
+      // GatewayServer insists on a callback client; this one is never used (no Python objects are accepted).
+      super(entryPoint, new CallbackClient(GatewayServer.DEFAULT_PYTHON_PORT, InetAddress.getLoopbackAddress()));
     }
 
     @Override
