@@ -56,7 +56,7 @@ def py4j_jar() -> Path:
 
 
 def _tool(name: str, java: str) -> str:
-    """`javac` next to the configured `java` if there is one, else on PATH."""
+    """A JDK tool next to the configured `java` if there is one, else on PATH."""
     java_path = shutil.which(java)
     if java_path:
         sibling = Path(os.path.realpath(java_path)).parent / name
@@ -76,8 +76,9 @@ def classpath(java: str = "java") -> str:
     jar = py4j_jar()
     digest = hashlib.sha256(SOURCE.read_bytes() + jar.name.encode()).hexdigest()[:16]
     target = cache_dir() / f"gateway-{digest}"
+    if not shutil.which(java):
+        raise GatewayError(f"the JMX receiver needs java ({java!r} not found): install {JDK_PACKAGE}")
     if not (target / f"{MAIN_CLASS}.class").is_file():
-        _tool("java", java)
         javac = _tool("javac", java)
         target.parent.mkdir(parents=True, exist_ok=True)
         building = Path(tempfile.mkdtemp(prefix="gateway-build-", dir=target.parent))

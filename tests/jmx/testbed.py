@@ -281,3 +281,39 @@ def debezium_properties(directory: Path, db: MariaDB) -> Path:
 
 def start_debezium(properties: Path, port: int = 0) -> JavaTarget:
     return start_target("DebeziumRunner", str(properties), classpath=testbed_classes(with_debezium=True), port=port)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Processes
+
+
+def child_pids(pid: int) -> list[int]:
+    """Direct children of a process (from /proc)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    return children
+
+
+def gateway_pids(collector_pid: int) -> list[int]:
+    pids = []
+    for child in child_pids(collector_pid):
+        try:
+            if b"JmxGateway" in Path(f"/proc/{child}/cmdline").read_bytes():
+                pids.append(child)
+        except OSError:
+            continue
+    return pids
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"

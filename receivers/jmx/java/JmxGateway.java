@@ -341,9 +341,15 @@ public final class JmxGateway {
       }
     }
 
+    /** One line: the root cause, which says what went wrong (RMI wraps it in several layers). */
     private static String error(String status, Exception e) {
+      Throwable root = e;
+      while (root.getCause() != null && root.getCause() != root) {
+        root = root.getCause();
+      }
+      String message = root.getMessage() == null ? "" : ": " + root.getMessage().split("\n")[0];
       StringBuilder out = new StringBuilder(status).append('\t');
-      MBeanReader.escape(e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage()), out);
+      MBeanReader.escape(root.getClass().getSimpleName() + message, out);
       return out.append('\n').toString();
     }
 
