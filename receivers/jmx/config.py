@@ -124,12 +124,12 @@ def _check_state(attribute: str, attributes: dict[str, str | StateMap]) -> None:
     states = [value for value in attributes.values() if isinstance(value, dict)]
     if len(states) != 1:
         raise ValueError(f"mapping {attribute}: a state metric needs exactly one metricAttribute state map")
-    defaults = [name for name, values in states[0].items() if _DEFAULT_STATE in _as_list(values)]
+    defaults = [name for name, values in states[0].items() if _DEFAULT_STATE in as_list(values)]
     if len(defaults) != 1:
         raise ValueError(f"mapping {attribute}: the state map needs exactly one '*' (the default state)")
 
 
-def _as_list(values: str | list[str]) -> list[str]:
+def as_list(values: str | list[str]) -> list[str]:
     return [values] if isinstance(values, str) else list(values)
 
 

@@ -36,7 +36,9 @@ class JmxReceiver(ScraperReceiver):
         rules = compile_rules(config.all_rules())
         self.query = build_query(rules)
         self.builder = MetricBuilder(rules)
-        self.resource = Resource.create(dict(config.resource_attributes)) if config.resource_attributes else Resource({})
+        self.resource = (
+            Resource.create(dict(config.resource_attributes)) if config.resource_attributes else Resource({})
+        )
         self.gateway = GatewaySupervisor(
             LaunchSpec(
                 service_url=config.service_url,
@@ -65,7 +67,9 @@ class JmxReceiver(ScraperReceiver):
             self.settings.telemetry.dropped_points.labels(component=self.id, reason=reason).inc(count)
         metrics.append(self._up_metric(reply.up, now))
         scope = ScopeMetrics(scope=SCOPE, metrics=metrics, schema_url="")
-        return MetricsData(resource_metrics=[ResourceMetrics(resource=self.resource, scope_metrics=[scope], schema_url="")])
+        return MetricsData(
+            resource_metrics=[ResourceMetrics(resource=self.resource, scope_metrics=[scope], schema_url="")]
+        )
 
     def _up_metric(self, up: bool, now: int) -> Metric:
         point = NumberDataPoint(attributes={}, start_time_unix_nano=0, time_unix_nano=now, value=int(up))

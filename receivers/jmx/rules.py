@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from opentelemetry.sdk.metrics.export import AggregationTemporality, Gauge, Metric, NumberDataPoint, Sum
 
-from receivers.jmx.config import UNIT_FACTORS, Rule, StateMap, _as_list
+from receivers.jmx.config import UNIT_FACTORS, Mapping, Rule, StateMap, as_list
 
 Number = int | float
 _UNESCAPED_DOT = re.compile(r"(?<!\\)\.")
@@ -131,7 +131,7 @@ class StateSpec:
     def build(cls, attribute: str, mapping: StateMap) -> StateSpec:
         states, default = [], ""
         for name, values in mapping.items():
-            values_list = _as_list(values)
+            values_list = as_list(values)
             if "*" in values_list:
                 default = name
             states.append((name, frozenset(v for v in values_list if v != "*")))
@@ -184,10 +184,8 @@ def _fixed_keys(pattern: str) -> set[str]:
     return fixed
 
 
-def _compile_mapping(rule: Rule, attribute: str, mapping_config: object) -> CompiledMapping:
-    from receivers.jmx.config import Mapping
-
-    mapping = mapping_config if isinstance(mapping_config, Mapping) else Mapping()
+def _compile_mapping(rule: Rule, attribute: str, mapping_config: Mapping | None) -> CompiledMapping:
+    mapping = mapping_config or Mapping()
     metric_type = mapping.type or rule.type or "gauge"
     unit = mapping.unit or rule.unit or ""
     source_unit = mapping.sourceUnit or rule.sourceUnit
@@ -324,14 +322,12 @@ class MetricBuilder:
         return result
 
     def _point(self, mapping: CompiledMapping, attributes: dict[str, str], value: Number, now: int) -> NumberDataPoint:
-        start = 0
+        start = 0  # gauges carry no start time
         if mapping.type != "gauge":
             key = (mapping.metric, frozenset(attributes.items()))
             previous = self._starts.get(key)
-            if previous is None or (mapping.type == "counter" and value < previous[1]):
-                start = now
-            else:
-                start = previous[0]
+            restarted = previous is None or (mapping.type == "counter" and value < previous[1])
+            start = now if restarted or previous is None else previous[0]
             self._starts[key] = (start, value)
         return NumberDataPoint(attributes=attributes, start_time_unix_nano=start, time_unix_nano=now, value=value)
 

@@ -3,6 +3,8 @@ equals what a plain JDK JMX client reads, and scraping survives a restarted conn
 
 from __future__ import annotations
 
+import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -70,7 +72,9 @@ def test_collector_output_matches_direct_jmx_reads(debezium: DebeziumBed, tmp_pa
     out = tmp_path / "out.jsonl"
     with run_collector(collector_config(tmp_path, debezium.target.endpoint, out)) as collector:
         wait_for(
-            lambda: len({p.time for p in running_points(collector, out) if p.name == "debezium.streaming.Connected"}) >= 2,
+            lambda: (
+                len({p.time for p in running_points(collector, out) if p.name == "debezium.streaming.Connected"}) >= 2
+            ),
             60,
             "two scrapes of the streaming MBean",
         )
@@ -89,7 +93,9 @@ def test_collector_output_matches_direct_jmx_reads(debezium: DebeziumBed, tmp_pa
     assert latest(points, "debezium.streaming.TotalNumberOfCreateEventsSeen", **streaming).value >= 3
 
     per_table = latest(points, "debezium.streaming.NumberOfCreateEventsSeen", table="sales.orders", **streaming)
-    assert per_table is not None and per_table.value == int(after[(bean("streaming"), "NumberOfCreateEventsSeen[sales.orders]")])
+    assert per_table is not None and per_table.value == int(
+        after[(bean("streaming"), "NumberOfCreateEventsSeen[sales.orders]")]
+    )
     scanned = latest(points, "debezium.snapshot.RowsScanned", table="sales.customers", **streaming)
     assert scanned is not None and scanned.value == int(after[(bean("snapshot"), "RowsScanned[sales.customers]")]) == 2
 
@@ -122,9 +128,6 @@ def test_scraping_survives_gateway_kill_and_connector_restart(mariadb: testbed.M
     """Own connector JVM (the shared one stays undisturbed): kill the gateway, then restart the connector on
     the same port. Each recovery comes within two collection intervals (plus JVM start-up slack) and each
     state change is logged once."""
-    import os
-    import signal
-
     properties = testbed.debezium_properties(tmp_path, mariadb)
     properties.write_text(properties.read_text().replace("database.server.id=5400", "database.server.id=5401"))
     target = testbed.start_debezium(properties)
@@ -151,8 +154,10 @@ def test_scraping_survives_gateway_kill_and_connector_restart(mariadb: testbed.M
             seen = len(up_points())
             wait_for(lambda: any(p.value == 1 for p in up_points()[seen:]), recovery_budget, "jmx.up = 1 again")
             wait_for(
-                lambda: latest(read_points(out), "debezium.streaming.Connected") is not None
-                and latest(read_points(out), "debezium.streaming.Connected").time > up_points()[seen].time,
+                lambda: (
+                    latest(read_points(out), "debezium.streaming.Connected") is not None
+                    and latest(read_points(out), "debezium.streaming.Connected").time > up_points()[seen].time
+                ),
                 60,
                 "streaming metrics from the restarted connector",
             )

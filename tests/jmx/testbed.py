@@ -220,7 +220,11 @@ class MariaDB:
             if probe.returncode == 0:
                 return
             time.sleep(0.2)
-        log = (self.directory / "error.log").read_text(errors="replace") if (self.directory / "error.log").exists() else ""
+        log = (
+            (self.directory / "error.log").read_text(errors="replace")
+            if (self.directory / "error.log").exists()
+            else ""
+        )
         self.stop()
         raise RuntimeError(f"mariadbd did not start:\n{log[-3000:]}")
 

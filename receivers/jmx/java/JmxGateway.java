@@ -147,11 +147,16 @@ public final class JmxGateway {
     }
 
     private static String reason(Throwable e) {
+      return rootCause(e).getClass().getSimpleName();
+    }
+
+    /** What actually went wrong: RMI and reflection wrap it in several layers. */
+    static Throwable rootCause(Throwable e) {
       Throwable root = e;
       while (root.getCause() != null && root.getCause() != root) {
         root = root.getCause();
       }
-      return root.getClass().getSimpleName();
+      return root;
     }
 
     static void flatten(String path, Object value, boolean wantString, StringBuilder out) {
@@ -341,12 +346,9 @@ public final class JmxGateway {
       }
     }
 
-    /** One line: the root cause, which says what went wrong (RMI wraps it in several layers). */
+    /** One line: the root cause and the first line of its message. */
     private static String error(String status, Exception e) {
-      Throwable root = e;
-      while (root.getCause() != null && root.getCause() != root) {
-        root = root.getCause();
-      }
+      Throwable root = MBeanReader.rootCause(e);
       String message = root.getMessage() == null ? "" : ": " + root.getMessage().split("\n")[0];
       StringBuilder out = new StringBuilder(status).append('\t');
       MBeanReader.escape(root.getClass().getSimpleName() + message, out);
