@@ -81,6 +81,7 @@ public final class JmxGateway {
     public static String read(MBeanServerConnection connection, String query)
         throws IOException, MalformedObjectNameException {
       Map<ObjectName, BeanRequest> beans = new LinkedHashMap<>();
+      Map<String, Set<ObjectName>> domains = new HashMap<>(); // one remote query per domain per scrape
       for (String line : query.split("\n")) {
         if (line.isEmpty()) {
           continue;
@@ -89,7 +90,8 @@ public final class JmxGateway {
         if (parts.length < 2) {
           throw new MalformedObjectNameException("query line needs a group and a pattern: " + line);
         }
-        for (ObjectName name : connection.queryNames(new ObjectName(parts[1]), null)) {
+        ObjectName pattern = new ObjectName(parts[1]);
+        for (ObjectName name : resolve(connection, pattern, domains)) {
           BeanRequest request = beans.computeIfAbsent(name, n -> new BeanRequest());
           request.groups.add(parts[0]);
           for (int i = 2; i < parts.length; i++) {
@@ -107,6 +109,32 @@ public final class JmxGateway {
         readBean(connection, entry.getKey(), entry.getValue(), out);
       }
       return out.toString();
+    }
+
+    /**
+     * The MBeans a pattern matches. An exact name needs no round trip (a missing MBean shows up as
+     * InstanceNotFound when read); patterns of one literal domain share a single query of that domain.
+     */
+    private static Set<ObjectName> resolve(MBeanServerConnection connection, ObjectName pattern,
+        Map<String, Set<ObjectName>> domains) throws IOException, MalformedObjectNameException {
+      if (!pattern.isPattern()) {
+        return Set.of(pattern);
+      }
+      if (pattern.isDomainPattern()) {
+        return connection.queryNames(pattern, null);
+      }
+      Set<ObjectName> inDomain = domains.get(pattern.getDomain());
+      if (inDomain == null) {
+        inDomain = connection.queryNames(new ObjectName(pattern.getDomain() + ":*"), null);
+        domains.put(pattern.getDomain(), inDomain);
+      }
+      Set<ObjectName> matching = new LinkedHashSet<>();
+      for (ObjectName name : inDomain) {
+        if (pattern.apply(name)) {
+          matching.add(name);
+        }
+      }
+      return matching;
     }
 
     private static void readBean(MBeanServerConnection connection, ObjectName name, BeanRequest request,

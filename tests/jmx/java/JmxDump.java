@@ -1,3 +1,12 @@
+import java.nio.file.Files;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import javax.management.Attribute;
 import javax.management.MBeanAttributeInfo;
@@ -13,33 +22,71 @@ import javax.management.remote.JMXServiceURL;
  * A plain JDK JMX client, independent of the gateway: the test's "read it directly" oracle and the
  * benchmark's limit. Prints "objectName TAB attribute TAB value" for every readable attribute of the
  * MBeans matching the pattern (TabularData rows as "attribute[key]").
- * Usage: JmxDump <service-url> <pattern> [repeat]  (with repeat it prints only the median bulk-read ms)
+ * Usage: JmxDump <service-url> <pattern>
+ *        JmxDump <service-url> <query-file> <repeat>: median ms of one bulk read of what a gateway query
+ *        file asks for (lines: group TAB pattern TAB attr...), with the gateway's round trips and no more
  */
 public final class JmxDump {
   public static void main(String[] args) throws Exception {
     try (JMXConnector connector = JMXConnectorFactory.connect(new JMXServiceURL(args[0]))) {
       MBeanServerConnection conn = connector.getMBeanServerConnection();
-      ObjectName pattern = new ObjectName(args[1]);
       if (args.length > 2) {
-        int repeat = Integer.parseInt(args[2]);
-        double[] ms = new double[repeat];
-        for (int i = 0; i < repeat; i++) {
-          long start = System.nanoTime();
-          for (ObjectName name : conn.queryNames(pattern, null)) {
-            conn.getAttributes(name, names(conn, name));
-          }
-          ms[i] = (System.nanoTime() - start) / 1e6;
-        }
-        java.util.Arrays.sort(ms);
-        System.out.println(ms[repeat / 2]);
+        System.out.println(benchmark(conn, args[1], Integer.parseInt(args[2])));
         return;
       }
+      ObjectName pattern = new ObjectName(args[1]);
       for (ObjectName name : conn.queryNames(pattern, null)) {
-        for (Attribute attribute : conn.getAttributes(name, names(conn, name)).asList()) {
+        Set<String> unread = new LinkedHashSet<>(Arrays.asList(names(conn, name)));
+        for (Attribute attribute : conn.getAttributes(name, unread.toArray(new String[0])).asList()) {
+          unread.remove(attribute.getName());
           print(name, attribute.getName(), attribute.getValue());
+        }
+        for (String attribute : unread) {
+          System.out.println(name.getCanonicalName() + "\t" + attribute + "\tunreadable");
         }
       }
     }
+  }
+
+  private static double benchmark(MBeanServerConnection conn, String queryFile, int repeat) throws Exception {
+    List<String[]> lines = new ArrayList<>();
+    for (String line : Files.readAllLines(Paths.get(queryFile))) {
+      if (!line.isEmpty()) {
+        lines.add(line.split("\t"));
+      }
+    }
+    // The fewest round trips a JDK client needs, as the gateway does it: one query per domain, then one
+    // getAttributes per MBean with everything wanted from it.
+    double[] ms = new double[repeat];
+    for (int round = 0; round < 2; round++) { // the first round warms the JIT up
+      for (int i = 0; i < repeat; i++) {
+        long start = System.nanoTime();
+        Map<String, Set<ObjectName>> domains = new HashMap<>();
+        Map<ObjectName, Set<String>> wanted = new LinkedHashMap<>();
+        for (String[] parts : lines) {
+          ObjectName pattern = new ObjectName(parts[1]);
+          Set<ObjectName> inDomain = domains.get(pattern.getDomain());
+          if (inDomain == null) {
+            inDomain = conn.queryNames(new ObjectName(pattern.getDomain() + ":*"), null);
+            domains.put(pattern.getDomain(), inDomain);
+          }
+          for (ObjectName name : inDomain) {
+            if (pattern.apply(name)) {
+              Set<String> attributes = wanted.computeIfAbsent(name, n -> new LinkedHashSet<>());
+              for (int a = 2; a < parts.length; a++) {
+                attributes.add(parts[a].replace("$", ""));
+              }
+            }
+          }
+        }
+        for (Map.Entry<ObjectName, Set<String>> bean : wanted.entrySet()) {
+          conn.getAttributes(bean.getKey(), bean.getValue().toArray(new String[0]));
+        }
+        ms[i] = (System.nanoTime() - start) / 1e6;
+      }
+    }
+    Arrays.sort(ms);
+    return ms[repeat / 2];
   }
 
   private static String[] names(MBeanServerConnection conn, ObjectName name) throws Exception {
