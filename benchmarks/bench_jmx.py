@@ -26,6 +26,7 @@ FIGURES = (
     "jmx_scrape_java_bulk_ms",
     "gateway_rss_mib",
     "gateway_start_ms",
+    "jmx_scrape_jmxquery_ms",
 )
 
 # Attribute names of Debezium 3.6.3's MySQL connector MBeans as read from the real connector: 74 in all
@@ -74,14 +75,30 @@ def _java_bulk_ms(target: testbed.JavaTarget, query: str, repeat: int) -> float:
     return float(result.stdout.strip())
 
 
+def _jmxquery_ms(target: testbed.JavaTarget, reply_beans: list[str], query: str, repeat: int) -> float:
+    """PyPI `jmxquery` (a JVM per query call) reading the same numeric attributes by name, in one call."""
+    from jmxquery import JMXConnection, JMXQuery
+
+    numeric = {
+        line.split("\t")[0]: [a for a in line.split("\t")[2:] if not a.startswith("$")] for line in query.splitlines()
+    }
+    wanted = [JMXQuery(name, attribute) for group, name in reply_beans for attribute in numeric[group]]
+    connection = JMXConnection(target.service_url)
+    assert connection.query(wanted), "jmxquery read nothing"
+    return median_seconds(lambda: connection.query(wanted), repeat, warmup=0) * 1000
+
+
 def run(quick: bool) -> list[Figure]:
     repeat = 50 if quick else 300
-    spec_arg = ";".join(f"{context}={names}" for context, names in DEBEZIUM_ATTRIBUTES.items())
+    spec_arg = ";".join(
+        f"debezium.mysql:type=connector-metrics,context={context},server=bench|{names}"
+        for context, names in DEBEZIUM_ATTRIBUTES.items()
+    )
     assert sum(len(v.split(",")) for v in DEBEZIUM_ATTRIBUTES.values()) == 74
     rules = compile_rules(load_preset("debezium-mysql"))
     query = build_query(rules)
     builder = MetricBuilder(rules)
-    with testbed.edge_case_target("--debezium-like", spec_arg) as target:
+    with testbed.edge_case_target("--beans", spec_arg) as target:
         spec = LaunchSpec(service_url=target.service_url)
 
         start_samples = []
@@ -119,6 +136,8 @@ def run(quick: bool) -> list[Figure]:
         finally:
             gateway.stop()
         java_bulk_ms = _java_bulk_ms(target, query, repeat)
+        beans = [(bean.groups[0], bean.name) for bean in reply.beans]
+        jmxquery_ms = _jmxquery_ms(target, beans, query, 3 if quick else 10)
 
     return [
         Figure(
@@ -140,4 +159,12 @@ def run(quick: bool) -> list[Figure]:
         Figure("jmx_scrape_java_bulk_ms", java_bulk_ms, "ms"),
         Figure("gateway_rss_mib", rss, "MiB", target="<= 64"),
         Figure("gateway_start_ms", statistics.median(start_samples) * 1000, "ms"),
+        Figure(
+            "jmx_scrape_jmxquery_ms",
+            jmxquery_ms,
+            "ms",
+            peer="jmx_scrape_batched_ms",
+            ratio=jmxquery_ms / batched_ms,
+            target="ratio >= 50",
+        ),
     ]

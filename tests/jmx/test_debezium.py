@@ -125,11 +125,12 @@ def count(logs: str, text: str) -> int:
 
 
 def test_scraping_survives_gateway_kill_and_connector_restart(mariadb: testbed.MariaDB, tmp_path: Path) -> None:
-    """Own connector JVM (the shared one stays undisturbed): kill the gateway, then restart the connector on
-    the same port. Each recovery comes within two collection intervals (plus JVM start-up slack) and each
-    state change is logged once."""
+    """Own connector JVM (the shared one stays undisturbed), with an extra `custom.metric.tags` key in its
+    ObjectNames: kill the gateway, then restart the connector on the same port. Each recovery comes within
+    two collection intervals (plus JVM start-up slack) and each state change is logged once."""
     properties = testbed.debezium_properties(tmp_path, mariadb)
-    properties.write_text(properties.read_text().replace("database.server.id=5400", "database.server.id=5401"))
+    text = properties.read_text().replace("database.server.id=5400", "database.server.id=5401")
+    properties.write_text(text + "custom.metric.tags=team=cdc\n")  # an extra ObjectName key
     target = testbed.start_debezium(properties)
     interval = 1.0
     recovery_budget = 2 * interval + 8  # two intervals, plus a JVM start on a busy 2-core machine
@@ -161,6 +162,8 @@ def test_scraping_survives_gateway_kill_and_connector_restart(mariadb: testbed.M
                 60,
                 "streaming metrics from the restarted connector",
             )
+            connected = latest(read_points(out), "debezium.streaming.Connected")
+            assert connected.attributes == {"server": SERVER, "plugin": "mysql", "team": "cdc"}
             assert collector.stop() == 0
             logs = collector.logs()
         assert count(logs, "gateway JVM exited") == 1, logs

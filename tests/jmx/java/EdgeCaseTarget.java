@@ -16,10 +16,10 @@ import javax.management.ObjectName;
 /**
  * Test target with the awkward values the gateway must map: null boxed numbers, NaN, booleans, strings,
  * String[], a throwing getter, Map (standard MBean), CompositeData and TabularData (MXBean).
- * With "--debezium-like ctx=Attr,Attr;ctx=..." it also registers Debezium-shaped MBeans
- * (debezium.mysql:type=connector-metrics,context=ctx,server=bench) of long attributes plus a large
- * unrequested string, for the benchmark.
- * Usage: EdgeCaseTarget <jmxPort|0> [--debezium-like spec]
+ * With "--beans 'objectName|Attr,Attr=text;objectName|...'" it also registers read-only MBeans of those
+ * attributes (a long that grows on each read, or the constant string after '='), plus a 6 KB
+ * `LastAppliedChange` string: Debezium- or Kafka-Connect-shaped MBeans for the benchmark and preset tests.
+ * Usage: EdgeCaseTarget <jmxPort|0> [--beans spec]
  */
 public final class EdgeCaseTarget {
   public interface EdgeMBean {
@@ -69,17 +69,29 @@ public final class EdgeCaseTarget {
     public long getMissingSentinel() { return -1; }
   }
 
-  /** Read-only MBean with the given long attributes (value = position * 1000 + reads) and one big string. */
+  /** Read-only MBean: long attributes (position * 1000 + reads so far), constant strings, one big string. */
   static final class Synthetic implements DynamicMBean {
-    private final List<String> names;
+    private final List<String> names = new ArrayList<>();
+    private final Map<String, String> strings = new LinkedHashMap<>();
     private long reads;
     private final String big = "x".repeat(6000);
 
-    Synthetic(List<String> names) { this.names = names; }
+    Synthetic(String spec) {
+      for (String attribute : spec.split(",")) {
+        String[] parts = attribute.split("=", 2);
+        names.add(parts[0]);
+        if (parts.length == 2) {
+          strings.put(parts[0], parts[1]);
+        }
+      }
+    }
 
     public synchronized Object getAttribute(String name) throws AttributeNotFoundException {
       if (name.equals("LastAppliedChange")) {
         return big;
+      }
+      if (strings.containsKey(name)) {
+        return strings.get(name);
       }
       int i = names.indexOf(name);
       if (i < 0) {
@@ -109,7 +121,8 @@ public final class EdgeCaseTarget {
     public MBeanInfo getMBeanInfo() {
       List<MBeanAttributeInfo> infos = new ArrayList<>();
       for (String name : names) {
-        infos.add(new MBeanAttributeInfo(name, "long", name, true, false, false));
+        String type = strings.containsKey(name) ? "java.lang.String" : "long";
+        infos.add(new MBeanAttributeInfo(name, type, name, true, false, false));
       }
       infos.add(new MBeanAttributeInfo("LastAppliedChange", "java.lang.String", "big", true, false, false));
       return new MBeanInfo(Synthetic.class.getName(), "synthetic", infos.toArray(new MBeanAttributeInfo[0]), null, null, null);
@@ -120,11 +133,10 @@ public final class EdgeCaseTarget {
     MBeanServer server = ManagementFactory.getPlatformMBeanServer();
     server.registerMBean(new Edge(), new ObjectName("test.edge:type=Edge,name=first"));
     server.registerMBean(new EdgeMX(), new ObjectName("test.edge:type=EdgeMX"));
-    if (args.length > 2 && args[1].equals("--debezium-like")) {
-      for (String context : args[2].split(";")) {
-        String[] parts = context.split("=", 2);
-        server.registerMBean(new Synthetic(List.of(parts[1].split(","))),
-            new ObjectName("debezium.mysql:type=connector-metrics,context=" + parts[0] + ",server=bench"));
+    if (args.length > 2 && args[1].equals("--beans")) {
+      for (String bean : args[2].split(";")) {
+        String[] parts = bean.split("\\|", 2);
+        server.registerMBean(new Synthetic(parts[1]), new ObjectName(parts[0]));
       }
     }
     LoopbackJmx.serveUntilStdinCloses(LoopbackJmx.start(Integer.parseInt(args[0])));
