@@ -261,7 +261,8 @@ class MetricBuilder:
 
     def __init__(self, rules: list[CompiledRule]) -> None:
         self.rules = {rule.group: rule for rule in rules}
-        self._starts: dict[tuple[str, frozenset[tuple[str, str]]], tuple[int, Number]] = {}
+        # (metric, attributes) -> (start time, last value, last seen)
+        self._starts: dict[tuple[str, frozenset[tuple[str, str]]], tuple[int, Number, int]] = {}
 
     def build(self, reply: Reply, now: int) -> tuple[list[Metric], Counter[str]]:
         """The metrics of one scrape, and the count of values skipped by reason."""
@@ -272,6 +273,8 @@ class MetricBuilder:
                 rule = self.rules.get(group)
                 if rule is not None:
                     self._apply(rule, bean, now, metrics, dropped)
+        if reply.up:  # forget series the target no longer has (tables dropped ...); keep all while it is down
+            self._starts = {key: value for key, value in self._starts.items() if value[2] == now}
         return [self._metric(entry) for entry in metrics.values() if entry.points], dropped
 
     def _apply(
@@ -328,7 +331,7 @@ class MetricBuilder:
             previous = self._starts.get(key)
             restarted = previous is None or (mapping.type == "counter" and value < previous[1])
             start = now if restarted or previous is None else previous[0]
-            self._starts[key] = (start, value)
+            self._starts[key] = (start, value, now)
         return NumberDataPoint(attributes=attributes, start_time_unix_nano=start, time_unix_nano=now, value=value)
 
     @staticmethod

@@ -15,11 +15,17 @@ if ! command -v mariadbd >/dev/null 2>&1 && [ ! -x /usr/sbin/mariadbd ]; then
   [ "$(id -u)" = 0 ] && SUDO="" || SUDO="sudo"
   echo "install-test-servers: installing mariadb-server with apt-get" >&2
   $SUDO apt-get update -qq
-  # The package's own service is not used (tests start mariadbd in a temp datadir); don't start it.
-  echo exit 101 | $SUDO tee /usr/sbin/policy-rc.d >/dev/null && $SUDO chmod +x /usr/sbin/policy-rc.d
+  # The package's own service is not used (tests start mariadbd in a temp datadir): keep it from starting,
+  # with a policy-rc.d of our own unless the machine already has one.
+  own_policy=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+    $SUDO chmod +x /usr/sbin/policy-rc.d
+    own_policy=1
+  fi
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
     mariadb-server mariadb-client >/dev/null
-  $SUDO rm -f /usr/sbin/policy-rc.d
+  [ -n "$own_policy" ] && $SUDO rm -f /usr/sbin/policy-rc.d
 fi
 
 if [ ! -f "$LIBS/.complete" ]; then

@@ -5,9 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -16,7 +13,7 @@ from py4j.protocol import Py4JError
 
 from receivers.jmx.gateway import GatewayError, GatewayProcess, GatewaySupervisor, LaunchSpec, classpath
 from tests.jmx import testbed
-from tests.support import wait_for
+from tests.support import run_collector, wait_for, write_config
 
 pytestmark = pytest.mark.integration
 QUERY = "0\tjava.lang:type=Runtime\tUptime"
@@ -97,29 +94,22 @@ def test_supervisor_restarts_a_killed_gateway(
     assert not testbed.pid_alive(first)
 
 
-def test_gateway_exits_when_its_parent_is_killed(edge_target: testbed.JavaTarget, tmp_path: Path) -> None:
-    """SIGKILL of the process that launched the gateway leaves no orphan JVM (stdin reaches EOF)."""
-    script = tmp_path / "parent.py"
-    script.write_text(
-        textwrap.dedent(
-            f"""
-            import sys, time
-            sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})
-            from receivers.jmx.gateway import GatewayProcess, LaunchSpec
-            process = GatewayProcess(LaunchSpec(service_url={edge_target.service_url!r}))
-            process.start()
-            print(process.pid, flush=True)
-            time.sleep(600)
-            """
-        )
+def test_sigkill_of_the_collector_leaves_no_orphan_gateway(edge_target: testbed.JavaTarget, tmp_path: Path) -> None:
+    """The gateway exits when its stdin reaches end of file, which a SIGKILLed collector cannot prevent."""
+    config = write_config(
+        tmp_path,
+        {
+            "receivers": {
+                "jmx": {"endpoint": edge_target.endpoint, "target_system": "jvm", "collection_interval": "1s"}
+            },
+            "exporters": {"debug": {}},
+            "service": {"pipelines": {"metrics": {"receivers": ["jmx"], "exporters": ["debug"]}}},
+        },
     )
-    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
-    assert parent.stdout is not None
-    gateway_pid = int(parent.stdout.readline())
-    assert testbed.pid_alive(gateway_pid)
-    parent.kill()
-    parent.wait(10)
-    wait_for(lambda: not testbed.pid_alive(gateway_pid), 15, "the orphaned gateway JVM to exit")
+    with run_collector(config) as collector:
+        gateways = wait_for(lambda: testbed.gateway_pids(collector.process.pid), 30, "the collector's gateway JVM")
+        collector.stop(signal.SIGKILL)
+    wait_for(lambda: not testbed.pid_alive(gateways[0]), 15, "the orphaned gateway JVM to exit")
 
 
 def test_missing_java_is_one_clear_error() -> None:

@@ -161,3 +161,15 @@ def test_sample_config_is_valid_as_shipped() -> None:
         [sys.executable, "-m", "collector", "validate", "--config", str(SAMPLE)], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_series_the_target_no_longer_has_are_forgotten_but_kept_while_it_is_down() -> None:
+    rules = [{"bean": "a:type=X,*", "type": "counter", "keyAttribute": "table", "mapping": {"M": None}}]
+    both = "UP\nB\t0\ta:type=X\ttype=X\nT\tM\tt1\t5\nT\tM\tt2\t6\n"
+    _, _, builder = build(rules, both, now=1000)
+    build(rules, "DOWN\tgone\n", now=2000, builder=builder)
+    assert len(builder._starts) == 2
+    after, _, _ = build(rules, both, now=3000, builder=builder)
+    assert {p.start_time_unix_nano for p in after["M"].data.data_points} == {1000}
+    build(rules, "UP\nB\t0\ta:type=X\ttype=X\nT\tM\tt1\t7\n", now=4000, builder=builder)
+    assert len(builder._starts) == 1
