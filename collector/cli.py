@@ -11,6 +11,7 @@ import json
 import logging
 import signal
 import sys
+from collections.abc import Awaitable
 from importlib.metadata import PackageNotFoundError, version
 
 from collector import logs
@@ -87,24 +88,58 @@ def main(argv: list[str] | None = None) -> int:
     logs.configure(args.log_level or telemetry_logs.level, args.log_format or telemetry_logs.encoding)
     for warning in config.warnings:
         log.warning(warning)
-    return asyncio.run(run(config))
+    return asyncio.run(run(config, args.config))
 
 
-async def run(config: CollectorConfig) -> int:
+async def run(config: CollectorConfig, paths: list[str] | None = None) -> int:
+    """Run until SIGTERM/SIGINT. SIGHUP re-reads `paths`: an invalid config keeps the running pipelines;
+    a valid one replaces them after the old ones drained (a graceful in-process restart)."""
     service = Service(config)
-    stop = asyncio.Event()
+    stop, reload = asyncio.Event(), asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, reload.set)
     try:
         await service.start()
     except ComponentError as exc:
         log.error("collector failed to start: %s", exc)
         return EXIT_FAILED
-    await stop.wait()
-    log.info("shutting down", extra={"grace_period_s": config.service.shutdown_grace_period})
+    while True:
+        await _first(stop.wait(), reload.wait())
+        if stop.is_set():
+            break
+        reload.clear()
+        service = await _reload(service, paths or [DEFAULT_CONFIG])
+    log.info("shutting down", extra={"grace_period_s": service.config.service.shutdown_grace_period})
     await service.shutdown()
     return EXIT_OK
+
+
+async def _first(*waits: Awaitable[object]) -> None:
+    tasks = [asyncio.ensure_future(w) for w in waits]
+    await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    for task in tasks:
+        task.cancel()
+
+
+async def _reload(current: Service, paths: list[str]) -> Service:
+    try:
+        config = await asyncio.to_thread(load, paths, Registry.discover())
+    except ConfigError as exc:
+        log.error("reload refused, keeping the running configuration: %s", "; ".join(map(str, exc.problems)))
+        return current
+    log.info("reloading configuration")
+    await current.shutdown()
+    replacement = Service(config, current.telemetry)
+    try:
+        await replacement.start()
+        return replacement
+    except ComponentError as exc:
+        log.error("new configuration failed to start, restoring the previous one: %s", exc)
+    previous = Service(current.config, current.telemetry)
+    await previous.start()
+    return previous
 
 
 def _print_summary(config: CollectorConfig) -> None:

@@ -89,8 +89,15 @@ class Host(Protocol):
         """The started extension with that id; raises ComponentError if there is none."""
         ...
 
+    state: str
+    """starting | running | stopping | stopped"""
+
     def report_status(self, component_id: str, status: str, detail: str = "") -> None:
         """Record a component's health (`ok`, `degraded`, `fatal` ...), shown by the health check."""
+        ...
+
+    def component_statuses(self) -> dict[str, Any]:
+        """The last status each component reported (objects with `status` and `detail`)."""
         ...
 
 

@@ -220,7 +220,7 @@ def validate(raw: Mapping[str, Any], registry: Registry) -> CollectorConfig:
                 components[(kind, str(spec.id))] = spec
 
     service_raw = raw.get("service")
-    service = ServiceConfig()
+    service: ServiceConfig | None = None
     if service_raw is None:
         problems.append(Problem("service", "missing: a config needs service.pipelines"))
     else:
@@ -230,8 +230,9 @@ def validate(raw: Mapping[str, Any], registry: Registry) -> CollectorConfig:
             problems.extend(pydantic_problems(exc, "service", ServiceConfig))
 
     warnings: list[str] = []
-    _check_references(raw, service, components, problems, warnings)
-    if problems:
+    if service is not None:  # references can only be checked in a service section that parsed
+        _check_references(raw, service, problems, warnings)
+    if problems or service is None:
         raise ConfigError(problems)
     return CollectorConfig(components=components, service=service, warnings=warnings)
 
@@ -268,7 +269,6 @@ def _validate_component(
 def _check_references(
     raw: Mapping[str, Any],
     service: ServiceConfig,
-    components: dict[tuple[Kind, str], ComponentSpec],
     problems: list[Problem],
     warnings: list[str],
 ) -> None:
@@ -280,7 +280,7 @@ def _check_references(
         if ext not in defined[Kind.EXTENSION]:
             problems.append(Problem(f"service.extensions[{i}]", _undefined(Kind.EXTENSION, ext, defined)))
 
-    if not service.pipelines and raw.get("service") is not None:
+    if not service.pipelines:
         problems.append(Problem("service.pipelines", "no pipelines: define at least service.pipelines.metrics"))
 
     for pipeline_id, pipeline in service.pipelines.items():

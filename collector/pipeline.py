@@ -26,6 +26,7 @@ from collector.component import (
 )
 from collector.config import CollectorConfig, ComponentSpec
 from collector.exporterhelper import QueuedSender, SendingConfig
+from collector.httpserver import ThreadedHTTPServer
 from collector.logs import component_logger
 from collector.metrics import count_points
 from collector.telemetry import Telemetry
@@ -90,7 +91,8 @@ class Service:
         self.telemetry = telemetry or Telemetry()
         self.statuses: dict[str, ComponentStatus] = {}
         self.graph = Graph()
-        self.running = False
+        self.state = "starting"  # starting | running | stopping | stopped
+        self.metrics_server: ThreadedHTTPServer | None = None
 
     # Host -------------------------------------------------------------------------------------------
     def extension(self, component_id: str) -> Extension:
@@ -100,6 +102,13 @@ class Service:
             raise ComponentError(
                 f"extension {component_id!r} is not running: add it under extensions: and service.extensions"
             ) from None
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
+
+    def component_statuses(self) -> dict[str, ComponentStatus]:
+        return dict(self.statuses)
 
     def report_status(self, component_id: str, status: str, detail: str = "") -> None:
         previous = self.statuses.get(component_id)
@@ -156,6 +165,7 @@ class Service:
         self.build()
         started: list[Component] = []
         try:
+            self._start_metrics_server()
             for ext_id, extension in self.graph.extensions.items():
                 await self._start_one(ext_id, extension, started)
             for exp_id, exporter in self.graph.exporters.items():
@@ -168,8 +178,10 @@ class Service:
                 await self._start_one(rec_id, receiver, started)
         except BaseException:
             await self._stop_all(started, asyncio.get_running_loop().time() + 5)
+            self._stop_metrics_server()
+            self.state = "stopped"
             raise
-        self.running = True
+        self.state = "running"
         log.info(
             "collector started",
             extra={
@@ -178,6 +190,26 @@ class Service:
                 "exporters": len(self.graph.exporters),
             },
         )
+
+    def _start_metrics_server(self) -> None:
+        """The collector's own metrics in Prometheus text at service.telemetry.metrics.address."""
+        settings = self.config.service.telemetry.metrics
+        if settings.level == "none":
+            return
+        server = ThreadedHTTPServer(settings.address, self.telemetry.http_response, "telemetry-http")
+        try:
+            server.start()
+        except OSError as exc:
+            raise ComponentError(
+                f"service.telemetry.metrics.address: cannot listen on {settings.address}: {exc.strerror or exc} "
+                "(set another address, or level: none)"
+            ) from exc
+        self.metrics_server = server
+
+    def _stop_metrics_server(self) -> None:
+        if self.metrics_server is not None:
+            self.metrics_server.stop()
+            self.metrics_server = None
 
     async def _start_one(self, component_id: str, component: Component, started: list[Component]) -> None:
         try:
@@ -192,7 +224,7 @@ class Service:
     async def shutdown(self) -> None:
         """Receivers first, then processors (which flush downstream), then drain and stop exporters."""
         deadline = asyncio.get_running_loop().time() + self.config.service.shutdown_grace_period
-        self.running = False
+        self.state = "stopping"
         started = [
             *self.graph.extensions.values(),
             *self.graph.exporters.values(),
@@ -200,7 +232,18 @@ class Service:
             *self.graph.receivers.values(),
         ]
         await self._stop_all(started, deadline)
-        log.info("collector stopped")
+        self._stop_metrics_server()
+        self.state = "stopped"
+        t = self.telemetry
+        log.info(
+            "collector stopped",
+            extra={
+                "accepted_points": int(t.total("otelcol_receiver_accepted_metric_points")),
+                "sent_points": int(t.total("otelcol_exporter_sent_metric_points")),
+                "failed_points": int(t.total("otelcol_exporter_send_failed_metric_points")),
+                "enqueue_failed_points": int(t.total("otelcol_exporter_enqueue_failed_metric_points")),
+            },
+        )
 
     async def _stop_all(self, started: list[Component], deadline: float) -> None:
         for component in reversed(started):

@@ -5,10 +5,21 @@ Each service gets its own prometheus-client registry (tests run several services
 
 from __future__ import annotations
 
+import os
+import resource
 import time
 
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
 from prometheus_client import Gauge as PromGauge
+
+
+def resident_memory_bytes() -> float:
+    """Current RSS from /proc on Linux; elsewhere the peak, which is what getrusage offers."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 class Telemetry:
@@ -56,9 +67,29 @@ class Telemetry:
             "reason",
         )
 
+        uptime = PromGauge("otelcol_process_uptime", "Seconds since the collector started.", registry=r)
+        uptime.set_function(lambda: time.monotonic() - self.started_at)
+        rss = PromGauge("otelcol_process_memory_rss", "Resident memory of the collector, bytes.", registry=r)
+        rss.set_function(resident_memory_bytes)
+
     def value(self, name: str, **labels: str) -> float:
         """Current value of one series (0 when never incremented): for tests and the health check."""
         sample = self.registry.get_sample_value(name, labels)
         if sample is None and not name.endswith("_total"):
             sample = self.registry.get_sample_value(f"{name}_total", labels)
         return sample or 0.0
+
+    def total(self, name: str) -> float:
+        """Sum of a counter over all its label values (e.g. every receiver's accepted points)."""
+        return sum(
+            sample.value
+            for family in self.registry.collect()
+            for sample in family.samples
+            if sample.name in (name, f"{name}_total")
+        )
+
+    def http_response(self, path: str, headers: dict[str, str]) -> tuple[int, str, bytes]:
+        """`/metrics` in Prometheus text format (the Collector serves its own metrics the same way)."""
+        if path.split("?")[0] not in ("/metrics", "/"):
+            return 404, "text/plain", b"not found: try /metrics\n"
+        return 200, CONTENT_TYPE_LATEST, generate_latest(self.registry)

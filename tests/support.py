@@ -129,13 +129,26 @@ class CollectorProcess:
         return self.process.wait(timeout)
 
 
+TELEMETRY_ON_FREE_PORT = {"service": {"telemetry": {"metrics": {"address": "127.0.0.1:0"}}}}
+
+
 @contextmanager
-def run_collector(config_path: Path, *extra_args: str, env: dict[str, str] | None = None) -> Iterator[CollectorProcess]:
-    """The real `collector run` in a subprocess (this interpreter's environment); stopped on exit."""
+def run_collector(
+    config_path: Path, *extra_args: str, env: dict[str, str] | None = None, free_telemetry_port: bool = True
+) -> Iterator[CollectorProcess]:
+    """The real `collector run` in a subprocess (this interpreter's environment); stopped on exit.
+
+    Unless told otherwise, a second config file moves the collector's own metrics endpoint to a free port,
+    so tests (and other test runs on the machine) never fight over the default localhost:8888.
+    """
     log_path = config_path.with_suffix(".log")
+    configs = ["--config", str(config_path)]
+    if free_telemetry_port:
+        override = write_config(config_path.parent, TELEMETRY_ON_FREE_PORT, f"{config_path.stem}.telemetry.yaml")
+        configs += ["--config", str(override)]
     with open(log_path, "w", encoding="utf-8") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "collector", *extra_args, "run", "--config", str(config_path)],
+            [sys.executable, "-m", "collector", *extra_args, "run", *configs],
             stdout=log,
             stderr=subprocess.STDOUT,
             text=True,

@@ -1,0 +1,1 @@
+"""Built-in extensions: components outside the data path (health check, storage)."""
