@@ -36,9 +36,7 @@ class JmxReceiver(ScraperReceiver):
         rules = compile_rules(config.all_rules())
         self.query = build_query(rules)
         self.builder = MetricBuilder(rules)
-        self.resource = (
-            Resource.create(dict(config.resource_attributes)) if config.resource_attributes else Resource({})
-        )
+        self.resource = Resource(dict(config.resource_attributes))  # exactly what is configured, no SDK defaults
         self.gateway = GatewaySupervisor(
             LaunchSpec(
                 service_url=config.service_url,

@@ -65,7 +65,9 @@ async def test_mapping_of_awkward_values(edge_target: testbed.JavaTarget) -> Non
         telemetry,
     )
     try:
-        first = points_by_name(await receiver.scrape())
+        raw = await receiver.scrape()
+        assert dict(raw.resource_metrics[0].resource.attributes) == {"service.name": "edge"}
+        first = points_by_name(raw)
         second = points_by_name(await receiver.scrape())
     finally:
         receiver.gateway.stop()
