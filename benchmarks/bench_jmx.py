@@ -1,0 +1,170 @@
+"""JMX scrape latency through the gateway, batched vs one call per attribute, against a plain JDK client's
+bulk read of the same attributes (the limit); the gateway JVM's memory and start time.
+
+The target is a JVM registering Debezium-shaped MBeans (the 3 MBeans / 74 attributes of a real Debezium 3.6.3
+MySQL connector, with their real names, long values and a 6 KB `LastAppliedChange` string), so this runs
+without MariaDB. The scrape reads what the `debezium-mysql` preset asks for.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.figures import Figure, median_seconds
+from receivers.jmx.config import load_preset
+from receivers.jmx.gateway import GatewayProcess, LaunchSpec
+from receivers.jmx.rules import MetricBuilder, build_query, compile_rules, parse_reply
+from tests.jmx import testbed
+
+FIGURES = (
+    "jmx_scrape_batched_ms",
+    "jmx_scrape_per_attribute_ms",
+    "jmx_scrape_java_bulk_ms",
+    "gateway_rss_mib",
+    "gateway_start_ms",
+    "jmx_scrape_jmxquery_ms",
+)
+
+# Attribute names of Debezium 3.6.3's MySQL connector MBeans as read from the real connector: 74 in all
+# (issue 3 says 77; MBeanInfo of 3.6.3 here lists 29 + 37 + 8).
+_COMMON = (
+    "LastEvent,TotalNumberOfEventsSeen,MilliSecondsSinceLastEvent,TotalNumberOfCreateEventsSeen,"
+    "TotalNumberOfUpdateEventsSeen,TotalNumberOfDeleteEventsSeen,NumberOfEventsFiltered,NumberOfErroneousEvents,"
+    "QueueTotalCapacity,CurrentQueueSizeInBytes,QueueRemainingCapacity,MaxQueueSizeInBytes,CapturedTables"
+)
+DEBEZIUM_ATTRIBUTES = {
+    "snapshot": "HoldingGlobalLock,"
+    + _COMMON
+    + ",RowsScanned,TotalTableCount,RemainingTableCount,SnapshotRunning,SnapshotPaused,SnapshotCompleted,"
+    "SnapshotAborted,SnapshotSkipped,SnapshotDurationInSeconds,SnapshotPausedDurationInSeconds,ChunkId,ChunkFrom,"
+    "ChunkTo,TableFrom,TableTo",
+    "schema-history": "RecoveryStartTime,ChangesRecovered,ChangesApplied,MilliSecondsSinceLastAppliedChange,"
+    "MilliSecondsSinceLastRecoveredChange,LastAppliedChange,LastRecoveredChange,Status",
+    "streaming": "BinlogFilename,NumberOfSkippedEvents,NumberOfDisconnects,IsGtidModeEnabled,"
+    "NumberOfCommittedTransactions,NumberOfRolledBackTransactions,NumberOfNotWellFormedTransactions,"
+    "NumberOfLargeTransactions,GtidSet,BinlogPosition,"
+    + _COMMON
+    + ",Connected,MilliSecondsBehindSource,SourceEventPosition,LastTransactionId,NumberOfUnchangedEventsSkipped,"
+    "MilliSecondsBehindSourceMinValue,MilliSecondsBehindSourceMaxValue,MilliSecondsBehindSourceAverageValue,"
+    "MilliSecondsBehindSourceP50,MilliSecondsBehindSourceP95,MilliSecondsBehindSourceP99,NumberOfCreateEventsSeen,"
+    "NumberOfUpdateEventsSeen,NumberOfDeleteEventsSeen",
+}
+
+
+def _rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _java_bulk_ms(target: testbed.JavaTarget, query: str, repeat: int) -> float:
+    with tempfile.NamedTemporaryFile("w", suffix=".query") as file:
+        file.write(query)
+        file.flush()
+        result = subprocess.run(
+            ["java", "-cp", testbed.testbed_classes(), "JmxDump", target.service_url, file.name, str(repeat)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    return float(result.stdout.strip())
+
+
+def _jmxquery_ms(target: testbed.JavaTarget, reply_beans: list[str], query: str, repeat: int) -> float:
+    """PyPI `jmxquery` (a JVM per query call) reading the same numeric attributes by name, in one call."""
+    from jmxquery import JMXConnection, JMXQuery
+
+    numeric = {
+        line.split("\t")[0]: [a for a in line.split("\t")[2:] if not a.startswith("$")] for line in query.splitlines()
+    }
+    wanted = [JMXQuery(name, attribute) for group, name in reply_beans for attribute in numeric[group]]
+    connection = JMXConnection(target.service_url)
+    assert connection.query(wanted), "jmxquery read nothing"
+    return median_seconds(lambda: connection.query(wanted), repeat, warmup=0) * 1000
+
+
+def run(quick: bool) -> list[Figure]:
+    repeat = 50 if quick else 300
+    spec_arg = ";".join(
+        f"debezium.mysql:type=connector-metrics,context={context},server=bench|{names}"
+        for context, names in DEBEZIUM_ATTRIBUTES.items()
+    )
+    assert sum(len(v.split(",")) for v in DEBEZIUM_ATTRIBUTES.values()) == 74
+    rules = compile_rules(load_preset("debezium-mysql"))
+    query = build_query(rules)
+    builder = MetricBuilder(rules)
+    with testbed.edge_case_target("--beans", spec_arg) as target:
+        spec = LaunchSpec(service_url=target.service_url)
+
+        start_samples = []
+        for _ in range(1 if quick else 5):
+            started = time.perf_counter()
+            probe = GatewayProcess(spec)
+            probe.start()
+            assert parse_reply(probe.scrape(query)).up
+            start_samples.append(time.perf_counter() - started)
+            probe.stop()
+
+        gateway = GatewayProcess(spec)
+        gateway.start()
+        try:
+
+            def batched() -> None:
+                builder.build(parse_reply(gateway.scrape(query)), time.time_ns())
+
+            reply = parse_reply(gateway.scrape(query))
+            assert len(reply.beans) == 3, reply
+            attributes_of_group = {line.split("\t")[0]: line.split("\t")[2:] for line in query.splitlines()}
+            per_attribute_queries = [
+                f"0\t{bean.name}\t{attribute}"
+                for bean in reply.beans
+                for attribute in attributes_of_group[bean.groups[0]]
+            ]
+
+            def per_attribute() -> None:
+                for single in per_attribute_queries:
+                    gateway.scrape(single)
+
+            batched_ms = median_seconds(batched, repeat, warmup=repeat) * 1000  # JmxDump warms up as long
+            per_attribute_ms = median_seconds(per_attribute, repeat // 5, warmup=repeat // 10) * 1000
+            rss = _rss_mib(gateway.pid)
+        finally:
+            gateway.stop()
+        java_bulk_ms = _java_bulk_ms(target, query, repeat)
+        beans = [(bean.groups[0], bean.name) for bean in reply.beans]
+        jmxquery_ms = _jmxquery_ms(target, beans, query, 3 if quick else 10)
+
+    return [
+        Figure(
+            "jmx_scrape_batched_ms",
+            batched_ms,
+            "ms",
+            peer="jmx_scrape_java_bulk_ms",
+            ratio=batched_ms / java_bulk_ms,
+            target="ratio <= 2",
+        ),
+        Figure(
+            "jmx_scrape_per_attribute_ms",
+            per_attribute_ms,
+            "ms",
+            peer="jmx_scrape_batched_ms",
+            ratio=per_attribute_ms / batched_ms,
+            target="ratio >= 10",
+        ),
+        Figure("jmx_scrape_java_bulk_ms", java_bulk_ms, "ms"),
+        Figure("gateway_rss_mib", rss, "MiB", target="<= 64"),
+        Figure("gateway_start_ms", statistics.median(start_samples) * 1000, "ms"),
+        Figure(
+            "jmx_scrape_jmxquery_ms",
+            jmxquery_ms,
+            "ms",
+            peer="jmx_scrape_batched_ms",
+            ratio=jmxquery_ms / batched_ms,
+            target="ratio >= 50",
+        ),
+    ]

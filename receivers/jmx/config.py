@@ -1,0 +1,221 @@
+"""Config of the `jmx` receiver: the Collector's jmxreceiver keys plus `rules` in the OpenTelemetry Java
+instrumentation's jmx-metrics YAML format (so rule files written for it load unchanged)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, field_validator, model_validator
+
+from collector.component import ConfigModel
+from collector.scraperhelper import ScraperConfig
+
+PRESETS_DIR = Path(__file__).parent / "presets"
+
+MetricType = Literal["gauge", "counter", "updowncounter", "state"]
+_EXPRESSION = re.compile(r"^(?:(lowercase)\((.*)\)|(param|beanattr|const)\((.*)\))$", re.DOTALL)
+_DEFAULT_STATE = "*"
+
+# The conversions the jmx-metrics format documents (sourceUnit -> unit), plus the obvious inverses.
+UNIT_FACTORS: dict[tuple[str, str], float] = {
+    ("ms", "s"): 1e-3,
+    ("us", "s"): 1e-6,
+    ("ns", "s"): 1e-9,
+    ("s", "ms"): 1e3,
+    ("ns", "ms"): 1e-6,
+}
+
+
+def _lowercase_type(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
+def check_expression(text: str) -> str:
+    """`param(key)`, `beanattr(Attr)`, `const(value)`, or `lowercase(...)` around one of them."""
+    match = _EXPRESSION.match(text.strip())
+    if not match:
+        raise ValueError(f"{text!r} is not param(<key>), beanattr(<attribute>), const(<value>) or lowercase(...)")
+    if match.group(1):
+        check_expression(match.group(2))
+    elif match.group(3) != "const" and not match.group(4).strip():
+        raise ValueError(f"{text!r}: the name inside {match.group(3)}() is empty")
+    return text.strip()
+
+
+StateMap = dict[str, str | list[str]]
+"""A `state` metric's attribute: state name -> the MBean value(s) meaning it; `'*'` is the default."""
+
+
+def _check_metric_attributes(attributes: dict[str, str | StateMap]) -> dict[str, str | StateMap]:
+    for value in attributes.values():
+        if isinstance(value, str):
+            check_expression(value)
+    return attributes
+
+
+MetricAttributes = Annotated[
+    dict[str, str | StateMap],
+    AfterValidator(_check_metric_attributes),
+    Field(description="Point attributes: param(<ObjectName key>), beanattr(<attribute>), const(<value>)."),
+]
+
+
+class Mapping(ConfigModel):
+    """How one MBean attribute (`Attr`, `Attr.item` for CompositeData, `Attr.length` for arrays) becomes a
+    metric. Keys as in jmx-metrics; `missingValue` and `keyAttribute` are this collector's additions."""
+
+    metric: str | None = None
+    type: Annotated[MetricType | None, BeforeValidator(_lowercase_type)] = None
+    unit: str | None = None
+    sourceUnit: str | None = None
+    desc: str | None = None
+    metricAttribute: MetricAttributes = Field(default_factory=dict)
+    missingValue: float | None = Field(
+        None, description="A value the source reports for 'not available' (Debezium's -1): no point is emitted."
+    )
+    keyAttribute: str | None = Field(
+        None, description="Attribute naming the key of a TabularData / Map value (default `key`)."
+    )
+
+
+class Rule(ConfigModel):
+    """One jmx-metrics rule: MBeans (`bean` or `beans`), shared settings, and the attribute mappings."""
+
+    bean: str | None = None
+    beans: list[str] | None = None
+    prefix: str = ""
+    unit: str | None = None
+    sourceUnit: str | None = None
+    type: Annotated[MetricType | None, BeforeValidator(_lowercase_type)] = None
+    metricAttribute: MetricAttributes = Field(default_factory=dict)
+    missingValue: float | None = None
+    keyAttribute: str | None = None
+    wildcardParams: bool = Field(
+        False, description="Every ObjectName key matched by a wildcard also becomes a point attribute."
+    )
+    mapping: dict[str, Mapping | None] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> Rule:
+        if bool(self.bean) == bool(self.beans):
+            raise ValueError("give exactly one of `bean` (one ObjectName pattern) or `beans` (a list)")
+        for pattern in self.patterns:
+            if ":" not in pattern or "\t" in pattern or "\n" in pattern:
+                raise ValueError(f"{pattern!r} is not an ObjectName pattern like `domain:key=value,*`")
+        for attribute, mapping in self.mapping.items():
+            effective = mapping or Mapping()
+            source, unit = effective.sourceUnit or self.sourceUnit, effective.unit or self.unit
+            if source and source != unit and (source, unit) not in UNIT_FACTORS:
+                known = ", ".join(f"{a}->{b}" for a, b in UNIT_FACTORS)
+                raise ValueError(f"mapping {attribute}: no conversion from {source!r} to {unit!r} (known: {known})")
+            if (effective.type or self.type) == "state":
+                _check_state(attribute, {**self.metricAttribute, **effective.metricAttribute})
+        return self
+
+    @property
+    def patterns(self) -> list[str]:
+        return [self.bean] if self.bean else list(self.beans or [])
+
+
+def _check_state(attribute: str, attributes: dict[str, str | StateMap]) -> None:
+    states = [value for value in attributes.values() if isinstance(value, dict)]
+    if len(states) != 1:
+        raise ValueError(f"mapping {attribute}: a state metric needs exactly one metricAttribute state map")
+    defaults = [name for name, values in states[0].items() if _DEFAULT_STATE in as_list(values)]
+    if len(defaults) != 1:
+        raise ValueError(f"mapping {attribute}: the state map needs exactly one '*' (the default state)")
+
+
+def as_list(values: str | list[str]) -> list[str]:
+    return [values] if isinstance(values, str) else list(values)
+
+
+class RuleFile(ConfigModel):
+    rules: list[Rule]
+
+
+def load_preset(name: str) -> list[Rule]:
+    path = PRESETS_DIR / f"{name}.yaml"
+    with path.open(encoding="utf-8") as file:
+        return RuleFile.model_validate(yaml.safe_load(file)).rules
+
+
+def preset_names() -> list[str]:
+    return sorted(p.stem for p in PRESETS_DIR.glob("*.yaml"))
+
+
+class JmxConfig(ScraperConfig):
+    """One receiver instance scrapes one JVM; several targets are several `jmx/<name>` entries."""
+
+    endpoint: str = Field(
+        min_length=1, description="host:port, or a full service:jmx:rmi:///jndi/rmi://host:port/jmxrmi URL."
+    )
+    target_system: str = Field("", description="Comma list of presets: " + ", ".join(preset_names()) + ".")
+    rules: list[Rule] = Field(default_factory=list)
+    username: str = ""
+    password: SecretStr = SecretStr("")
+    keystore_path: str = ""
+    keystore_password: SecretStr = SecretStr("")
+    keystore_type: str = ""
+    truststore_path: str = ""
+    truststore_password: SecretStr = SecretStr("")
+    truststore_type: str = ""
+    resource_attributes: dict[str, str] = Field(default_factory=dict)
+    jvm_options: list[str] = Field(
+        default_factory=lambda: ["-Xmx64m"], description="Options for the gateway JVM (not the target)."
+    )
+    java: str = Field("java", description="The java launcher of the gateway JVM.")
+
+    @field_validator("target_system")
+    @classmethod
+    def _known_presets(cls, value: str) -> str:
+        known = preset_names()
+        for name in (n.strip() for n in value.split(",")):
+            if name and name not in known:
+                raise ValueError(f"unknown target system {name!r}; known: {', '.join(known)}")
+        return value
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint_shape(cls, value: str) -> str:
+        if not value.startswith("service:jmx:") and not re.fullmatch(r"[^\s:/]+:\d+|\[[0-9a-fA-F:]+\]:\d+", value):
+            raise ValueError("expected host:port or a service:jmx:rmi:///jndi/rmi://host:port/jmxrmi URL")
+        return value
+
+    @model_validator(mode="after")
+    def _something_to_read(self) -> JmxConfig:
+        if not self.preset_list and not self.rules:
+            raise ValueError("give `target_system` (a preset) or `rules`, or both")
+        return self
+
+    @property
+    def preset_list(self) -> list[str]:
+        return [n.strip() for n in self.target_system.split(",") if n.strip()]
+
+    @property
+    def service_url(self) -> str:
+        if self.endpoint.startswith("service:jmx:"):
+            return self.endpoint
+        return f"service:jmx:rmi:///jndi/rmi://{self.endpoint}/jmxrmi"
+
+    def all_rules(self) -> list[Rule]:
+        """Preset rules first, then the user's own."""
+        return [rule for name in self.preset_list for rule in load_preset(name)] + list(self.rules)
+
+    def system_properties(self) -> dict[str, str]:
+        """TLS settings for the gateway JVM, as the JDK's JMX client reads them."""
+        props: dict[str, str] = {}
+        for key, value in (
+            ("javax.net.ssl.keyStore", self.keystore_path),
+            ("javax.net.ssl.keyStorePassword", self.keystore_password.get_secret_value()),
+            ("javax.net.ssl.keyStoreType", self.keystore_type),
+            ("javax.net.ssl.trustStore", self.truststore_path),
+            ("javax.net.ssl.trustStorePassword", self.truststore_password.get_secret_value()),
+            ("javax.net.ssl.trustStoreType", self.truststore_type),
+        ):
+            if value:
+                props[key] = value
+        return props

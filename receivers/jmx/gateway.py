@@ -1,0 +1,259 @@
+"""The gateway JVM: compiled from java/JmxGateway.java on first use, launched, supervised, stopped.
+
+Everything here blocks (process start, py4j socket calls): the receiver calls it from a thread.
+"""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import logging
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import py4j
+from py4j.java_gateway import GatewayParameters, JavaGateway
+
+from collector.component import ComponentError
+
+SOURCE = Path(__file__).parent / "java" / "JmxGateway.java"
+MAIN_CLASS = "JmxGateway"
+JDK_PACKAGE = "openjdk-17-jdk-headless"
+START_TIMEOUT_S = 30.0
+# Always on, before the user's `jvm_options` (later flags win): a lean JVM (measured: RSS ~47 MiB instead of
+# ~98 MiB with the defaults, same scrape latency, faster start), and RMI calls to a target that stops
+# answering give up instead of holding a scrape forever.
+BASE_JVM_OPTIONS = [
+    "-Xms8m",
+    "-XX:+UseSerialGC",
+    "-XX:TieredStopAtLevel=1",
+    "-XX:CICompilerCount=1",
+    "-XX:ReservedCodeCacheSize=8m",
+    "-XX:MaxMetaspaceSize=32m",
+    "-Xss256k",
+    "-XX:-UsePerfData",
+    "-Dsun.rmi.transport.tcp.responseTimeout=10000",
+    "-Dsun.rmi.transport.connectionTimeout=5000",
+]
+
+
+class GatewayError(ComponentError):
+    """The gateway JVM cannot be built, started or reached."""
+
+
+def cache_dir() -> Path:
+    """Where compiled gateways live: $JMX_GATEWAY_CACHE, else ~/.cache/jmx-otel-collector."""
+    configured = os.environ.get("JMX_GATEWAY_CACHE")
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "jmx-otel-collector"
+
+
+def py4j_jar() -> Path:
+    """The jar the py4j wheel installs under `<prefix>/share/py4j/`."""
+    name = f"py4j{py4j.__version__}.jar"
+    for prefix in (sys.prefix, sys.base_prefix, "/usr/local", "/usr"):
+        candidate = Path(prefix) / "share" / "py4j" / name
+        if candidate.is_file():
+            return candidate
+    raise GatewayError(f"cannot find {name} (installed by the py4j wheel under <prefix>/share/py4j/)")
+
+
+def _tool(name: str, java: str) -> str:
+    """A JDK tool next to the configured `java` if there is one, else on PATH."""
+    java_path = shutil.which(java)
+    if java_path:
+        sibling = Path(os.path.realpath(java_path)).parent / name
+        if sibling.is_file():
+            return str(sibling)
+    found = shutil.which(name)
+    if not found:
+        raise GatewayError(
+            f"the JMX receiver needs a JDK ({name} not found): install {JDK_PACKAGE} "
+            f"(apt-get install {JDK_PACKAGE}) or put a JDK's bin directory on PATH"
+        )
+    return found
+
+
+def classpath(java: str = "java") -> str:
+    """Compile the gateway once per source version (keyed by a hash) and return its classpath."""
+    jar = py4j_jar()
+    digest = hashlib.sha256(SOURCE.read_bytes() + jar.name.encode()).hexdigest()[:16]
+    target = cache_dir() / f"gateway-{digest}"
+    if not shutil.which(java):
+        raise GatewayError(f"the JMX receiver needs java ({java!r} not found): install {JDK_PACKAGE}")
+    if not (target / f"{MAIN_CLASS}.class").is_file():
+        javac = _tool("javac", java)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        building = Path(tempfile.mkdtemp(prefix="gateway-build-", dir=target.parent))
+        result = subprocess.run(
+            [javac, "-nowarn", "-d", str(building), "-cp", str(jar), str(SOURCE)], capture_output=True, text=True
+        )
+        if result.returncode != 0:
+            shutil.rmtree(building, ignore_errors=True)
+            raise GatewayError(f"cannot compile the JMX gateway:\n{result.stderr.strip()}")
+        try:
+            building.rename(target)
+        except OSError:  # built concurrently by another process: theirs is identical
+            shutil.rmtree(building, ignore_errors=True)
+    return os.pathsep.join([str(target), str(jar)])
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+@dataclass(frozen=True)
+class LaunchSpec:
+    """What the gateway JVM needs; the secrets travel on its stdin, never its command line."""
+
+    service_url: str
+    username: str = ""
+    password: str = field(default="", repr=False)
+    system_properties: dict[str, str] = field(default_factory=dict, repr=False)
+    jvm_options: tuple[str, ...] = ("-Xmx64m",)
+    java: str = "java"
+
+
+class GatewayProcess:
+    """One running gateway JVM and the py4j client talking to it."""
+
+    def __init__(self, spec: LaunchSpec) -> None:
+        self.spec = spec
+        self.process: subprocess.Popen[bytes] | None = None
+        self.port = 0
+        self._client: JavaGateway | None = None
+        self._stderr: collections.deque[str] = collections.deque(maxlen=20)
+
+    def start(self) -> None:
+        spec = self.spec
+        java = shutil.which(spec.java)
+        if not java:
+            raise GatewayError(f"the JMX receiver needs java ({spec.java!r} not found): install {JDK_PACKAGE}")
+        token = secrets.token_urlsafe(32)
+        command = [java, *BASE_JVM_OPTIONS, *spec.jvm_options, "-cp", classpath(spec.java), MAIN_CLASS]
+        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        threading.Thread(target=self._drain_stderr, name="jmx-gateway-stderr", daemon=True).start()
+        setup = [token, _escape(spec.service_url), _escape(spec.username), _escape(spec.password)]
+        setup += [f"{_escape(k)}={_escape(v)}" for k, v in spec.system_properties.items()]
+        assert self.process.stdin is not None
+        self.process.stdin.write(("\n".join(setup) + "\n\n").encode())
+        self.process.stdin.flush()  # stdin stays open: the JVM exits when it closes (our death included)
+        self.port = self._read_port()
+        self._client = JavaGateway(
+            gateway_parameters=GatewayParameters(
+                address="127.0.0.1", port=self.port, auth_token=token, auto_convert=False, eager_load=False
+            )
+        )
+
+    def _read_port(self) -> int:
+        assert self.process is not None and self.process.stdout is not None
+        result: list[bytes] = []
+        reader = threading.Thread(target=lambda: result.append(self.process.stdout.readline()), daemon=True)  # type: ignore[union-attr]
+        reader.start()
+        reader.join(START_TIMEOUT_S)
+        line = result[0].decode(errors="replace").strip() if result else ""
+        if not line.startswith("LISTENING "):
+            self.stop()
+            time.sleep(0.05)  # let the stderr drain catch the JVM's last words
+            detail = "\n".join(self._stderr) or (line or "no output")
+            raise GatewayError(f"the JMX gateway JVM did not start: {detail}")
+        return int(line.split()[1])
+
+    def _drain_stderr(self) -> None:
+        assert self.process is not None and self.process.stderr is not None
+        for raw in self.process.stderr:
+            self._stderr.append(raw.decode(errors="replace").rstrip())
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid if self.process else 0
+
+    def scrape(self, query: str) -> str:
+        assert self._client is not None, "scrape before start"
+        return self._client.entry_point.scrape(query)  # type: ignore[no-any-return]
+
+    def stop(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        if self.process is None:
+            return
+        if self.process.stdin:
+            self.process.stdin.close()  # the JVM's signal to exit
+        try:
+            self.process.wait(5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+
+
+class GatewaySupervisor:
+    """Keeps one gateway JVM running for a receiver: starts it on first use, restarts it with backoff when it
+    dies, logs each change once. Thread-safe; every method blocks."""
+
+    def __init__(self, spec: LaunchSpec, logger: logging.LoggerAdapter, max_backoff: float = 30.0) -> None:
+        self.spec = spec
+        self.logger = logger
+        self.max_backoff = max_backoff
+        self.current: GatewayProcess | None = None
+        self._lock = threading.Lock()
+        self._backoff = 0.0
+        self._next_start = 0.0
+        self._stopped = False
+
+    def scrape(self, query: str) -> str:
+        process = self._ensure()
+        try:
+            reply = process.scrape(query)
+        except Exception as exc:
+            if process.alive:
+                raise GatewayError(f"gateway call failed: {exc}") from exc
+            raise GatewayError("the gateway JVM exited during a scrape") from exc
+        self._backoff = 0.0
+        return reply
+
+    def _ensure(self) -> GatewayProcess:
+        with self._lock:
+            if self._stopped:
+                raise GatewayError("the receiver is shutting down")
+            if self.current is not None and self.current.alive:
+                return self.current
+            if self.current is not None:
+                code = self.current.process.poll() if self.current.process else None
+                self.logger.warning("gateway JVM exited (code %s); restarting", code)
+                self.current.stop()
+                self.current = None
+            wait = self._next_start - time.monotonic()
+            if wait > 0:
+                raise GatewayError(f"gateway JVM restart in {wait:.1f}s")
+            process = GatewayProcess(self.spec)
+            try:
+                process.start()
+            except Exception:
+                self._backoff = min(self.max_backoff, max(1.0, self._backoff * 2))
+                self._next_start = time.monotonic() + self._backoff
+                raise
+            self.current = process
+            self.logger.info("gateway JVM started", extra={"pid": process.pid, "port": process.port})
+            return process
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+            if self.current is not None:
+                self.current.stop()
+                self.current = None

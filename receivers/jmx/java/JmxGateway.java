@@ -1,0 +1,528 @@
+import java.io.BufferedReader;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.lang.reflect.Array;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import javax.management.Attribute;
+import javax.management.AttributeList;
+import javax.management.InstanceNotFoundException;
+import javax.management.MBeanServerConnection;
+import javax.management.MalformedObjectNameException;
+import javax.management.ObjectName;
+import javax.management.openmbean.CompositeData;
+import javax.management.openmbean.TabularData;
+import javax.management.remote.JMXConnector;
+import javax.management.remote.JMXConnectorFactory;
+import javax.management.remote.JMXServiceURL;
+import javax.net.ServerSocketFactory;
+import py4j.CallbackClient;
+import py4j.Gateway;
+import py4j.GatewayConnection;
+import py4j.GatewayServer;
+import py4j.GatewayServerListener;
+import py4j.Protocol;
+import py4j.Py4JException;
+import py4j.Py4JServerConnection;
+import py4j.ReturnObject;
+import py4j.commands.CallCommand;
+import py4j.commands.Command;
+
+/**
+ * The collector's bridge to JMX: a py4j server on 127.0.0.1 whose only callable is {@link EntryPoint#scrape}.
+ *
+ * <p>Started by the Python receiver, which writes on stdin: the auth token, the target's JMX service URL,
+ * username, password (escaped, one per line), then {@code key=value} Java system properties (TLS
+ * stores) and an empty line. Nothing secret is on the command line. The process prints
+ * {@code LISTENING <port>} and exits when stdin reaches end of file, i.e. when its parent dies.
+ *
+ * <p>{@link MBeanReader} holds the MBean reading and flattening and knows nothing of py4j, so the same
+ * code can run inside a target JVM against its platform MBean server.
+ */
+public final class JmxGateway {
+
+  private JmxGateway() {}
+
+  /**
+   * Reads every requested attribute of every MBean matching a query in one pass and renders a flat,
+   * line-oriented reply that is cheap to parse.
+   *
+   * <p>Query: one line per ObjectName pattern, {@code group TAB pattern TAB attr TAB attr ...}; an attribute
+   * prefixed with {@code $} is also wanted as a string (strings are never sent otherwise). Several lines
+   * may share a group: an MBean matched by more than one of them is reported once.
+   *
+   * <p>Reply: {@code UP}, then per MBean {@code B TAB groups TAB objectName TAB key=value ...} followed by
+   * {@code N TAB path TAB number}, {@code S TAB path TAB string}, {@code T TAB path TAB key TAB number}
+   * (one row of a table or map) and {@code X TAB path TAB reason} (a value that was skipped). Composite
+   * items are {@code attr.item}; an array or collection reports {@code attr.length}. A null value
+   * produces nothing. Text fields escape backslash, tab, CR and LF.
+   */
+  public static final class MBeanReader {
+
+    private MBeanReader() {}
+
+    private static final class BeanRequest {
+      final Set<String> groups = new LinkedHashSet<>();
+      final Set<String> attributes = new LinkedHashSet<>();
+      final Set<String> wantedAsString = new LinkedHashSet<>();
+    }
+
+    public static String read(MBeanServerConnection connection, String query)
+        throws IOException, MalformedObjectNameException {
+      Map<ObjectName, BeanRequest> beans = new LinkedHashMap<>();
+      Map<String, Set<ObjectName>> domains = new HashMap<>(); // one remote query per domain per scrape
+      for (String line : query.split("\n")) {
+        if (line.isEmpty()) {
+          continue;
+        }
+        String[] parts = line.split("\t");
+        if (parts.length < 2) {
+          throw new MalformedObjectNameException("query line needs a group and a pattern: " + line);
+        }
+        ObjectName pattern = new ObjectName(parts[1]);
+        for (ObjectName name : resolve(connection, pattern, domains)) {
+          BeanRequest request = beans.computeIfAbsent(name, n -> new BeanRequest());
+          request.groups.add(parts[0]);
+          for (int i = 2; i < parts.length; i++) {
+            String attribute = parts[i];
+            if (attribute.startsWith("$")) {
+              attribute = attribute.substring(1);
+              request.wantedAsString.add(attribute);
+            }
+            request.attributes.add(attribute);
+          }
+        }
+      }
+      StringBuilder out = new StringBuilder(4096).append("UP\n");
+      for (Map.Entry<ObjectName, BeanRequest> entry : beans.entrySet()) {
+        readBean(connection, entry.getKey(), entry.getValue(), out);
+      }
+      return out.toString();
+    }
+
+    /**
+     * The MBeans a pattern matches. An exact name needs no round trip (a missing MBean shows up as
+     * InstanceNotFound when read); patterns of one literal domain share a single query of that domain.
+     */
+    private static Set<ObjectName> resolve(MBeanServerConnection connection, ObjectName pattern,
+        Map<String, Set<ObjectName>> domains) throws IOException, MalformedObjectNameException {
+      if (!pattern.isPattern()) {
+        return Set.of(pattern);
+      }
+      if (pattern.isDomainPattern()) {
+        return connection.queryNames(pattern, null);
+      }
+      Set<ObjectName> inDomain = domains.get(pattern.getDomain());
+      if (inDomain == null) {
+        inDomain = connection.queryNames(new ObjectName(pattern.getDomain() + ":*"), null);
+        domains.put(pattern.getDomain(), inDomain);
+      }
+      Set<ObjectName> matching = new LinkedHashSet<>();
+      for (ObjectName name : inDomain) {
+        if (pattern.apply(name)) {
+          matching.add(name);
+        }
+      }
+      return matching;
+    }
+
+    private static void readBean(MBeanServerConnection connection, ObjectName name, BeanRequest request,
+        StringBuilder out) throws IOException {
+      String[] wanted = request.attributes.toArray(new String[0]);
+      AttributeList values;
+      try {
+        values = connection.getAttributes(name, wanted);
+      } catch (InstanceNotFoundException e) {
+        return; // unregistered between the query and the read: it is simply gone
+      } catch (IOException e) {
+        throw e;
+      } catch (Exception e) {
+        values = new AttributeList(); // the whole read failed: each attribute is retried below for its reason
+      }
+      out.append("B\t").append(String.join(",", request.groups)).append('\t');
+      escape(name.getCanonicalName(), out);
+      for (Map.Entry<String, String> key : name.getKeyPropertyList().entrySet()) {
+        out.append('\t');
+        escape(key.getKey() + "=" + key.getValue(), out);
+      }
+      out.append('\n');
+      Set<String> missing = new LinkedHashSet<>(request.attributes);
+      for (Attribute attribute : values.asList()) {
+        missing.remove(attribute.getName());
+        flatten(attribute.getName(), attribute.getValue(), request.wantedAsString.contains(attribute.getName()), out);
+      }
+      for (String attribute : missing) {
+        // getAttributes leaves out what it could not read; one more call tells why (or finds the value).
+        try {
+          flatten(attribute, connection.getAttribute(name, attribute), request.wantedAsString.contains(attribute), out);
+        } catch (IOException e) {
+          throw e;
+        } catch (Exception e) {
+          skip(attribute, reason(e), out);
+        }
+      }
+    }
+
+    private static String reason(Throwable e) {
+      return rootCause(e).getClass().getSimpleName();
+    }
+
+    /** What actually went wrong: RMI and reflection wrap it in several layers. */
+    static Throwable rootCause(Throwable e) {
+      Throwable root = e;
+      while (root.getCause() != null && root.getCause() != root) {
+        root = root.getCause();
+      }
+      return root;
+    }
+
+    static void flatten(String path, Object value, boolean wantString, StringBuilder out) {
+      if (value == null) {
+        return;
+      }
+      if (value instanceof Boolean) {
+        number(path, ((Boolean) value) ? "1" : "0", out);
+      } else if (value instanceof Number) {
+        String text = numberText((Number) value);
+        if (text.startsWith("!")) {
+          skip(path, text.substring(1), out);
+        } else {
+          number(path, text, out);
+        }
+      } else if (value instanceof String || value instanceof Character || value instanceof Enum) {
+        if (wantString) {
+          out.append("S\t");
+          escape(path, out);
+          out.append('\t');
+          escape(value instanceof Enum ? ((Enum<?>) value).name() : value.toString(), out);
+          out.append('\n');
+        } else {
+          skip(path, "string", out);
+        }
+      } else if (value instanceof CompositeData) {
+        CompositeData data = (CompositeData) value;
+        for (String item : data.getCompositeType().keySet()) {
+          flatten(path + "." + item, data.get(item), wantString, out);
+        }
+      } else if (value instanceof TabularData) {
+        flattenTable(path, (TabularData) value, out);
+      } else if (value instanceof Map) {
+        for (Map.Entry<?, ?> row : ((Map<?, ?>) value).entrySet()) {
+          tableRow(path, String.valueOf(row.getKey()), row.getValue(), out);
+        }
+      } else if (value.getClass().isArray() || value instanceof Collection) {
+        int length = value instanceof Collection ? ((Collection<?>) value).size() : Array.getLength(value);
+        number(path + ".length", Integer.toString(length), out);
+        skip(path, "array", out);
+      } else {
+        skip(path, value.getClass().getSimpleName(), out);
+      }
+    }
+
+    /** A map as an MXBean renders it (rows of key, value) gives one row per key; any other table one row
+     * per index (its key columns joined by commas) and numeric column ({@code attr.column}). */
+    private static void flattenTable(String path, TabularData table, StringBuilder out) {
+      List<String> index = table.getTabularType().getIndexNames();
+      Set<String> columns = table.getTabularType().getRowType().keySet();
+      boolean isMap = columns.size() == 2 && columns.contains("key") && columns.contains("value");
+      for (Object rowObject : table.values()) {
+        CompositeData row = (CompositeData) rowObject;
+        if (isMap) {
+          tableRow(path, String.valueOf(row.get("key")), row.get("value"), out);
+          continue;
+        }
+        List<String> keyParts = new ArrayList<>();
+        for (String column : index) {
+          keyParts.add(String.valueOf(row.get(column)));
+        }
+        String key = String.join(",", keyParts);
+        for (String column : columns) {
+          if (!index.contains(column)) {
+            tableRow(path + "." + column, key, row.get(column), out);
+          }
+        }
+      }
+    }
+
+    private static void tableRow(String path, String key, Object value, StringBuilder out) {
+      if (value == null) {
+        return;
+      }
+      String text;
+      if (value instanceof Boolean) {
+        text = ((Boolean) value) ? "1" : "0";
+      } else if (value instanceof Number) {
+        text = numberText((Number) value);
+      } else {
+        text = "!" + value.getClass().getSimpleName();
+      }
+      if (text.startsWith("!")) {
+        skip(path, text.substring(1), out);
+        return;
+      }
+      out.append("T\t");
+      escape(path, out);
+      out.append('\t');
+      escape(key, out);
+      out.append('\t').append(text).append('\n');
+    }
+
+    /** Decimal text of a number, or {@code !reason} when it is not a finite value. */
+    private static String numberText(Number value) {
+      if (value instanceof Double || value instanceof Float) {
+        double d = value.doubleValue();
+        if (Double.isNaN(d)) {
+          return "!nan";
+        }
+        if (Double.isInfinite(d)) {
+          return "!infinite";
+        }
+        return Double.toString(d);
+      }
+      if (value instanceof Long || value instanceof Integer || value instanceof Short || value instanceof Byte
+          || value instanceof java.util.concurrent.atomic.AtomicLong
+          || value instanceof java.util.concurrent.atomic.AtomicInteger) {
+        return Long.toString(value.longValue());
+      }
+      if (value instanceof java.math.BigInteger) {
+        return value.toString();
+      }
+      double d = value.doubleValue();
+      return Double.isFinite(d) ? Double.toString(d) : "!infinite";
+    }
+
+    private static void number(String path, String text, StringBuilder out) {
+      out.append("N\t");
+      escape(path, out);
+      out.append('\t').append(text).append('\n');
+    }
+
+    private static void skip(String path, String reason, StringBuilder out) {
+      out.append("X\t");
+      escape(path, out);
+      out.append('\t').append(reason).append('\n');
+    }
+
+    static void escape(String text, StringBuilder out) {
+      for (int i = 0; i < text.length(); i++) {
+        char c = text.charAt(i);
+        switch (c) {
+          case '\\': out.append("\\\\"); break;
+          case '\t': out.append("\\t"); break;
+          case '\n': out.append("\\n"); break;
+          case '\r': out.append("\\r"); break;
+          default: out.append(c);
+        }
+      }
+    }
+
+    static String unescape(String text) {
+      StringBuilder out = new StringBuilder(text.length());
+      for (int i = 0; i < text.length(); i++) {
+        char c = text.charAt(i);
+        if (c == '\\' && i + 1 < text.length()) {
+          char next = text.charAt(++i);
+          out.append(next == 't' ? '\t' : next == 'n' ? '\n' : next == 'r' ? '\r' : next);
+        } else {
+          out.append(c);
+        }
+      }
+      return out.toString();
+    }
+  }
+
+  /** One remote JMX target: connects on first use, forgets the connection on any I/O error. */
+  static final class RemoteTarget {
+    private final String url;
+    private final Map<String, Object> environment = new HashMap<>();
+    private JMXConnector connector;
+    private MBeanServerConnection connection;
+
+    RemoteTarget(String url, String username, String password) {
+      this.url = url;
+      if (!username.isEmpty()) {
+        environment.put(JMXConnector.CREDENTIALS, new String[] {username, password});
+      }
+    }
+
+    synchronized String scrape(String query) {
+      try {
+        if (connection == null) {
+          connector = JMXConnectorFactory.connect(new JMXServiceURL(url), environment);
+          connection = connector.getMBeanServerConnection();
+        }
+        return MBeanReader.read(connection, query);
+      } catch (MalformedObjectNameException e) {
+        return error("ERROR", e);
+      } catch (IOException | SecurityException e) {
+        disconnect();
+        return error("DOWN", e);
+      } catch (RuntimeException e) {
+        disconnect();
+        return error("DOWN", e);
+      }
+    }
+
+    /** One line: the root cause and the first line of its message. */
+    private static String error(String status, Exception e) {
+      Throwable root = MBeanReader.rootCause(e);
+      String message = root.getMessage() == null ? "" : ": " + root.getMessage().split("\n")[0];
+      StringBuilder out = new StringBuilder(status).append('\t');
+      MBeanReader.escape(root.getClass().getSimpleName() + message, out);
+      return out.append('\n').toString();
+    }
+
+    private void disconnect() {
+      if (connector != null) {
+        try {
+          connector.close();
+        } catch (IOException | RuntimeException ignored) {
+          // the target is gone already
+        }
+      }
+      connector = null;
+      connection = null;
+    }
+  }
+
+  /** What a py4j client may call, and all it may call. */
+  public static final class EntryPoint {
+    static final Set<String> METHODS = Set.of("scrape");
+    private final RemoteTarget target;
+
+    EntryPoint(RemoteTarget target) {
+      this.target = target;
+    }
+
+    public String scrape(String query) {
+      return target.scrape(query);
+    }
+  }
+
+  /** Refuses every call but the entry point's own methods: no getClass(), no other objects. */
+  static final class ReadOnlyGateway extends Gateway {
+    ReadOnlyGateway(Object entryPoint) {
+      // GatewayServer insists on a callback client; this one is never used (no Python objects are accepted).
+      super(entryPoint, new CallbackClient(GatewayServer.DEFAULT_PYTHON_PORT, InetAddress.getLoopbackAddress()));
+    }
+
+    @Override
+    public ReturnObject invoke(String methodName, String targetObjectId, List<Object> args) {
+      if (!Protocol.ENTRY_POINT_OBJECT_ID.equals(targetObjectId) || !EntryPoint.METHODS.contains(methodName)) {
+        return ReturnObject.getErrorReturnObject(new Py4JException("refused: " + methodName));
+      }
+      return super.invoke(methodName, targetObjectId, args);
+    }
+
+    @Override
+    public ReturnObject invoke(String fqn, List<Object> args) {
+      return ReturnObject.getErrorReturnObject(new Py4JException("refused: " + fqn));
+    }
+  }
+
+  /** Answers any py4j command other than a call with an error (silence would leave the client hanging). */
+  public static final class RefusedCommand implements Command {
+    private final String name;
+
+    RefusedCommand(String name) {
+      this.name = name;
+    }
+
+    @Override
+    public void execute(String commandName, BufferedReader reader, BufferedWriter writer) throws IOException {
+      String line;
+      do {
+        line = reader.readLine();
+      } while (line != null && !line.equals(String.valueOf(Protocol.END)));
+      writer.write(Protocol.getOutputErrorCommand("refused command " + commandName));
+      writer.flush();
+    }
+
+    @Override
+    public String getCommandName() {
+      return name;
+    }
+
+    @Override
+    public void init(Gateway gateway, Py4JServerConnection connection) {}
+  }
+
+  /** A connection that only knows the call command; every other base command is refused. */
+  static final class ReadOnlyConnection extends GatewayConnection {
+    ReadOnlyConnection(Gateway gateway, Socket socket, String authToken, List<GatewayServerListener> listeners)
+        throws IOException {
+      super(gateway, socket, authToken, null, listeners);
+    }
+
+    @Override
+    protected void initCommands(Gateway gateway, List<Class<? extends Command>> classes) {
+      super.initCommands(gateway, Arrays.asList(CallCommand.class));
+      for (Class<? extends Command> clazz : classes) {
+        if (clazz == CallCommand.class) {
+          continue;
+        }
+        try {
+          String name = clazz.getDeclaredConstructor().newInstance().getCommandName();
+          commands.put(name, new RefusedCommand(name));
+        } catch (ReflectiveOperationException e) {
+          throw new IllegalStateException("cannot list py4j command " + clazz.getName(), e);
+        }
+      }
+    }
+  }
+
+  /** Loopback only, TCP_NODELAY on every connection (replies over ~8 KiB would otherwise stall ~40 ms). */
+  static final class Server extends GatewayServer {
+    private final String token;
+
+    Server(Gateway gateway, String token) {
+      super(gateway, 0, InetAddress.getLoopbackAddress(), GatewayServer.DEFAULT_CONNECT_TIMEOUT,
+          GatewayServer.DEFAULT_READ_TIMEOUT, null, ServerSocketFactory.getDefault());
+      this.token = token;
+    }
+
+    @Override
+    protected Py4JServerConnection createConnection(Gateway gateway, Socket socket) throws IOException {
+      socket.setTcpNoDelay(true);
+      ReadOnlyConnection connection = new ReadOnlyConnection(gateway, socket, token, getListeners());
+      connection.startConnection();
+      return connection;
+    }
+  }
+
+  public static void main(String[] args) throws IOException {
+    GatewayServer.turnLoggingOff();
+    BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+    String token = in.readLine();
+    String url = MBeanReader.unescape(in.readLine());
+    String username = MBeanReader.unescape(in.readLine());
+    String password = MBeanReader.unescape(in.readLine());
+    if (token == null || token.isEmpty()) {
+      System.err.println("jmx gateway: no auth token on stdin");
+      System.exit(2);
+    }
+    for (String line = in.readLine(); line != null && !line.isEmpty(); line = in.readLine()) {
+      int eq = line.indexOf('=');
+      System.setProperty(MBeanReader.unescape(line.substring(0, eq)), MBeanReader.unescape(line.substring(eq + 1)));
+    }
+    Server server = new Server(new ReadOnlyGateway(new EntryPoint(new RemoteTarget(url, username, password))), token);
+    server.start(true);
+    System.out.println("LISTENING " + server.getListeningPort());
+    System.out.flush();
+    while (in.read() != -1) {
+      // nothing else comes on stdin: end of file means the collector is gone
+    }
+    System.exit(0);
+  }
+}

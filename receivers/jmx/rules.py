@@ -1,0 +1,349 @@
+"""jmx-metrics rules, compiled once: the gateway query they need, and how a gateway reply becomes metrics.
+
+The gateway reply format is described in java/JmxGateway.java (`MBeanReader`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from opentelemetry.sdk.metrics.export import AggregationTemporality, Gauge, Metric, NumberDataPoint, Sum
+
+from receivers.jmx.config import UNIT_FACTORS, Mapping, Rule, StateMap, as_list
+
+Number = int | float
+_UNESCAPED_DOT = re.compile(r"(?<!\\)\.")
+_EXPRESSION = re.compile(r"^(param|beanattr|const)\((.*)\)$", re.DOTALL)
+_UNESCAPES = {"t": "\t", "n": "\n", "r": "\r"}
+
+
+def unescape(text: str) -> str:
+    if "\\" not in text:
+        return text
+    return re.sub(r"\\(.)", lambda m: _UNESCAPES.get(m.group(1), m.group(1)), text)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The gateway's reply
+
+
+@dataclass
+class Bean:
+    """One MBean as the gateway read it."""
+
+    groups: list[str]
+    name: str
+    keys: dict[str, str]
+    numbers: dict[str, Number] = field(default_factory=dict)
+    strings: dict[str, str] = field(default_factory=dict)
+    tables: dict[str, list[tuple[str, Number]]] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Reply:
+    up: bool
+    detail: str
+    beans: list[Bean]
+
+
+class ReplyError(Exception):
+    """The gateway refused the query itself (a malformed ObjectName pattern)."""
+
+
+def _number(text: str) -> Number:
+    return float(text) if ("." in text or "E" in text) else int(text)
+
+
+def parse_reply(text: str) -> Reply:
+    status, _, rest = text.partition("\n")
+    head, _, detail = status.partition("\t")
+    if head == "ERROR":
+        raise ReplyError(unescape(detail))
+    if head != "UP":
+        return Reply(False, unescape(detail), [])
+    beans: list[Bean] = []
+    bean: Bean | None = None
+    for line in rest.split("\n"):
+        if not line:
+            continue
+        parts = line.split("\t")
+        kind = parts[0]
+        if kind == "B":
+            keys = dict(unescape(p).split("=", 1) for p in parts[3:])
+            bean = Bean(parts[1].split(","), unescape(parts[2]), keys)
+            beans.append(bean)
+        elif bean is None:
+            continue
+        elif kind == "N":
+            bean.numbers[unescape(parts[1])] = _number(parts[2])
+        elif kind == "S":
+            bean.strings[unescape(parts[1])] = unescape(parts[2])
+        elif kind == "T":
+            bean.tables.setdefault(unescape(parts[1]), []).append((unescape(parts[2]), _number(parts[3])))
+        elif kind == "X":
+            bean.skipped[unescape(parts[1])] = parts[2]
+    return Reply(True, "", beans)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Compiled rules
+
+
+@dataclass(frozen=True)
+class Expression:
+    """A metric attribute's source: param(key), beanattr(Attr) or const(value), maybe lowercased."""
+
+    kind: str
+    arg: str
+    lowercase: bool = False
+
+    @classmethod
+    def parse(cls, text: str) -> Expression:
+        text = text.strip()
+        if text.startswith("lowercase(") and text.endswith(")"):
+            inner = cls.parse(text[len("lowercase(") : -1])
+            return cls(inner.kind, inner.arg, True)
+        match = _EXPRESSION.match(text)
+        assert match, f"validated by the config model: {text!r}"
+        return cls(match.group(1), match.group(2).strip() if match.group(1) != "const" else match.group(2))
+
+    def value(self, bean: Bean) -> str | None:
+        if self.kind == "const":
+            result: str | None = self.arg
+        elif self.kind == "param":
+            result = bean.keys.get(self.arg)
+        else:
+            found = bean.strings.get(self.arg, bean.numbers.get(self.arg))
+            result = None if found is None else str(found)
+        return result.lower() if result is not None and self.lowercase else result
+
+
+@dataclass(frozen=True)
+class StateSpec:
+    attribute: str
+    states: tuple[tuple[str, frozenset[str]], ...]
+    default: str
+
+    @classmethod
+    def build(cls, attribute: str, mapping: StateMap) -> StateSpec:
+        states, default = [], ""
+        for name, values in mapping.items():
+            values_list = as_list(values)
+            if "*" in values_list:
+                default = name
+            states.append((name, frozenset(v for v in values_list if v != "*")))
+        return cls(attribute, tuple(states), default)
+
+    def current(self, value: str) -> str:
+        return next((name for name, values in self.states if value in values), self.default)
+
+
+@dataclass(frozen=True)
+class CompiledMapping:
+    path: str  # as the gateway reports it: `Attr`, `Attr.item`, `Attr.length`
+    top: str  # the MBean attribute to read
+    metric: str
+    type: str
+    unit: str
+    desc: str
+    factor: float | None
+    attributes: tuple[tuple[str, Expression], ...]
+    state: StateSpec | None
+    missing: float | None
+    key_attribute: str
+
+    @property
+    def needs_string(self) -> bool:
+        return self.state is not None
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    group: str
+    patterns: tuple[str, ...]
+    mappings: tuple[CompiledMapping, ...]
+    open_keys_only: frozenset[str] | None  # wildcardParams: keys fixed by every pattern are excluded
+
+    def wildcard_attributes(self, bean: Bean) -> dict[str, str]:
+        if self.open_keys_only is None:
+            return {}
+        return {k: v for k, v in bean.keys.items() if k not in self.open_keys_only}
+
+
+def _fixed_keys(pattern: str) -> set[str]:
+    """Keys a pattern gives a literal value (`type=connector-metrics`), as opposed to `server=*`."""
+    _, _, props = pattern.partition(":")
+    fixed = set()
+    for part in props.split(","):
+        key, eq, value = part.partition("=")
+        if eq and "*" not in value and "?" not in value:
+            fixed.add(key.strip())
+    return fixed
+
+
+def _compile_mapping(rule: Rule, attribute: str, mapping_config: Mapping | None) -> CompiledMapping:
+    mapping = mapping_config or Mapping()
+    metric_type = mapping.type or rule.type or "gauge"
+    unit = mapping.unit or rule.unit or ""
+    source_unit = mapping.sourceUnit or rule.sourceUnit
+    factor = UNIT_FACTORS.get((source_unit, unit)) if source_unit and source_unit != unit else None
+    expressions: list[tuple[str, Expression]] = []
+    state = None
+    for name, value in {**rule.metricAttribute, **mapping.metricAttribute}.items():
+        if isinstance(value, dict):
+            state = StateSpec.build(name, value)
+        else:
+            expressions.append((name, Expression.parse(value)))
+    path = attribute.replace("\\.", ".")
+    top = _UNESCAPED_DOT.split(attribute, maxsplit=1)[0].replace("\\.", ".")
+    missing = mapping.missingValue if mapping.missingValue is not None else rule.missingValue
+    return CompiledMapping(
+        path=path,
+        top=top,
+        metric=rule.prefix + (mapping.metric or path),
+        type=metric_type,
+        unit=unit,
+        desc=mapping.desc or "",
+        factor=factor,
+        attributes=tuple(expressions),
+        state=state if metric_type == "state" else None,
+        missing=missing,
+        key_attribute=mapping.keyAttribute or rule.keyAttribute or "key",
+    )
+
+
+def compile_rules(rules: list[Rule]) -> list[CompiledRule]:
+    compiled = []
+    for index, rule in enumerate(rules):
+        fixed = set.intersection(*(_fixed_keys(p) for p in rule.patterns)) if rule.wildcardParams else None
+        compiled.append(
+            CompiledRule(
+                group=str(index),
+                patterns=tuple(rule.patterns),
+                mappings=tuple(_compile_mapping(rule, attr, m) for attr, m in rule.mapping.items()),
+                open_keys_only=frozenset(fixed) if fixed is not None else None,
+            )
+        )
+    return compiled
+
+
+def build_query(rules: list[CompiledRule]) -> str:
+    """One line per (rule, pattern): `group TAB pattern TAB attr ...`, `$attr` when its string is needed."""
+    lines = []
+    for rule in rules:
+        wanted: dict[str, bool] = {}
+        for mapping in rule.mappings:
+            wanted[mapping.top] = wanted.get(mapping.top, False) or mapping.needs_string
+            for _, expression in mapping.attributes:
+                if expression.kind == "beanattr":
+                    wanted[expression.arg] = True
+        attrs = "\t".join(("$" if as_string else "") + name for name, as_string in wanted.items())
+        lines.extend(f"{rule.group}\t{pattern}\t{attrs}" for pattern in rule.patterns)
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Reply -> metrics
+
+
+@dataclass
+class _MetricPoints:
+    mapping: CompiledMapping
+    points: list[NumberDataPoint] = field(default_factory=list)
+
+
+class MetricBuilder:
+    """Turns replies into OTel metrics. Stateful: cumulative sums keep a start time per series (reset when
+    the value goes down, i.e. the source restarted)."""
+
+    def __init__(self, rules: list[CompiledRule]) -> None:
+        self.rules = {rule.group: rule for rule in rules}
+        # (metric, attributes) -> (start time, last value, last seen)
+        self._starts: dict[tuple[str, frozenset[tuple[str, str]]], tuple[int, Number, int]] = {}
+
+    def build(self, reply: Reply, now: int) -> tuple[list[Metric], Counter[str]]:
+        """The metrics of one scrape, and the count of values skipped by reason."""
+        metrics: dict[str, _MetricPoints] = {}
+        dropped: Counter[str] = Counter()
+        for bean in reply.beans:
+            for group in bean.groups:
+                rule = self.rules.get(group)
+                if rule is not None:
+                    self._apply(rule, bean, now, metrics, dropped)
+        if reply.up:  # forget series the target no longer has (tables dropped ...); keep all while it is down
+            self._starts = {key: value for key, value in self._starts.items() if value[2] == now}
+        return [self._metric(entry) for entry in metrics.values() if entry.points], dropped
+
+    def _apply(
+        self, rule: CompiledRule, bean: Bean, now: int, metrics: dict[str, _MetricPoints], dropped: Counter[str]
+    ) -> None:
+        base = rule.wildcard_attributes(bean)
+        for mapping in rule.mappings:
+            attributes = dict(base)
+            for name, expression in mapping.attributes:
+                value = expression.value(bean)
+                if value is not None:
+                    attributes[name] = value
+            values = self._values(mapping, bean, attributes, dropped)
+            if not values:
+                continue
+            entry = metrics.setdefault(mapping.metric, _MetricPoints(mapping))
+            for point_attributes, value in values:
+                entry.points.append(self._point(entry.mapping, point_attributes, value, now))
+
+    def _values(
+        self, mapping: CompiledMapping, bean: Bean, attributes: dict[str, str], dropped: Counter[str]
+    ) -> list[tuple[dict[str, str], Number]]:
+        path = mapping.path
+        if mapping.state is not None:
+            text = bean.strings.get(path)
+            if text is None:
+                if path in bean.skipped:
+                    dropped[bean.skipped[path]] += 1
+                return []
+            current = mapping.state.current(text)
+            return [
+                ({**attributes, mapping.state.attribute: name}, int(name == current))
+                for name, _ in mapping.state.states
+            ]
+        if path in bean.numbers:
+            rows = [(attributes, bean.numbers[path])]
+        elif path in bean.tables:
+            rows = [({**attributes, mapping.key_attribute: key}, v) for key, v in bean.tables[path]]
+        else:
+            if path in bean.skipped:
+                dropped[bean.skipped[path]] += 1
+            return []
+        result = []
+        for point_attributes, value in rows:
+            if mapping.missing is not None and value == mapping.missing:
+                continue  # the source's own "not available": no point, and not an error
+            result.append((point_attributes, value * mapping.factor if mapping.factor else value))
+        return result
+
+    def _point(self, mapping: CompiledMapping, attributes: dict[str, str], value: Number, now: int) -> NumberDataPoint:
+        start = 0  # gauges carry no start time
+        if mapping.type != "gauge":
+            key = (mapping.metric, frozenset(attributes.items()))
+            previous = self._starts.get(key)
+            restarted = previous is None or (mapping.type == "counter" and value < previous[1])
+            start = now if restarted or previous is None else previous[0]
+            self._starts[key] = (start, value, now)
+        return NumberDataPoint(attributes=attributes, start_time_unix_nano=start, time_unix_nano=now, value=value)
+
+    @staticmethod
+    def _metric(entry: _MetricPoints) -> Metric:
+        mapping = entry.mapping
+        data: Gauge | Sum
+        if mapping.type == "gauge":
+            data = Gauge(data_points=entry.points)
+        else:
+            data = Sum(
+                data_points=entry.points,
+                aggregation_temporality=AggregationTemporality.CUMULATIVE,
+                is_monotonic=mapping.type == "counter",
+            )
+        return Metric(name=mapping.metric, description=mapping.desc, unit=mapping.unit, data=data)

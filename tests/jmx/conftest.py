@@ -1,0 +1,76 @@
+"""Session-wide real test bed: one MariaDB and one Debezium connector JVM shared by the tests that only
+read them; tests that disrupt a JVM start their own."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from collector.component import ComponentID, CreateSettings, Kind
+from collector.telemetry import Telemetry
+from receivers.jmx import JmxConfig, JmxReceiver
+from tests.jmx import testbed
+from tests.support import wait_for
+
+
+@dataclass
+class DebeziumBed:
+    db: testbed.MariaDB
+    properties: Path
+    target: testbed.JavaTarget
+
+
+@pytest.fixture(scope="session")
+def edge_target() -> Iterator[testbed.JavaTarget]:
+    with testbed.edge_case_target() as target:
+        yield target
+
+
+@pytest.fixture(scope="session")
+def mariadb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[testbed.MariaDB]:
+    db = testbed.MariaDB(tmp_path_factory.mktemp("mariadb"), testbed.free_port())
+    db.start()
+    db.sql(testbed.DEBEZIUM_SETUP)
+    yield db
+    db.stop()
+
+
+def streaming_connected(service_url: str) -> bool:
+    values = testbed.jmx_dump(service_url, "debezium.mysql:context=streaming,*")
+    return any(attr == "Connected" and text == "true" for (_, attr), text in values.items())
+
+
+@pytest.fixture(scope="session")
+def debezium(mariadb: testbed.MariaDB, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DebeziumBed]:
+    """The real Debezium MySQL connector, streaming from MariaDB, JMX on loopback."""
+    properties = testbed.debezium_properties(tmp_path_factory.mktemp("debezium"), mariadb)
+    target = testbed.start_debezium(properties)
+    try:
+        wait_for(lambda: streaming_connected(target.service_url), 90, "Debezium streaming connected")
+        yield DebeziumBed(mariadb, properties, target)
+    finally:
+        target.stop()
+
+
+class CollectingConsumer:
+    def __init__(self) -> None:
+        self.batches: list[Any] = []
+
+    async def consume(self, data: Any) -> None:
+        self.batches.append(data)
+
+
+def make_receiver(config: dict[str, Any], telemetry: Telemetry | None = None) -> JmxReceiver:
+    """An in-process receiver (to look at its telemetry and state); the target and gateway JVMs are real."""
+    settings = CreateSettings(
+        ComponentID("jmx", "test"),
+        Kind.RECEIVER,
+        telemetry or Telemetry(),
+        logging.LoggerAdapter(logging.getLogger("receivers.jmx.test"), {}),
+    )
+    return JmxReceiver(settings, JmxConfig.model_validate(config), CollectingConsumer())

@@ -1,0 +1,126 @@
+"""The gateway JVM's hardening and lifecycle, against a real target JVM."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from pathlib import Path
+
+import pytest
+from py4j.java_gateway import GatewayParameters, JavaGateway
+from py4j.protocol import Py4JError
+
+from receivers.jmx.gateway import GatewayError, GatewayProcess, GatewaySupervisor, LaunchSpec, classpath
+from tests.jmx import testbed
+from tests.support import run_collector, wait_for, write_config
+
+pytestmark = pytest.mark.integration
+QUERY = "0\tjava.lang:type=Runtime\tUptime"
+
+
+@pytest.fixture
+def gateway(edge_target: testbed.JavaTarget):
+    spec = LaunchSpec(
+        service_url=edge_target.service_url,
+        password="s3cret-pw",
+        system_properties={"javax.net.ssl.trustStorePassword": "tr-s3cret"},
+    )
+    process = GatewayProcess(spec)
+    process.start()
+    yield process
+    process.stop()
+
+
+def test_only_the_entry_point_scrape_is_callable(gateway: GatewayProcess) -> None:
+    assert gateway.scrape(QUERY).startswith("UP\n")
+    client = gateway._client
+    assert client is not None
+    with pytest.raises(Py4JError):
+        client.jvm.java.lang.System.getProperty("user.home")
+    with pytest.raises(Py4JError, match="refused"):
+        client.entry_point.getClass()
+    with pytest.raises(Py4JError, match="refused"):
+        client.entry_point.hashCode()
+    assert gateway.scrape(QUERY).startswith("UP\n")  # refusals leave the connection usable
+
+
+@pytest.mark.parametrize("token", [None, "not-the-token"])
+def test_a_client_without_the_token_is_refused(gateway: GatewayProcess, token: str | None) -> None:
+    intruder = JavaGateway(
+        gateway_parameters=GatewayParameters(address="127.0.0.1", port=gateway.port, auth_token=token)
+    )
+    try:
+        with pytest.raises(Py4JError):
+            intruder.entry_point.scrape(QUERY)
+    finally:
+        intruder.close()
+
+
+def test_secrets_stay_off_the_command_line_and_it_listens_on_loopback_only(gateway: GatewayProcess) -> None:
+    cmdline = Path(f"/proc/{gateway.pid}/cmdline").read_bytes()
+    assert b"s3cret" not in cmdline and b"JmxGateway" in cmdline
+    assert b"-Xmx64m" in cmdline
+    port = f"{gateway.port:04X}"
+    listening = {
+        line.split()[1].rsplit(":", 1)[0]
+        for table in ("/proc/net/tcp", "/proc/net/tcp6")
+        for line in Path(table).read_text().splitlines()[1:]
+        if line.split()[3] == "0A" and line.split()[1].endswith(f":{port}")
+    }
+    # Java may use a dual-stack socket: 127.0.0.1 then shows as ::ffff:127.0.0.1 in tcp6.
+    assert listening and listening <= {"0100007F", "0000000000000000FFFF00000100007F"}, listening
+
+
+def test_supervisor_restarts_a_killed_gateway(
+    edge_target: testbed.JavaTarget, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    supervisor = GatewaySupervisor(
+        LaunchSpec(service_url=edge_target.service_url), logging.LoggerAdapter(logging.getLogger("t"), {})
+    )
+    try:
+        assert supervisor.scrape(QUERY).startswith("UP\n")
+        first = supervisor.current.pid
+        os.kill(first, signal.SIGKILL)
+        wait_for(lambda: not supervisor.current.alive, 10, "the killed gateway to be reaped")
+        assert supervisor.scrape(QUERY).startswith("UP\n")
+        assert supervisor.current.pid != first
+    finally:
+        supervisor.stop()
+    messages = [r.getMessage() for r in caplog.records]
+    assert sum("gateway JVM exited" in m for m in messages) == 1
+    assert sum("gateway JVM started" in m for m in messages) == 2
+    assert not testbed.pid_alive(first)
+
+
+def test_sigkill_of_the_collector_leaves_no_orphan_gateway(edge_target: testbed.JavaTarget, tmp_path: Path) -> None:
+    """The gateway exits when its stdin reaches end of file, which a SIGKILLed collector cannot prevent."""
+    config = write_config(
+        tmp_path,
+        {
+            "receivers": {
+                "jmx": {"endpoint": edge_target.endpoint, "target_system": "jvm", "collection_interval": "1s"}
+            },
+            "exporters": {"debug": {}},
+            "service": {"pipelines": {"metrics": {"receivers": ["jmx"], "exporters": ["debug"]}}},
+        },
+    )
+    with run_collector(config) as collector:
+        gateways = wait_for(lambda: testbed.gateway_pids(collector.process.pid), 30, "the collector's gateway JVM")
+        collector.stop(signal.SIGKILL)
+    wait_for(lambda: not testbed.pid_alive(gateways[0]), 15, "the orphaned gateway JVM to exit")
+
+
+def test_missing_java_is_one_clear_error() -> None:
+    with pytest.raises(GatewayError, match="openjdk-17-jdk-headless"):
+        classpath("no-such-java-binary")
+
+
+def test_the_gateway_is_compiled_once_into_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JMX_GATEWAY_CACHE", str(tmp_path))
+    first = classpath()
+    built = sorted(p.name for p in tmp_path.iterdir())
+    assert len(built) == 1 and built[0].startswith("gateway-")
+    assert (tmp_path / built[0] / "JmxGateway.class").is_file()
+    assert classpath() == first

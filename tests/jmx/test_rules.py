@@ -1,0 +1,175 @@
+"""Rule config validation and the reply -> metrics mapping (pure logic; the JVM-backed tests are beside)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from pydantic import ValidationError
+
+from receivers.jmx.config import JmxConfig, load_preset, preset_names
+from receivers.jmx.rules import MetricBuilder, ReplyError, build_query, compile_rules, parse_reply
+from tests.support import write_config
+
+SAMPLE = Path(__file__).resolve().parents[2] / "receivers" / "jmx" / "otel-config.sample.yaml"
+
+
+def config(**overrides) -> JmxConfig:
+    return JmxConfig.model_validate({"endpoint": "127.0.0.1:17099", **overrides})
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({}, "give `target_system`"),
+        ({"target_system": "debezium-postgres"}, "unknown target system"),
+        ({"endpoint": "localhost", "target_system": "jvm"}, "host:port"),
+        ({"rules": [{"mapping": {"A": None}}]}, "exactly one of `bean`"),
+        ({"rules": [{"bean": "a:b=c", "beans": ["a:b=c"], "mapping": {"A": None}}]}, "exactly one of `bean`"),
+        ({"rules": [{"bean": "nodomain", "mapping": {"A": None}}]}, "ObjectName pattern"),
+        ({"rules": [{"bean": "a:b=c", "metricAttribute": {"x": "nope(y)"}, "mapping": {"A": None}}]}, "is not param"),
+        ({"rules": [{"bean": "a:b=c", "mapping": {"A": {"type": "histogram"}}}]}, "gauge"),
+        ({"rules": [{"bean": "a:b=c", "mapping": {"A": {"sourceUnit": "h", "unit": "s"}}}]}, "no conversion"),
+        (
+            {"rules": [{"bean": "a:b=c", "mapping": {"A": {"type": "state", "metricAttribute": {"s": {"on": "X"}}}}}]},
+            "exactly one '\\*'",
+        ),
+    ],
+)
+def test_bad_configs_are_refused_with_a_reason(overrides: dict, message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        config(**overrides)
+
+
+def test_a_config_error_names_its_path_and_exits_2(tmp_path: Path) -> None:
+    path = write_config(
+        tmp_path,
+        {
+            "receivers": {"jmx": {"endpoint": "h:1", "rules": [{"bean": "a:b=c", "mapping": {"A": {"type": "x"}}}]}},
+            "exporters": {"debug": {}},
+            "service": {"pipelines": {"metrics": {"receivers": ["jmx"], "exporters": ["debug"]}}},
+        },
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "collector", "validate", "--config", str(path)], capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    assert "receivers.jmx.rules[0].mapping.A.type" in result.stdout + result.stderr
+
+
+def test_password_never_appears_in_the_config_repr() -> None:
+    parsed = config(target_system="jvm", username="u", password="hunter2")
+    assert "hunter2" not in repr(parsed) and "hunter2" not in str(parsed.model_dump())
+
+
+def test_every_preset_loads_and_type_is_case_insensitive() -> None:
+    assert set(preset_names()) >= {"debezium-mysql", "kafka-connect", "jvm"}
+    for name in preset_names():
+        assert load_preset(name)
+    rule = config(rules=[{"bean": "a:b=c", "type": "COUNTER", "mapping": {"A": None}}]).rules[0]
+    assert rule.type == "counter"
+
+
+def test_endpoint_becomes_a_service_url() -> None:
+    assert config(target_system="jvm").service_url == "service:jmx:rmi:///jndi/rmi://127.0.0.1:17099/jmxrmi"
+    url = "service:jmx:rmi:///jndi/rmi://h:1/jmxrmi"
+    assert config(target_system="jvm", endpoint=url).service_url == url
+
+
+def test_the_debezium_query_reads_every_context_once() -> None:
+    query = build_query(compile_rules(config(target_system="debezium-mysql").all_rules()))
+    lines = [line.split("\t") for line in query.splitlines()]
+    patterns = [line[1] for line in lines]
+    assert "debezium.mysql:type=connector-metrics,context=streaming,server=*" in patterns
+    assert "debezium.mysql:type=connector-metrics,context=streaming,server=*,*" in patterns
+    schema = next(line for line in lines if "schema-history" in line[1])
+    assert "$Status" in schema  # the one string Debezium's preset needs
+    requested = {part.lstrip("$") for line in lines for part in line[2:]}
+    assert not requested & {"LastAppliedChange", "LastEvent", "CapturedTables.length"}  # never ship big strings
+    assert "CapturedTables" in requested  # read for its length only
+    mappings = sum(len(rule.mapping) for rule in load_preset("debezium-mysql"))
+    assert sum(len(line) - 2 for line in lines) == 2 * mappings  # each attribute once per pattern
+
+
+def build(rules: list[dict], reply: str, now: int = 1000, builder: MetricBuilder | None = None):
+    compiled = compile_rules(config(rules=rules).rules)
+    builder = builder or MetricBuilder(compiled)
+    metrics, dropped = builder.build(parse_reply(reply), now)
+    return {m.name: m for m in metrics}, dropped, builder
+
+
+def test_counters_keep_their_start_time_until_the_value_goes_down() -> None:
+    rules = [{"bean": "a:type=X,*", "type": "counter", "mapping": {"N": None}}]
+    reply = "UP\nB\t0\ta:type=X\ttype=X\nN\tN\t{}\n"
+    first, _, builder = build(rules, reply.format(5), now=1000)
+    second, _, _ = build(rules, reply.format(9), now=2000, builder=builder)
+    reset, _, _ = build(rules, reply.format(1), now=3000, builder=builder)
+    starts = [m["N"].data.data_points[0].start_time_unix_nano for m in (first, second, reset)]
+    assert starts == [1000, 1000, 3000]
+    assert second["N"].data.is_monotonic and second["N"].data.data_points[0].value == 9
+
+
+def test_wildcard_params_units_sentinels_and_escapes() -> None:
+    rules = [
+        {
+            "beans": ["d:type=m,context=s,server=*", "d:type=m,context=s,server=*,*"],
+            "prefix": "p.",
+            "wildcardParams": True,
+            "metricAttribute": {"plugin": "const(mysql)"},
+            "mapping": {
+                "Lag": {"unit": "s", "sourceUnit": "ms", "missingValue": -1},
+                "Other": {"missingValue": -1},
+                "Tab\\.le": {"keyAttribute": "table"},
+            },
+        }
+    ]
+    reply = (
+        "UP\nB\t0\td:context=s,server=db1,task=0,type=m\tcontext=s\tserver=db1\ttask=0\ttype=m\n"
+        "N\tLag\t1500\nN\tOther\t-1\nT\tTab.le\tsales.t\\tab\t4\n"
+    )
+    metrics, dropped, _ = build(rules, reply)
+    lag = metrics["p.Lag"].data.data_points[0]
+    assert lag.value == pytest.approx(1.5) and metrics["p.Lag"].unit == "s"
+    assert dict(lag.attributes) == {"server": "db1", "task": "0", "plugin": "mysql"}
+    assert "p.Other" not in metrics and not dropped
+    table = metrics["p.Tab.le"].data.data_points[0]
+    assert dict(table.attributes)["table"] == "sales.t\tab" and table.value == 4
+
+
+def test_skipped_values_are_counted_only_when_a_rule_asked_for_them() -> None:
+    rules = [{"bean": "a:type=X", "mapping": {"Nan": None, "Arr": None}}]
+    reply = "UP\nB\t0\ta:type=X\ttype=X\nX\tNan\tnan\nX\tArr\tarray\nN\tArr.length\t3\nX\tUnasked\tstring\n"
+    metrics, dropped, _ = build(rules, reply)
+    assert metrics == {} and dropped == {"nan": 1, "array": 1}
+
+
+def test_target_down_and_bad_query_replies() -> None:
+    down = parse_reply("DOWN\tConnectException: Connection refused\n")
+    assert not down.up and down.detail == "ConnectException: Connection refused"
+    with pytest.raises(ReplyError):
+        parse_reply("ERROR\tMalformedObjectNameException: bad\n")
+
+
+def test_sample_config_is_valid_as_shipped() -> None:
+    raw = yaml.safe_load(SAMPLE.read_text())
+    receiver = raw["receivers"]["jmx/debezium"]
+    assert receiver["endpoint"] == "${env:JMX_ENDPOINT:-localhost:7098}"
+    result = subprocess.run(
+        [sys.executable, "-m", "collector", "validate", "--config", str(SAMPLE)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_series_the_target_no_longer_has_are_forgotten_but_kept_while_it_is_down() -> None:
+    rules = [{"bean": "a:type=X,*", "type": "counter", "keyAttribute": "table", "mapping": {"M": None}}]
+    both = "UP\nB\t0\ta:type=X\ttype=X\nT\tM\tt1\t5\nT\tM\tt2\t6\n"
+    _, _, builder = build(rules, both, now=1000)
+    build(rules, "DOWN\tgone\n", now=2000, builder=builder)
+    assert len(builder._starts) == 2
+    after, _, _ = build(rules, both, now=3000, builder=builder)
+    assert {p.start_time_unix_nano for p in after["M"].data.data_points} == {1000}
+    build(rules, "UP\nB\t0\ta:type=X\ttype=X\nT\tM\tt1\t7\n", now=4000, builder=builder)
+    assert len(builder._starts) == 1

