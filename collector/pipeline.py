@@ -116,7 +116,8 @@ class Service:
         previous = self.statuses.get(component_id)
         self.statuses[component_id] = ComponentStatus(status, detail)
         if previous is None or previous.status != status:
-            log.info("component status: %s", status, extra={"component": component_id, "detail": detail})
+            # debug: the component itself logs the change in its own words
+            log.debug("component status: %s", status, extra={"component": component_id, "detail": detail})
 
     # Building ---------------------------------------------------------------------------------------
     def _settings(self, spec: ComponentSpec) -> CreateSettings:

@@ -24,6 +24,7 @@ def config_schema(registry: Registry) -> dict[str, Any]:
         pattern = f"^{re.escape(entry.factory.type)}(/.+)?$"
         ref = refs[(entry.factory.config_model, "validation")]
         sections[entry.factory.kind.section]["patternProperties"][pattern] = {"anyOf": [ref, {"type": "null"}]}
+    definitions = {name: _allow_env_references(node) for name, node in definitions.get("$defs", {}).items()}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "otel-config.yaml",
@@ -31,5 +32,24 @@ def config_schema(registry: Registry) -> dict[str, Any]:
         "additionalProperties": False,
         "properties": {**sections, "service": refs[(ServiceConfig, "validation")]},
         "required": ["service"],
-        "$defs": definitions.get("$defs", {}),
+        "$defs": definitions,
     }
+
+
+ENV_REFERENCE = {"type": "string", "pattern": r"\$\{[^}]+\}"}
+_SCALAR_TYPES = {"string", "integer", "number", "boolean"}
+
+
+def _allow_env_references(node: Any) -> Any:
+    """Any scalar may be written as `${env:...}` in the file an editor sees, before expansion."""
+    if isinstance(node, list):
+        return [_allow_env_references(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = {key: _allow_env_references(value) for key, value in node.items()}
+    return {"anyOf": [node, ENV_REFERENCE]} if _is_scalar_schema(node) else node
+
+
+def _is_scalar_schema(node: dict[str, Any]) -> bool:
+    # `properties` maps are walked too: a property named "type" or "enum" holds a dict, not a schema word
+    return (isinstance(node.get("type"), str) and node["type"] in _SCALAR_TYPES) or isinstance(node.get("enum"), list)

@@ -13,6 +13,7 @@ from pydantic import Field
 
 from collector.component import ConfigModel, Host, Receiver
 from collector.configtypes import Duration
+from collector.metrics import count_points
 
 
 class ScraperConfig(ConfigModel):
@@ -30,7 +31,13 @@ class ScraperReceiver(Receiver):
         super().__init__(*args, **kwargs)
         self._task: asyncio.Task[None] | None = None
         self.host: Host | None = None
-        self.healthy: bool | None = None  # unknown until the first scrape
+        self.scrape_failing: bool | None = None  # unknown until the first scrape
+        self.refused: bool = False
+        # A subclass whose scrape worked but whose target is down (it still emits an `up` 0) says so here;
+        # the health check then shows the receiver `degraded` with this reason.
+        self.degraded_reason: str | None = None
+        self._reported: tuple[str, str] | None = None
+        self.last_points = 0  # what the last full scrape produced: the size of what a failed one missed
 
     @abc.abstractmethod
     async def scrape(self) -> MetricsData: ...
@@ -60,25 +67,49 @@ class ScraperReceiver(Receiver):
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            self._set_healthy(False, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+            detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            self._set_scrape_failing(True, detail)
+            self._report("degraded", detail)
+            self._count_errored()
             return
-        self._set_healthy(True)
-        if data.resource_metrics:
-            try:
-                await self.consumer.consume(data)
-            except Exception as exc:  # refused downstream: already counted, keep scraping
-                self.logger.debug("pipeline refused a scrape: %s", exc)
-
-    def _set_healthy(self, healthy: bool, detail: str = "") -> None:
-        if healthy == self.healthy:
-            return
-        self.healthy = healthy
-        if healthy:
-            self.logger.info("scrapes succeeding")
+        self._set_scrape_failing(False)
+        self._report("degraded" if self.degraded_reason else "ok", self.degraded_reason or "")
+        if self.degraded_reason:
+            self._count_errored()
         else:
+            self.last_points = count_points(data)
+        if data.resource_metrics:
+            await self._push(data)
+
+    async def _push(self, data: MetricsData) -> None:
+        try:
+            await self.consumer.consume(data)
+        except Exception as exc:  # refused downstream (memory limiter, full queue): counted; keep scraping
+            if not self.refused:
+                self.refused = True
+                self.logger.warning("pipeline refusing scraped data: %s", exc)
+            return
+        if self.refused:
+            self.refused = False
+            self.logger.info("pipeline accepting scraped data again")
+
+    def _count_errored(self) -> None:
+        """otelcol_scraper_errored_metric_points: the points the last full scrape had (none before one)."""
+        errored = self.settings.telemetry.scraper_errored
+        errored.labels(receiver=self.id, scraper=self.settings.id.type).inc(self.last_points)
+
+    def _set_scrape_failing(self, failing: bool, detail: str = "") -> None:
+        """One line when scrapes start failing and one when they recover, never one per scrape."""
+        previous, self.scrape_failing = self.scrape_failing, failing
+        if failing and previous is not True:
             self.logger.warning("scrape failed: %s", detail)
-        if self.host is not None:
-            self.host.report_status(self.id, "ok" if healthy else "degraded", detail)
+        elif not failing and previous is True:
+            self.logger.info("scrapes succeeding again")
+
+    def _report(self, status: str, detail: str) -> None:
+        if self.host is not None and self._reported != (status, detail):
+            self._reported = (status, detail)
+            self.host.report_status(self.id, status, detail)
 
     async def shutdown(self) -> None:
         if self._task is not None:

@@ -82,6 +82,7 @@ class JmxReceiver(ScraperReceiver):
         if up == self.target_up:
             return
         self.target_up = up
+        self.degraded_reason = None if up else f"target unreachable: {detail}"
         if up:
             self.logger.info("target reachable", extra={"endpoint": self.config.endpoint})
         else:
