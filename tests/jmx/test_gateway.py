@@ -122,5 +122,5 @@ def test_the_gateway_is_compiled_once_into_the_cache(tmp_path: Path, monkeypatch
     first = classpath()
     built = sorted(p.name for p in tmp_path.iterdir())
     assert len(built) == 1 and built[0].startswith("gateway-")
-    assert (tmp_path / built[0] / "JmxGateway.class").is_file()
+    assert (tmp_path / built[0] / "jmxotel" / "JmxGateway.class").is_file()
     assert classpath() == first

@@ -1,9 +1,12 @@
+package jmxotel;
+
 import java.io.BufferedReader;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.lang.reflect.Array;
 import java.net.InetAddress;
+import java.security.MessageDigest;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -15,6 +18,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
 import javax.management.Attribute;
 import javax.management.AttributeList;
 import javax.management.InstanceNotFoundException;
@@ -47,8 +51,8 @@ import py4j.commands.Command;
  * stores) and an empty line. Nothing secret is on the command line. The process prints
  * {@code LISTENING <port>} and exits when stdin reaches end of file, i.e. when its parent dies.
  *
- * <p>{@link MBeanReader} holds the MBean reading and flattening and knows nothing of py4j, so the same
- * code can run inside a target JVM against its platform MBean server.
+ * <p>{@link MBeanReader} holds the MBean reading and flattening and knows nothing of py4j; {@link
+ * InProcessGateway} serves the same reader inside a target JVM against its platform MBean server.
  */
 public final class JmxGateway {
 
@@ -342,8 +346,13 @@ public final class JmxGateway {
     }
   }
 
+  /** Where a scrape reads from: a remote JMX connection, or the platform MBean server of this JVM. */
+  interface Target {
+    String scrape(String query);
+  }
+
   /** One remote JMX target: connects on first use, forgets the connection on any I/O error. */
-  static final class RemoteTarget {
+  static final class RemoteTarget implements Target {
     private final String url;
     private final Map<String, Object> environment = new HashMap<>();
     private JMXConnector connector;
@@ -356,7 +365,8 @@ public final class JmxGateway {
       }
     }
 
-    synchronized String scrape(String query) {
+    @Override
+    public synchronized String scrape(String query) {
       try {
         if (connection == null) {
           connector = JMXConnectorFactory.connect(new JMXServiceURL(url), environment);
@@ -375,7 +385,7 @@ public final class JmxGateway {
     }
 
     /** One line: the root cause and the first line of its message. */
-    private static String error(String status, Exception e) {
+    static String error(String status, Exception e) {
       Throwable root = MBeanReader.rootCause(e);
       String message = root.getMessage() == null ? "" : ": " + root.getMessage().split("\n")[0];
       StringBuilder out = new StringBuilder(status).append('\t');
@@ -399,9 +409,9 @@ public final class JmxGateway {
   /** What a py4j client may call, and all it may call. */
   public static final class EntryPoint {
     static final Set<String> METHODS = Set.of("scrape");
-    private final RemoteTarget target;
+    private final Target target;
 
-    EntryPoint(RemoteTarget target) {
+    EntryPoint(Target target) {
       this.target = target;
     }
 
@@ -458,11 +468,19 @@ public final class JmxGateway {
     public void init(Gateway gateway, Py4JServerConnection connection) {}
   }
 
-  /** A connection that only knows the call command; every other base command is refused. */
+  /**
+   * A connection that only knows the call command; every other base command is refused. It checks the
+   * token itself (constant-time, counted in {@link #REFUSED}) instead of py4j's plain string comparison.
+   */
   static final class ReadOnlyConnection extends GatewayConnection {
+    /** Connections refused for a missing or wrong token, since this JVM started. */
+    static final AtomicLong REFUSED = new AtomicLong();
+    private final byte[] expectedToken;
+
     ReadOnlyConnection(Gateway gateway, Socket socket, String authToken, List<GatewayServerListener> listeners)
         throws IOException {
-      super(gateway, socket, authToken, null, listeners);
+      super(gateway, socket, null, null, listeners);
+      this.expectedToken = authToken == null ? null : authToken.getBytes(StandardCharsets.UTF_8);
     }
 
     @Override
@@ -480,15 +498,52 @@ public final class JmxGateway {
         }
       }
     }
+
+    @Override
+    public void startConnection() {
+      Thread thread = new Thread(this, "collector-gateway-connection");
+      thread.setDaemon(true); // never keeps a target JVM alive
+      thread.start();
+    }
+
+    @Override
+    public void run() {
+      if (expectedToken != null && !authenticated()) {
+        REFUSED.incrementAndGet();
+        shutdown(true);
+        return;
+      }
+      super.run();
+    }
+
+    /** py4j's auth exchange: the client sends the auth command and the token, one line each. */
+    private boolean authenticated() {
+      try {
+        String command = reader.readLine();
+        String token = reader.readLine();
+        boolean ok = "A".equals(command) && token != null
+            && MessageDigest.isEqual(expectedToken, token.getBytes(StandardCharsets.UTF_8));
+        writer.write(ok ? Protocol.getOutputVoidCommand() : Protocol.getOutputErrorCommand("authentication refused"));
+        writer.flush();
+        return ok;
+      } catch (IOException e) {
+        return false;
+      }
+    }
   }
 
-  /** Loopback only, TCP_NODELAY on every connection (replies over ~8 KiB would otherwise stall ~40 ms). */
+  /** TCP_NODELAY on every connection (replies over ~8 KiB would otherwise stall ~40 ms). */
   static final class Server extends GatewayServer {
     private final String token;
 
+    /** Loopback, an ephemeral port, plain sockets: the collector's own gateway JVM. */
     Server(Gateway gateway, String token) {
-      super(gateway, 0, InetAddress.getLoopbackAddress(), GatewayServer.DEFAULT_CONNECT_TIMEOUT,
-          GatewayServer.DEFAULT_READ_TIMEOUT, null, ServerSocketFactory.getDefault());
+      this(gateway, token, InetAddress.getLoopbackAddress(), 0, ServerSocketFactory.getDefault());
+    }
+
+    Server(Gateway gateway, String token, InetAddress address, int port, ServerSocketFactory sockets) {
+      super(gateway, port, address, GatewayServer.DEFAULT_CONNECT_TIMEOUT, GatewayServer.DEFAULT_READ_TIMEOUT, null,
+          sockets);
       this.token = token;
     }
 
@@ -498,6 +553,14 @@ public final class JmxGateway {
       ReadOnlyConnection connection = new ReadOnlyConnection(gateway, socket, token, getListeners());
       connection.startConnection();
       return connection;
+    }
+
+    /** Binds now (a bind error is thrown here), then accepts on a daemon thread that never keeps the JVM up. */
+    void listenInBackground() {
+      startSocket();
+      Thread thread = new Thread(this, "collector-gateway");
+      thread.setDaemon(true);
+      thread.start();
     }
   }
 
