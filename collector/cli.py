@@ -1,4 +1,4 @@
-"""`collector run | validate | components | schema`.
+"""`collector run | validate | components | schema`, and subcommands plugins add (`collector.commands`).
 
 Exit codes: 0 done, 1 failed while running (a component could not start), 2 the config is invalid.
 """
@@ -12,10 +12,10 @@ import logging
 import signal
 import sys
 from collections.abc import Awaitable
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import PackageNotFoundError, entry_points, version
 
 from collector import logs
-from collector.component import ComponentError, Kind
+from collector.component import Command, ComponentError, Kind
 from collector.config import CollectorConfig, ConfigError, load
 from collector.pipeline import Service
 from collector.registry import Registry
@@ -60,12 +60,34 @@ def build_parser() -> argparse.ArgumentParser:
         )
     commands.add_parser("components", help="list every installed component type")
     commands.add_parser("schema", help="print the JSON Schema of otel-config.yaml for editors")
+    for name, plugin in _plugin_commands().items():
+        command = commands.add_parser(name, help=plugin.help)
+        plugin.add_arguments(command)
+        command.set_defaults(plugin=plugin)
     return parser
+
+
+def _plugin_commands() -> dict[str, Command]:
+    """Subcommands published under the `collector.commands` entry-point group; a broken one is skipped."""
+    found: dict[str, Command] = {}
+    for ep in entry_points(group="collector.commands"):
+        try:
+            plugin = ep.load()
+        except Exception as exc:  # a broken plugin must not take the whole CLI down
+            log.warning("cannot load collector.commands entry point %r: %s", ep.name, exc)
+            continue
+        if isinstance(plugin, Command):
+            found[ep.name] = plugin
+        else:
+            log.warning("collector.commands entry point %r is not a collector.component.Command", ep.name)
+    return found
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logs.configure(args.log_level or "info", args.log_format or "console")
+    if getattr(args, "plugin", None):
+        return int(args.plugin.run(args))
     registry = Registry.discover()
     for problem in registry.load_errors:
         log.warning(problem)

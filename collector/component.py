@@ -7,6 +7,7 @@ A component is created by its factory from a validated config model, started wit
 from __future__ import annotations
 
 import abc
+import argparse
 import enum
 import logging
 from collections.abc import Callable
@@ -194,3 +195,13 @@ class Factory:
     create: Callable[..., Component]
     stability: Stability = Stability.ALPHA
     description: str = ""
+
+
+@dataclass(frozen=True)
+class Command:
+    """A `collector <name>` subcommand a component package adds, published under the entry-point group
+    `collector.commands` (the entry point's name is the subcommand's). `run` returns the exit code."""
+
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
