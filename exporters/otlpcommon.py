@@ -17,9 +17,10 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceResponse,
 )
 from opentelemetry.sdk.metrics.export import MetricsData
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator
 
-from collector.component import ComponentError, ConfigModel, CreateSettings, Exporter
+from collector.component import CreateSettings, Exporter
+from collector.configtls import TLSClientConfig
 from collector.exporterhelper import SendingConfig
 from collector.otlpjson import to_request
 
@@ -35,38 +36,6 @@ def without_userinfo(url: str) -> str:
     end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
     authority = rest[:end].rpartition("@")[2]
     return f"{scheme}{separator}{authority}{rest[end:]}"
-
-
-class TLSClientConfig(ConfigModel):
-    """The Collector's client `tls` keys (configtls)."""
-
-    insecure: bool = Field(False, description="gRPC: plaintext, no TLS at all. otlphttp: the URL scheme decides.")
-    insecure_skip_verify: bool = Field(False, description="TLS without verifying the server's certificate.")
-    ca_file: str | None = Field(None, description="CA bundle that verifies the server; system roots when unset.")
-    cert_file: str | None = Field(None, description="Client certificate (mutual TLS), with key_file.")
-    key_file: str | None = Field(None, description="Client private key (mutual TLS), with cert_file.")
-
-    @model_validator(mode="after")
-    def _pairs(self) -> TLSClientConfig:
-        if bool(self.cert_file) != bool(self.key_file):
-            raise ValueError("cert_file and key_file go together: set both for mutual TLS, or neither")
-        if self.insecure and self.insecure_skip_verify:
-            raise ValueError("insecure (no TLS) and insecure_skip_verify (TLS, unverified) exclude each other")
-        return self
-
-    def read_files(self) -> tuple[bytes | None, bytes | None, bytes | None]:
-        """(ca, cert, key) file contents; a missing file is a ComponentError naming its key. Blocking."""
-        return _read("ca_file", self.ca_file), _read("cert_file", self.cert_file), _read("key_file", self.key_file)
-
-
-def _read(key: str, path: str | None) -> bytes | None:
-    if not path:
-        return None
-    try:
-        with open(path, "rb") as file:
-            return file.read()
-    except OSError as exc:
-        raise ComponentError(f"tls.{key}: cannot read {path}: {exc.strerror}") from exc
 
 
 class OTLPClientConfig(SendingConfig):
