@@ -11,9 +11,19 @@ import yaml
 from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, field_validator, model_validator
 
 from collector.component import ConfigModel
+from collector.configtls import TLSClientConfig
 from collector.scraperhelper import ScraperConfig
 
 PRESETS_DIR = Path(__file__).parent / "presets"
+PY4J_SCHEME = "py4j://"
+_REMOTE_JMX_KEYS = (
+    "username",
+    "password",
+    "keystore_path",
+    "keystore_password",
+    "truststore_path",
+    "truststore_password",
+)
 
 MetricType = Literal["gauge", "counter", "updowncounter", "state"]
 _EXPRESSION = re.compile(r"^(?:(lowercase)\((.*)\)|(param|beanattr|const)\((.*)\))$", re.DOTALL)
@@ -151,7 +161,16 @@ class JmxConfig(ScraperConfig):
     """One receiver instance scrapes one JVM; several targets are several `jmx/<name>` entries."""
 
     endpoint: str = Field(
-        min_length=1, description="host:port, or a full service:jmx:rmi:///jndi/rmi://host:port/jmxrmi URL."
+        min_length=1,
+        description="host:port, a full service:jmx:rmi:///jndi/rmi://host:port/jmxrmi URL, or py4j://host:port "
+        "(the in-JVM gateway: Java agent or connector wrapper).",
+    )
+    auth_token: SecretStr = Field(
+        SecretStr(""), description="py4j:// only: the in-JVM gateway's token; write it as ${env:VAR}. Never logged."
+    )
+    tls: TLSClientConfig = Field(
+        default_factory=TLSClientConfig,
+        description="py4j:// only: TLS to the in-JVM gateway (on by default; `insecure: true` for plaintext).",
     )
     target_system: str = Field("", description="Comma list of presets: " + ", ".join(preset_names()) + ".")
     rules: list[Rule] = Field(default_factory=list)
@@ -181,15 +200,36 @@ class JmxConfig(ScraperConfig):
     @field_validator("endpoint")
     @classmethod
     def _endpoint_shape(cls, value: str) -> str:
-        if not value.startswith("service:jmx:") and not re.fullmatch(r"[^\s:/]+:\d+|\[[0-9a-fA-F:]+\]:\d+", value):
-            raise ValueError("expected host:port or a service:jmx:rmi:///jndi/rmi://host:port/jmxrmi URL")
-        return value
+        host_port = r"[^\s:/]+:\d+|\[[0-9a-fA-F:]+\]:\d+"
+        if value.startswith("service:jmx:") or re.fullmatch(host_port, value.removeprefix(PY4J_SCHEME)):
+            return value
+        raise ValueError("expected host:port, a service:jmx:rmi:///jndi/rmi://host:port/jmxrmi URL or py4j://host:port")
 
     @model_validator(mode="after")
     def _something_to_read(self) -> JmxConfig:
         if not self.preset_list and not self.rules:
             raise ValueError("give `target_system` (a preset) or `rules`, or both")
         return self
+
+    @model_validator(mode="after")
+    def _keys_of_the_transport(self) -> JmxConfig:
+        if self.in_jvm:
+            remote_only = [k for k in _REMOTE_JMX_KEYS if getattr(self, k) not in ("", SecretStr(""))]
+            if remote_only:
+                raise ValueError(f"{', '.join(remote_only)}: JMX remote settings, unused with a py4j:// endpoint")
+        elif self.auth_token.get_secret_value() or "tls" in self.model_fields_set:
+            raise ValueError("auth_token and tls are for a py4j:// endpoint (the in-JVM gateway)")
+        return self
+
+    @property
+    def in_jvm(self) -> bool:
+        """The target serves the gateway itself (agent or connector wrapper): no gateway JVM of ours."""
+        return self.endpoint.startswith(PY4J_SCHEME)
+
+    @property
+    def py4j_address(self) -> tuple[str, int]:
+        host, _, port = self.endpoint.removeprefix(PY4J_SCHEME).rpartition(":")
+        return host.strip("[]"), int(port)
 
     @property
     def preset_list(self) -> list[str]:

@@ -21,6 +21,7 @@ from collector.scraperhelper import ScraperReceiver
 from receivers.jmx import gateway
 from receivers.jmx.config import JmxConfig
 from receivers.jmx.gateway import GatewaySupervisor, LaunchSpec
+from receivers.jmx.network import NetworkGateway
 from receivers.jmx.rules import MetricBuilder, build_query, compile_rules, parse_reply
 
 SCOPE = InstrumentationScope("jmx-otel-collector/receiver/jmx", "0.1.0")
@@ -37,6 +38,11 @@ class JmxReceiver(ScraperReceiver):
         self.query = build_query(rules)
         self.builder = MetricBuilder(rules)
         self.resource = Resource(dict(config.resource_attributes))  # exactly what is configured, no SDK defaults
+        self.target_up: bool | None = None
+        self.gateway: GatewaySupervisor | NetworkGateway
+        if config.in_jvm:
+            self.gateway = NetworkGateway(*config.py4j_address, config.auth_token.get_secret_value(), config.tls)
+            return
         self.gateway = GatewaySupervisor(
             LaunchSpec(
                 service_url=config.service_url,
@@ -48,11 +54,11 @@ class JmxReceiver(ScraperReceiver):
             ),
             self.logger,
         )
-        self.target_up: bool | None = None
 
     async def start(self, host: Host) -> None:
         # A missing JDK or a gateway that does not compile is a start error, not a scrape error.
-        await asyncio.to_thread(gateway.classpath, self.config.java)
+        if not self.config.in_jvm:  # the in-JVM gateway needs no JDK here
+            await asyncio.to_thread(gateway.classpath, self.config.java)
         await super().start(host)
 
     async def scrape(self) -> MetricsData:

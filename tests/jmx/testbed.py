@@ -11,7 +11,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,9 +95,16 @@ class JavaTarget:
                 self.process.wait(5)
 
 
-def start_target(main: str, *args: str, classpath: str, port: int = 0, heap: str = "-Xmx256m") -> JavaTarget:
+def start_target(
+    main: str,
+    *args: str,
+    classpath: str,
+    port: int = 0,
+    heap: str = "-Xmx256m",
+    jvm_options: Sequence[str] = (),
+) -> JavaTarget:
     process = subprocess.Popen(
-        [_require("java"), heap, "-cp", classpath, main, str(port), *args],
+        [_require("java"), heap, *jvm_options, "-cp", classpath, main, str(port), *args],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -258,7 +265,8 @@ INSERT INTO sales.customers (name) VALUES ('ann'), ('bob');
 """
 
 
-def debezium_properties(directory: Path, db: MariaDB) -> Path:
+def debezium_properties(directory: Path, db: MariaDB, overrides: dict[str, str] | None = None) -> Path:
+    """Engine properties for the test bed's connector; `overrides` replace or add keys."""
     props = {
         "name": "salesdb-engine",
         "connector.class": "io.debezium.connector.mysql.MySqlConnector",
@@ -278,13 +286,15 @@ def debezium_properties(directory: Path, db: MariaDB) -> Path:
         "internal.advanced.metrics.enable": "true",
         "database.ssl.mode": "disabled",
     }
+    props.update(overrides or {})
     path = directory / "engine.properties"
     path.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
     return path
 
 
-def start_debezium(properties: Path, port: int = 0) -> JavaTarget:
-    return start_target("DebeziumRunner", str(properties), classpath=testbed_classes(with_debezium=True), port=port)
+def start_debezium(properties: Path, port: int = 0, extra_classpath: Sequence[str] = ()) -> JavaTarget:
+    classpath = os.pathsep.join([testbed_classes(with_debezium=True), *extra_classpath])
+    return start_target("DebeziumRunner", str(properties), classpath=classpath, port=port)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import datetime
-import ipaddress
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -9,10 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from opentelemetry.sdk.metrics.export import (
     AggregationTemporality,
     Gauge,
@@ -31,6 +25,7 @@ from collector.exporterhelper import QueuedSender
 from collector.logs import component_logger
 from collector.telemetry import Telemetry
 from tests.otlpexporters.victoria import VictoriaMetrics
+from tests.tlscerts import make_cert, make_key, write_pem
 
 SCOPE = InstrumentationScope("tests.otlpexporters", "1.0")
 
@@ -151,54 +146,20 @@ class Certs:
         return path.read_bytes()
 
 
-def _key() -> ec.EllipticCurvePrivateKey:
-    return ec.generate_private_key(ec.SECP256R1())
-
-
-def _cert(subject: str, key, issuer_name: str, issuer_key, ca: bool, san: bool = False) -> x509.Certificate:
-    now = datetime.datetime.now(datetime.UTC)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
-        .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer_name)]))
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-    )
-    if san:
-        names = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-        builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
-    return builder.sign(issuer_key, hashes.SHA256())
-
-
-def _write(path: Path, cert: x509.Certificate | None = None, key=None) -> Path:
-    if cert is not None:
-        path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    else:
-        path.write_bytes(
-            key.private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-            )
-        )
-    return path
-
-
 @pytest.fixture(scope="session")
 def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
     """A throwaway CA, a server cert for 127.0.0.1/localhost and a client cert, all made here."""
     d = tmp_path_factory.mktemp("certs")
-    ca_key, other_key, server_key, client_key = _key(), _key(), _key(), _key()
-    ca = _cert("test CA", ca_key, "test CA", ca_key, ca=True)
-    other = _cert("other CA", other_key, "other CA", other_key, ca=True)
-    server = _cert("localhost", server_key, "test CA", ca_key, ca=False, san=True)
-    client = _cert("collector", client_key, "test CA", ca_key, ca=False)
+    ca_key, other_key, server_key, client_key = make_key(), make_key(), make_key(), make_key()
+    ca = make_cert("test CA", ca_key, "test CA", ca_key, ca=True)
+    other = make_cert("other CA", other_key, "other CA", other_key, ca=True)
+    server = make_cert("localhost", server_key, "test CA", ca_key, ca=False, san=True)
+    client = make_cert("collector", client_key, "test CA", ca_key, ca=False)
     return Certs(
-        ca=_write(d / "ca.pem", ca),
-        server_cert=_write(d / "server.pem", server),
-        server_key=_write(d / "server-key.pem", key=server_key),
-        client_cert=_write(d / "client.pem", client),
-        client_key=_write(d / "client-key.pem", key=client_key),
-        other_ca=_write(d / "other-ca.pem", other),
+        ca=write_pem(d / "ca.pem", ca),
+        server_cert=write_pem(d / "server.pem", server),
+        server_key=write_pem(d / "server-key.pem", key=server_key),
+        client_cert=write_pem(d / "client.pem", client),
+        client_key=write_pem(d / "client-key.pem", key=client_key),
+        other_ca=write_pem(d / "other-ca.pem", other),
     )

@@ -53,6 +53,9 @@ public final class InProcessGateway {
     long getRefusedConnections();
 
     int getPort();
+
+    /** Connectors' tasks (or the agent) holding the gateway; it stops when this drops to 0. */
+    int getHolders();
   }
 
   static final class GatewayStats implements GatewayStatsMBean {
@@ -65,6 +68,11 @@ public final class InProcessGateway {
     public int getPort() {
       JmxGateway.Server current = server;
       return current == null ? 0 : current.getListeningPort();
+    }
+
+    @Override
+    public int getHolders() {
+      return holders();
     }
   }
 

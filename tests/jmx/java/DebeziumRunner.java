@@ -1,24 +1,27 @@
 import io.debezium.engine.ChangeEvent;
 import io.debezium.engine.DebeziumEngine;
 import io.debezium.engine.format.Json;
+import java.io.BufferedReader;
 import java.io.FileReader;
+import java.io.InputStreamReader;
 import java.io.Reader;
+import java.nio.charset.StandardCharsets;
 import java.util.Properties;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Runs the real Debezium MySQL connector with the embedded engine (DebeziumEngine API), events discarded,
- * JMX on 127.0.0.1. Usage: DebeziumRunner <jmxPort|0> <engine.properties>
+ * JMX on 127.0.0.1. Usage: DebeziumRunner <jmxPort|0> <engine.properties>. A {@code restart} line on stdin
+ * stops the connector and starts it again in the same JVM (prints {@code RESTARTED}), as a worker does.
  */
 public final class DebeziumRunner {
-  public static void main(String[] args) throws Exception {
-    int port = LoopbackJmx.start(Integer.parseInt(args[0]));
-    Properties props = new Properties();
-    try (Reader reader = new FileReader(args[1])) {
-      props.load(reader);
-    }
-    DebeziumEngine<ChangeEvent<String, String>> engine = DebeziumEngine.create(Json.class)
+  private DebeziumEngine<ChangeEvent<String, String>> engine;
+  private ExecutorService executor;
+
+  private void start(Properties props) {
+    engine = DebeziumEngine.create(Json.class)
         .using(props)
         .notifying(record -> {})
         .using((success, message, error) -> {
@@ -27,8 +30,35 @@ public final class DebeziumRunner {
           }
         })
         .build();
-    ExecutorService executor = Executors.newSingleThreadExecutor();
+    executor = Executors.newSingleThreadExecutor();
     executor.execute(engine);
-    LoopbackJmx.serveUntilStdinCloses(port);
+  }
+
+  private void stop() throws Exception {
+    engine.close();
+    executor.shutdown();
+    executor.awaitTermination(60, TimeUnit.SECONDS);
+  }
+
+  public static void main(String[] args) throws Exception {
+    int port = LoopbackJmx.start(Integer.parseInt(args[0]));
+    Properties props = new Properties();
+    try (Reader reader = new FileReader(args[1])) {
+      props.load(reader);
+    }
+    DebeziumRunner runner = new DebeziumRunner();
+    runner.start(props);
+    System.out.println("JMX " + port);
+    System.out.flush();
+    BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+    for (String line = in.readLine(); line != null; line = in.readLine()) {
+      if (line.equals("restart")) {
+        runner.stop();
+        runner.start(props);
+        System.out.println("RESTARTED");
+        System.out.flush();
+      }
+    }
+    System.exit(0);
   }
 }

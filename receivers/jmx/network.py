@@ -1,0 +1,91 @@
+"""The in-JVM gateway reached over the network (`endpoint: py4j://host:port`): the target JVM serves the
+gateway itself (Java agent or connector wrapper), so there is no gateway JVM of ours, only a py4j client.
+
+Blocking, like the supervised gateway: the receiver calls it from a thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import threading
+
+from py4j.java_gateway import GatewayParameters, JavaGateway
+from py4j.protocol import Py4JAuthenticationError, Py4JError, Py4JNetworkError
+
+from collector.configtls import TLSClientConfig
+from receivers.jmx.gateway import GatewayError
+
+READ_TIMEOUT_S = 30.0
+# py4j logs every failed connect with a traceback; the receiver logs each state change once instead.
+logging.getLogger("py4j.java_gateway").setLevel(logging.CRITICAL)
+
+
+def client_ssl_context(tls: TLSClientConfig) -> ssl.SSLContext | None:
+    """None for `insecure: true` (plaintext); else verified against `ca_file` (system roots when unset)."""
+    if tls.insecure:
+        return None
+    context = ssl.create_default_context(cafile=tls.ca_file or None)
+    if tls.insecure_skip_verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    if tls.cert_file and tls.key_file:
+        context.load_cert_chain(tls.cert_file, tls.key_file)
+    return context
+
+
+class NetworkGateway:
+    """A py4j client of an in-JVM gateway; same `scrape`/`stop` as the supervised gateway JVM.
+
+    An unreachable gateway is the target being down (a `DOWN` reply: `jmx.up` 0); a refused token is a
+    configuration error (raised: the scrape fails and is counted)."""
+
+    def __init__(self, host: str, port: int, auth_token: str, tls: TLSClientConfig) -> None:
+        self.host, self.port = host, port
+        self._auth_token = auth_token
+        self._ssl = client_ssl_context(tls)
+        self._client: JavaGateway | None = None
+        self._lock = threading.Lock()
+
+    def scrape(self, query: str) -> str:
+        with self._lock:
+            if self._client is None:
+                self._client = JavaGateway(
+                    gateway_parameters=GatewayParameters(
+                        address=self.host,
+                        port=self.port,
+                        auth_token=self._auth_token or None,
+                        ssl_context=self._ssl,
+                        read_timeout=READ_TIMEOUT_S,
+                        auto_convert=False,
+                        eager_load=False,
+                    )
+                )
+            try:
+                return self._client.entry_point.scrape(query)  # type: ignore[no-any-return]
+            except Py4JAuthenticationError as exc:
+                self._close()
+                raise GatewayError(
+                    f"the gateway at {self.host}:{self.port} refused the connection: wrong auth_token, "
+                    "or it expects TLS (tls.insecure is set)"
+                ) from exc
+            except (Py4JNetworkError, OSError) as exc:
+                self._close()
+                return f"DOWN\tgateway {self.host}:{self.port} unreachable: {_first_line(exc)}\n"
+            except Py4JError as exc:
+                raise GatewayError(f"gateway call failed: {_first_line(exc)}") from exc
+
+    def _close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def stop(self) -> None:
+        with self._lock:
+            self._close()
+
+
+def _first_line(exc: BaseException) -> str:
+    cause = exc.__cause__ or exc.__context__
+    text = f"{exc}" + (f" ({cause})" if cause else "")
+    return text.replace("\t", " ").splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,95 @@
+"""Test bed of the in-JVM gateway: the jar as `collector gateway-jar` builds it, TLS material, a target JVM
+started with the gateway as a Java agent."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.jmx import testbed
+from tests.tlscerts import server_keystore
+
+COLLECTOR = [sys.executable, "-m", "collector"]
+
+
+@dataclass(frozen=True)
+class GatewayJar:
+    jar: Path
+    py4j_jar: Path
+    connector_class: str
+
+
+def build_jar(out: Path) -> GatewayJar:
+    """`collector gateway-jar` with the Debezium connector's jars (from the test bed's cache)."""
+    result = subprocess.run(
+        [*COLLECTOR, "gateway-jar", "--out", str(out), "--connector-classpath", str(testbed.debezium_libs())],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    built = json.loads(result.stdout)
+    assert built["agent"] is True
+    return GatewayJar(Path(built["jar"]), Path(built["py4j_jar"]), built["connector_class"])
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """A token file and a TLS keystore (with its password file) for the gateway, and the CA the collector trusts."""
+
+    token: str
+    token_file: Path
+    keystore: Path
+    keystore_password_file: Path
+    ca_file: Path
+
+    def agent_settings(self) -> dict[str, str]:
+        return {
+            "token_file": str(self.token_file),
+            "tls_keystore": str(self.keystore),
+            "tls_keystore_password_file": str(self.keystore_password_file),
+        }
+
+
+def make_secrets(directory: Path) -> Secrets:
+    token = secrets.token_urlsafe(32)
+    password = secrets.token_urlsafe(16)
+    keystore, ca = server_keystore(directory, password)
+    token_file = directory / "gateway.token"
+    token_file.write_text(token + "\n")
+    password_file = directory / "keystore.password"
+    password_file.write_text(password)
+    return Secrets(token, token_file, keystore, password_file, ca)
+
+
+def agent_option(jar: GatewayJar, settings: dict[str, str]) -> str:
+    return f"-javaagent:{jar.jar}=" + ",".join(f"{k}={v}" for k, v in settings.items())
+
+
+@contextmanager
+def agent_target(jar: GatewayJar, settings: dict[str, str]) -> Iterator[testbed.JavaTarget]:
+    """A plain JVM (the edge-case MBeans, JMX on loopback for direct reads) with the gateway as its agent."""
+    target = testbed.start_target(
+        "EdgeCaseTarget", classpath=testbed.testbed_classes(), jvm_options=[agent_option(jar, settings)]
+    )
+    try:
+        yield target
+    finally:
+        target.stop()
+
+
+def agent_refusal(jar: GatewayJar, settings: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Start a JVM with the agent and these settings; the JVM exits at once (stdin is empty)."""
+    return subprocess.run(
+        ["java", agent_option(jar, settings), "-cp", testbed.testbed_classes(), "EdgeCaseTarget", "0"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )

@@ -1,0 +1,192 @@
+"""The in-JVM gateway as a Java agent in a plain JVM: what `collector gateway-jar` builds, the refusals of
+its security rules (each over the real network path), and the `jmx` receiver reading it over py4j."""
+
+from __future__ import annotations
+
+import asyncio
+import zipfile
+from pathlib import Path
+
+import pytest
+from py4j.java_gateway import GatewayParameters, JavaGateway
+from py4j.protocol import Py4JError
+
+from collector.configtls import TLSClientConfig
+from receivers.jmx.gateway import GatewayError
+from receivers.jmx.network import NetworkGateway, client_ssl_context
+from tests.jmx import injvm
+from tests.jmx.conftest import make_receiver
+from tests.support import free_port, read_points, run_collector, wait_for, write_config
+
+pytestmark = pytest.mark.integration
+STATS_RULE = {
+    "bean": "jmxotel:type=Gateway",
+    "mapping": {"RefusedConnections": {"metric": "gateway.refused", "type": "counter"}, "Holders": None},
+}
+
+
+@pytest.fixture(scope="session")
+def gateway_jar(tmp_path_factory: pytest.TempPathFactory) -> injvm.GatewayJar:
+    return injvm.build_jar(tmp_path_factory.mktemp("gateway-jar"))
+
+
+@pytest.fixture(scope="session")
+def secrets_(tmp_path_factory: pytest.TempPathFactory) -> injvm.Secrets:
+    return injvm.make_secrets(tmp_path_factory.mktemp("gateway-secrets"))
+
+
+@pytest.fixture(scope="module")
+def agent(gateway_jar: injvm.GatewayJar, secrets_: injvm.Secrets):
+    """Loopback, but with the beyond-loopback rules forced (strict): token and TLS required."""
+    port = free_port()
+    settings = {"port": str(port), "bind": "127.0.0.1", "strict": "true", **secrets_.agent_settings()}
+    with injvm.agent_target(gateway_jar, settings) as target:
+        yield port, target
+
+
+def tls(secrets_: injvm.Secrets) -> TLSClientConfig:
+    return TLSClientConfig(ca_file=str(secrets_.ca_file))
+
+
+def test_the_jar_is_java_11_bytecode_with_an_agent_manifest(gateway_jar: injvm.GatewayJar) -> None:
+    with zipfile.ZipFile(gateway_jar.jar) as jar:
+        manifest = jar.read("META-INF/MANIFEST.MF").decode()
+        gateway_classes = [n for n in jar.namelist() if n.startswith("jmxotel/") and "/connect/" not in n]
+        majors = {int.from_bytes(jar.read(n)[6:8], "big") for n in gateway_classes if n.endswith(".class")}
+        names = set(jar.namelist())
+    assert "Premain-Class: jmxotel.InProcessGateway" in manifest
+    assert f"Class-Path: {gateway_jar.py4j_jar.name}" in manifest
+    assert majors == {55}  # Java 11
+    assert "jmxotel/connect/GatewayMySqlConnector.class" in names
+    assert not any(n.startswith(("io/debezium", "org/apache", "py4j/")) for n in names)  # nothing shipped
+    assert gateway_jar.py4j_jar.parent == gateway_jar.jar.parent
+    assert gateway_jar.connector_class == "jmxotel.connect.GatewayMySqlConnector"
+
+
+def test_gateway_jar_without_a_jdk_says_so(tmp_path: Path) -> None:
+    result = injvm.subprocess.run(
+        [*injvm.COLLECTOR, "gateway-jar", "--out", str(tmp_path), "--java", "no-such-java"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert "openjdk-17-jdk-headless" in result.stderr and not result.stdout
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"strict": "true"}, "without a token"),
+        ({"bind": "0.0.0.0"}, "without a token"),
+        ({"strict": "true", "token_file": "SHORT"}, "shorter than 32 bytes"),
+        ({"strict": "true", "token_file": "GOOD"}, "refusing plaintext"),
+        ({"token": "x" * 40}, "give token_file, not token"),
+        ({"prot": "1"}, "unknown setting prot"),
+    ],
+)
+def test_the_agent_refuses_to_start(
+    gateway_jar: injvm.GatewayJar, secrets_: injvm.Secrets, tmp_path: Path, settings: dict[str, str], message: str
+) -> None:
+    short = tmp_path / "short.token"
+    short.write_text("a" * 31)
+    files = {"SHORT": str(short), "GOOD": str(secrets_.token_file)}
+    settings = {k: files.get(v, v) for k, v in {"port": str(free_port()), **settings}.items()}
+    result = injvm.agent_refusal(gateway_jar, settings)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_plaintext_is_served_when_explicitly_allowed(gateway_jar: injvm.GatewayJar, secrets_: injvm.Secrets) -> None:
+    settings = {"port": str(free_port()), "strict": "true", "token_file": str(secrets_.token_file)}
+    result = injvm.agent_refusal(gateway_jar, {**settings, "allow_plaintext": "true"})
+    assert result.returncode == 0, result.stderr
+
+
+def test_wrong_token_is_refused_and_counted(agent, secrets_: injvm.Secrets) -> None:
+    port, _ = agent
+    stats = {"endpoint": f"py4j://127.0.0.1:{port}", "rules": [STATS_RULE], "tls": {"ca_file": str(secrets_.ca_file)}}
+    good = make_receiver({**stats, "auth_token": secrets_.token})
+    before = asyncio.run(good.scrape())
+    wrong = NetworkGateway("127.0.0.1", port, "x" * 43, tls(secrets_))
+    with pytest.raises(GatewayError, match="wrong auth_token"):
+        wrong.scrape("")
+    wrong.stop()
+    after = asyncio.run(good.scrape())
+    good.gateway.stop()
+    assert refused(after) == refused(before) + 1
+
+
+def refused(data) -> int:
+    for resource in data.resource_metrics:
+        for scope in resource.scope_metrics:
+            for metric in scope.metrics:
+                if metric.name == "gateway.refused":
+                    return int(metric.data.data_points[0].value)
+    raise AssertionError("no gateway.refused metric")
+
+
+def test_plaintext_and_unverified_peers_are_refused(agent, secrets_: injvm.Secrets, tmp_path: Path) -> None:
+    port, _ = agent
+    plaintext = NetworkGateway("127.0.0.1", port, secrets_.token, TLSClientConfig(insecure=True))
+    with pytest.raises(GatewayError, match="expects TLS"):
+        plaintext.scrape("")  # the right token, sent in plaintext: the TLS handshake fails, nothing is served
+    plaintext.stop()
+    _, other_ca = injvm.server_keystore(tmp_path, "unused")  # a CA that did not sign the gateway's certificate
+    untrusted = NetworkGateway("127.0.0.1", port, secrets_.token, TLSClientConfig(ca_file=str(other_ca)))
+    reply = untrusted.scrape("")
+    untrusted.stop()
+    assert reply.startswith("DOWN\t") and "CERTIFICATE_VERIFY_FAILED" in reply
+
+
+def test_a_token_holder_reads_mbeans_and_nothing_else(agent, secrets_: injvm.Secrets) -> None:
+    port, _ = agent
+    client = JavaGateway(
+        gateway_parameters=GatewayParameters(
+            address="127.0.0.1",
+            port=port,
+            auth_token=secrets_.token,
+            ssl_context=client_ssl_context(tls(secrets_)),
+            auto_convert=False,
+            eager_load=False,
+        )
+    )
+    try:
+        assert client.entry_point.scrape("g\tjava.lang:type=Runtime\tUptime").startswith("UP\n")
+        with pytest.raises(Py4JError):
+            client.jvm.java.lang.System.getProperty("user.name")
+        with pytest.raises(Py4JError):
+            client.entry_point.getClass()
+        with pytest.raises(Py4JError):
+            client.jvm.java.lang.Runtime.getRuntime()
+    finally:
+        client.close()
+
+
+def test_the_agent_serves_the_jvm_preset_to_a_collector(agent, secrets_: injvm.Secrets, tmp_path: Path) -> None:
+    port, _ = agent
+    out = tmp_path / "out.jsonl"
+    config = write_config(
+        tmp_path,
+        {
+            "receivers": {
+                "jmx/worker": {
+                    "endpoint": f"py4j://127.0.0.1:{port}",
+                    "auth_token": "${env:GATEWAY_TOKEN}",
+                    "tls": {"ca_file": str(secrets_.ca_file)},
+                    "target_system": "jvm",
+                    "collection_interval": "1s",
+                    "initial_delay": "0s",
+                }
+            },
+            "exporters": {"file": {"path": str(out)}},
+            "service": {"pipelines": {"metrics": {"receivers": ["jmx/worker"], "exporters": ["file"]}}},
+        },
+    )
+    wanted = {"jvm.memory.used", "jvm.thread.count", "jvm.class.loaded", "jmx.up"}
+    with run_collector(config, env={"GATEWAY_TOKEN": secrets_.token}) as collector:
+        wait_for(lambda: out.exists() and wanted <= {p.name for p in read_points(out)}, 60, "jvm metrics over py4j")
+        logs = collector.logs()
+    points = read_points(out)
+    assert all(p.value == 1 for p in points if p.name == "jmx.up")
+    assert all(p.value > 0 for p in points if p.name == "jvm.thread.count")
+    assert secrets_.token not in logs
