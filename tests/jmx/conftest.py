@@ -14,7 +14,7 @@ import pytest
 from collector.component import ComponentID, CreateSettings, Kind
 from collector.telemetry import Telemetry
 from receivers.jmx import JmxConfig, JmxReceiver
-from tests.jmx import testbed
+from tests.jmx import injvm, testbed
 from tests.support import wait_for
 
 
@@ -74,3 +74,14 @@ def make_receiver(config: dict[str, Any], telemetry: Telemetry | None = None) ->
         logging.LoggerAdapter(logging.getLogger("receivers.jmx.test"), {}),
     )
     return JmxReceiver(settings, JmxConfig.model_validate(config), CollectingConsumer())
+
+
+@pytest.fixture(scope="session")
+def gateway_jar(tmp_path_factory: pytest.TempPathFactory) -> injvm.GatewayJar:
+    """What `collector gateway-jar` builds, with the Debezium connector wrapper."""
+    return injvm.build_jar(tmp_path_factory.mktemp("gateway-jar"))
+
+
+@pytest.fixture(scope="session")
+def gateway_secrets(tmp_path_factory: pytest.TempPathFactory) -> injvm.Secrets:
+    return injvm.make_secrets(tmp_path_factory.mktemp("gateway-secrets"))

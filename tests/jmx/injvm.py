@@ -12,10 +12,35 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from opentelemetry.sdk.metrics.export import MetricsData
+
 from tests.jmx import testbed
 from tests.tlscerts import server_keystore
 
 COLLECTOR = [sys.executable, "-m", "collector"]
+# The gateway's own counters, read through the gateway like any MBean.
+STATS_RULE = {
+    "bean": "jmxotel:type=Gateway",
+    "mapping": {
+        "RefusedConnections": {"metric": "gateway.refused", "type": "counter"},
+        "Holders": {"metric": "gateway.holders"},
+    },
+}
+
+
+def value(data: MetricsData, name: str, **attributes: str) -> float:
+    """The value of the one point of `name` with these attributes in a scrape's MetricsData."""
+    found = [
+        point.value
+        for resource in data.resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+        if metric.name == name
+        for point in metric.data.data_points
+        if all(point.attributes.get(k) == v for k, v in attributes.items())
+    ]
+    assert len(found) == 1, f"{name} {attributes}: {found}"
+    return found[0]
 
 
 @dataclass(frozen=True)

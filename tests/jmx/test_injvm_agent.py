@@ -19,33 +19,19 @@ from tests.jmx.conftest import make_receiver
 from tests.support import free_port, read_points, run_collector, wait_for, write_config
 
 pytestmark = pytest.mark.integration
-STATS_RULE = {
-    "bean": "jmxotel:type=Gateway",
-    "mapping": {"RefusedConnections": {"metric": "gateway.refused", "type": "counter"}, "Holders": None},
-}
-
-
-@pytest.fixture(scope="session")
-def gateway_jar(tmp_path_factory: pytest.TempPathFactory) -> injvm.GatewayJar:
-    return injvm.build_jar(tmp_path_factory.mktemp("gateway-jar"))
-
-
-@pytest.fixture(scope="session")
-def secrets_(tmp_path_factory: pytest.TempPathFactory) -> injvm.Secrets:
-    return injvm.make_secrets(tmp_path_factory.mktemp("gateway-secrets"))
 
 
 @pytest.fixture(scope="module")
-def agent(gateway_jar: injvm.GatewayJar, secrets_: injvm.Secrets):
+def agent(gateway_jar: injvm.GatewayJar, gateway_secrets: injvm.Secrets):
     """Loopback, but with the beyond-loopback rules forced (strict): token and TLS required."""
     port = free_port()
-    settings = {"port": str(port), "bind": "127.0.0.1", "strict": "true", **secrets_.agent_settings()}
+    settings = {"port": str(port), "bind": "127.0.0.1", "strict": "true", **gateway_secrets.agent_settings()}
     with injvm.agent_target(gateway_jar, settings) as target:
         yield port, target
 
 
-def tls(secrets_: injvm.Secrets) -> TLSClientConfig:
-    return TLSClientConfig(ca_file=str(secrets_.ca_file))
+def tls(gateway_secrets: injvm.Secrets) -> TLSClientConfig:
+    return TLSClientConfig(ca_file=str(gateway_secrets.ca_file))
 
 
 def test_the_jar_is_java_11_bytecode_with_an_agent_manifest(gateway_jar: injvm.GatewayJar) -> None:
@@ -85,67 +71,68 @@ def test_gateway_jar_without_a_jdk_says_so(tmp_path: Path) -> None:
     ],
 )
 def test_the_agent_refuses_to_start(
-    gateway_jar: injvm.GatewayJar, secrets_: injvm.Secrets, tmp_path: Path, settings: dict[str, str], message: str
+    gateway_jar: injvm.GatewayJar,
+    gateway_secrets: injvm.Secrets,
+    tmp_path: Path,
+    settings: dict[str, str],
+    message: str,
 ) -> None:
     short = tmp_path / "short.token"
     short.write_text("a" * 31)
-    files = {"SHORT": str(short), "GOOD": str(secrets_.token_file)}
+    files = {"SHORT": str(short), "GOOD": str(gateway_secrets.token_file)}
     settings = {k: files.get(v, v) for k, v in {"port": str(free_port()), **settings}.items()}
     result = injvm.agent_refusal(gateway_jar, settings)
     assert result.returncode != 0
     assert message in result.stderr
 
 
-def test_plaintext_is_served_when_explicitly_allowed(gateway_jar: injvm.GatewayJar, secrets_: injvm.Secrets) -> None:
-    settings = {"port": str(free_port()), "strict": "true", "token_file": str(secrets_.token_file)}
+def test_plaintext_is_served_when_explicitly_allowed(
+    gateway_jar: injvm.GatewayJar, gateway_secrets: injvm.Secrets
+) -> None:
+    settings = {"port": str(free_port()), "strict": "true", "token_file": str(gateway_secrets.token_file)}
     result = injvm.agent_refusal(gateway_jar, {**settings, "allow_plaintext": "true"})
     assert result.returncode == 0, result.stderr
 
 
-def test_wrong_token_is_refused_and_counted(agent, secrets_: injvm.Secrets) -> None:
+def test_wrong_token_is_refused_and_counted(agent, gateway_secrets: injvm.Secrets) -> None:
     port, _ = agent
-    stats = {"endpoint": f"py4j://127.0.0.1:{port}", "rules": [STATS_RULE], "tls": {"ca_file": str(secrets_.ca_file)}}
-    good = make_receiver({**stats, "auth_token": secrets_.token})
+    stats = {
+        "endpoint": f"py4j://127.0.0.1:{port}",
+        "rules": [injvm.STATS_RULE],
+        "tls": {"ca_file": str(gateway_secrets.ca_file)},
+    }
+    good = make_receiver({**stats, "auth_token": gateway_secrets.token})
     before = asyncio.run(good.scrape())
-    wrong = NetworkGateway("127.0.0.1", port, "x" * 43, tls(secrets_))
+    wrong = NetworkGateway("127.0.0.1", port, "x" * 43, tls(gateway_secrets))
     with pytest.raises(GatewayError, match="wrong auth_token"):
         wrong.scrape("")
     wrong.stop()
     after = asyncio.run(good.scrape())
     good.gateway.stop()
-    assert refused(after) == refused(before) + 1
+    assert injvm.value(after, "gateway.refused") == injvm.value(before, "gateway.refused") + 1
 
 
-def refused(data) -> int:
-    for resource in data.resource_metrics:
-        for scope in resource.scope_metrics:
-            for metric in scope.metrics:
-                if metric.name == "gateway.refused":
-                    return int(metric.data.data_points[0].value)
-    raise AssertionError("no gateway.refused metric")
-
-
-def test_plaintext_and_unverified_peers_are_refused(agent, secrets_: injvm.Secrets, tmp_path: Path) -> None:
+def test_plaintext_and_unverified_peers_are_refused(agent, gateway_secrets: injvm.Secrets, tmp_path: Path) -> None:
     port, _ = agent
-    plaintext = NetworkGateway("127.0.0.1", port, secrets_.token, TLSClientConfig(insecure=True))
+    plaintext = NetworkGateway("127.0.0.1", port, gateway_secrets.token, TLSClientConfig(insecure=True))
     with pytest.raises(GatewayError, match="expects TLS"):
         plaintext.scrape("")  # the right token, sent in plaintext: the TLS handshake fails, nothing is served
     plaintext.stop()
     _, other_ca = injvm.server_keystore(tmp_path, "unused")  # a CA that did not sign the gateway's certificate
-    untrusted = NetworkGateway("127.0.0.1", port, secrets_.token, TLSClientConfig(ca_file=str(other_ca)))
+    untrusted = NetworkGateway("127.0.0.1", port, gateway_secrets.token, TLSClientConfig(ca_file=str(other_ca)))
     reply = untrusted.scrape("")
     untrusted.stop()
     assert reply.startswith("DOWN\t") and "CERTIFICATE_VERIFY_FAILED" in reply
 
 
-def test_a_token_holder_reads_mbeans_and_nothing_else(agent, secrets_: injvm.Secrets) -> None:
+def test_a_token_holder_reads_mbeans_and_nothing_else(agent, gateway_secrets: injvm.Secrets) -> None:
     port, _ = agent
     client = JavaGateway(
         gateway_parameters=GatewayParameters(
             address="127.0.0.1",
             port=port,
-            auth_token=secrets_.token,
-            ssl_context=client_ssl_context(tls(secrets_)),
+            auth_token=gateway_secrets.token,
+            ssl_context=client_ssl_context(tls(gateway_secrets)),
             auto_convert=False,
             eager_load=False,
         )
@@ -162,7 +149,7 @@ def test_a_token_holder_reads_mbeans_and_nothing_else(agent, secrets_: injvm.Sec
         client.close()
 
 
-def test_the_agent_serves_the_jvm_preset_to_a_collector(agent, secrets_: injvm.Secrets, tmp_path: Path) -> None:
+def test_the_agent_serves_the_jvm_preset_to_a_collector(agent, gateway_secrets: injvm.Secrets, tmp_path: Path) -> None:
     port, _ = agent
     out = tmp_path / "out.jsonl"
     config = write_config(
@@ -172,7 +159,7 @@ def test_the_agent_serves_the_jvm_preset_to_a_collector(agent, secrets_: injvm.S
                 "jmx/worker": {
                     "endpoint": f"py4j://127.0.0.1:{port}",
                     "auth_token": "${env:GATEWAY_TOKEN}",
-                    "tls": {"ca_file": str(secrets_.ca_file)},
+                    "tls": {"ca_file": str(gateway_secrets.ca_file)},
                     "target_system": "jvm",
                     "collection_interval": "1s",
                     "initial_delay": "0s",
@@ -183,10 +170,10 @@ def test_the_agent_serves_the_jvm_preset_to_a_collector(agent, secrets_: injvm.S
         },
     )
     wanted = {"jvm.memory.used", "jvm.thread.count", "jvm.class.loaded", "jmx.up"}
-    with run_collector(config, env={"GATEWAY_TOKEN": secrets_.token}) as collector:
+    with run_collector(config, env={"GATEWAY_TOKEN": gateway_secrets.token}) as collector:
         wait_for(lambda: out.exists() and wanted <= {p.name for p in read_points(out)}, 60, "jvm metrics over py4j")
         logs = collector.logs()
     points = read_points(out)
     assert all(p.value == 1 for p in points if p.name == "jmx.up")
     assert all(p.value > 0 for p in points if p.name == "jvm.thread.count")
-    assert secrets_.token not in logs
+    assert gateway_secrets.token not in logs
