@@ -37,6 +37,14 @@ def config(**overrides) -> JmxConfig:
             {"rules": [{"bean": "a:b=c", "mapping": {"A": {"type": "state", "metricAttribute": {"s": {"on": "X"}}}}}]},
             "exactly one '\\*'",
         ),
+        ({"target_system": "jvm", "auth_token": "t" * 43}, "for a py4j:// endpoint"),
+        ({"target_system": "jvm", "tls": {"ca_file": "ca.pem"}}, "for a py4j:// endpoint"),
+        ({"endpoint": "py4j://host", "target_system": "jvm"}, "py4j://host:port"),
+        ({"endpoint": "py4j://h:1", "target_system": "jvm", "username": "u"}, "unused with a py4j:// endpoint"),
+        (
+            {"endpoint": "py4j://h:1", "target_system": "jvm", "tls": {"insecure": True, "insecure_skip_verify": True}},
+            "exclude each other",
+        ),
     ],
 )
 def test_bad_configs_are_refused_with_a_reason(overrides: dict, message: str) -> None:
@@ -71,6 +79,14 @@ def test_every_preset_loads_and_type_is_case_insensitive() -> None:
         assert load_preset(name)
     rule = config(rules=[{"bean": "a:b=c", "type": "COUNTER", "mapping": {"A": None}}]).rules[0]
     assert rule.type == "counter"
+
+
+def test_a_py4j_endpoint_names_the_in_jvm_gateway() -> None:
+    cfg = config(endpoint="py4j://[::1]:25333", target_system="jvm", auth_token="s3cret-token")
+    assert cfg.in_jvm and cfg.py4j_address == ("::1", 25333)
+    assert cfg.tls.insecure is False and cfg.tls.insecure_skip_verify is False  # TLS, verified, by default
+    assert "s3cret-token" not in repr(cfg)
+    assert not config(target_system="jvm").in_jvm
 
 
 def test_endpoint_becomes_a_service_url() -> None:
