@@ -5,6 +5,7 @@ JMX read, and a connector restart in the same JVM neither leaks a second gateway
 from __future__ import annotations
 
 import asyncio
+import base64
 from pathlib import Path
 
 import pytest
@@ -32,7 +33,8 @@ def test_wrapper_serves_debezium_over_py4j_and_survives_a_restart(
             "collector.gateway.bind": "127.0.0.1",
             "collector.gateway.strict": "true",  # the beyond-loopback rules: token and TLS required
             "collector.gateway.token": gateway_secrets.token,
-            "collector.gateway.tls.keystore": str(gateway_secrets.keystore),
+            # inline, as a secrets-manager config provider would give it (no file on an MSK Connect worker)
+            "collector.gateway.tls.keystore.base64": base64.b64encode(gateway_secrets.keystore.read_bytes()).decode(),
             "collector.gateway.tls.keystore.password": gateway_secrets.keystore_password_file.read_text(),
         },
     )

@@ -1,5 +1,6 @@
 package jmxotel;
 
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.instrument.Instrumentation;
@@ -10,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Paths;
 import java.security.GeneralSecurityException;
 import java.security.KeyStore;
+import java.util.Base64;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
@@ -30,7 +32,7 @@ import py4j.GatewayServer;
  * when the last holder releases it.
  *
  * <p>Settings: {@code port} (25333), {@code bind} (127.0.0.1), {@code token} or {@code token_file},
- * {@code tls_keystore}, {@code tls_keystore_password} or {@code tls_keystore_password_file},
+ * {@code tls_keystore} (a file) or {@code tls_keystore_base64}, {@code tls_keystore_password} or {@code tls_keystore_password_file},
  * {@code tls_keystore_type} (PKCS12), {@code allow_plaintext} (false), {@code strict} (false: apply the
  * beyond-loopback rules on loopback too). Bound beyond loopback (or strict) it refuses to start without a
  * token of at least {@value #MIN_TOKEN_BYTES} bytes, and without TLS unless {@code allow_plaintext=true}.
@@ -40,7 +42,7 @@ public final class InProcessGateway {
   static final int DEFAULT_PORT = 25333;
   static final String STATS_NAME = "jmxotel:type=Gateway";
   private static final Set<String> KEYS = Set.of("port", "bind", "token", "token_file", "tls_keystore",
-      "tls_keystore_password", "tls_keystore_password_file", "tls_keystore_type", "allow_plaintext", "strict");
+      "tls_keystore_base64", "tls_keystore_password", "tls_keystore_password_file", "tls_keystore_type", "allow_plaintext", "strict");
 
   private static JmxGateway.Server server;
   private static Map<String, String> running;
@@ -202,8 +204,8 @@ public final class InProcessGateway {
             + " bytes; make one with: openssl rand -base64 32");
       }
       ServerSocketFactory sockets = ServerSocketFactory.getDefault();
-      String keystore = settings.getOrDefault("tls_keystore", "");
-      if (!keystore.isEmpty()) {
+      byte[] keystore = keystore(settings);
+      if (keystore != null) {
         sockets = tls(keystore, secret(settings, "tls_keystore_password"),
             settings.getOrDefault("tls_keystore_type", "PKCS12"));
       } else if (exposed && !Boolean.parseBoolean(settings.get("allow_plaintext"))) {
@@ -231,11 +233,27 @@ public final class InProcessGateway {
     return value.isEmpty() ? null : value;
   }
 
-  private static ServerSocketFactory tls(String keystore, String password, String type)
+  /**
+   * The keystore's bytes: from the file {@code tls_keystore}, or inline as {@code tls_keystore_base64} (for a
+   * Kafka Connect config provider such as a secrets manager, where no file can be placed on the worker).
+   */
+  private static byte[] keystore(Map<String, String> settings) throws IOException {
+    String path = settings.getOrDefault("tls_keystore", "");
+    String inline = settings.getOrDefault("tls_keystore_base64", "");
+    if (!path.isEmpty() && !inline.isEmpty()) {
+      throw new IllegalArgumentException("collector gateway: give tls_keystore or tls_keystore_base64, not both");
+    }
+    if (!inline.isEmpty()) {
+      return Base64.getMimeDecoder().decode(inline);
+    }
+    return path.isEmpty() ? null : Files.readAllBytes(Paths.get(path));
+  }
+
+  private static ServerSocketFactory tls(byte[] keystore, String password, String type)
       throws IOException, GeneralSecurityException {
     char[] secret = password == null ? new char[0] : password.toCharArray();
     KeyStore store = KeyStore.getInstance(type);
-    try (InputStream in = Files.newInputStream(Paths.get(keystore))) {
+    try (InputStream in = new ByteArrayInputStream(keystore)) {
       store.load(in, secret);
     }
     KeyManagerFactory keys = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
