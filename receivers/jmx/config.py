@@ -12,6 +12,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, field_va
 
 from collector.component import ConfigModel
 from collector.configtls import TLSClientConfig
+from collector.configtypes import PositiveDuration
 from collector.scraperhelper import ScraperConfig
 
 PRESETS_DIR = Path(__file__).parent / "presets"
@@ -157,13 +158,32 @@ def preset_names() -> list[str]:
     return sorted(p.stem for p in PRESETS_DIR.glob("*.yaml"))
 
 
+class EndpointsConfig(ConfigModel):
+    """Many in-JVM gateways (one per worker) for one receiver: from a file or a DNS name."""
+
+    file: str = Field("", description="A file of `host:port` lines, one per worker (`#` comments).")
+    dns: str = Field("", description="`name:port`: every A/AAAA record of the name is one worker.")
+    refresh_interval: PositiveDuration = Field(30.0, description="How often the list is read again.")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> EndpointsConfig:
+        if bool(self.file) == bool(self.dns):
+            raise ValueError("give exactly one of `file` or `dns`")
+        if self.dns and not re.fullmatch(r"[^\s:/]+:\d+", self.dns):
+            raise ValueError("dns: expected name:port")
+        return self
+
+
 class JmxConfig(ScraperConfig):
     """One receiver instance scrapes one JVM; several targets are several `jmx/<name>` entries."""
 
     endpoint: str = Field(
-        min_length=1,
+        "",
         description="host:port, a full service:jmx:rmi:///jndi/rmi://host:port/jmxrmi URL, or py4j://host:port "
         "(the in-JVM gateway: Java agent or connector wrapper).",
+    )
+    endpoints: EndpointsConfig | None = Field(
+        None, description="Instead of `endpoint`: the in-JVM gateways of a worker group (py4j, one per worker)."
     )
     auth_token: SecretStr = Field(
         SecretStr(""), description="py4j:// only: the in-JVM gateway's token; write it as ${env:VAR}. Never logged."
@@ -200,6 +220,8 @@ class JmxConfig(ScraperConfig):
     @field_validator("endpoint")
     @classmethod
     def _endpoint_shape(cls, value: str) -> str:
+        if not value:
+            return value  # `endpoints` instead; checked below
         host_port = r"[^\s:/]+:\d+|\[[0-9a-fA-F:]+\]:\d+"
         if value.startswith("service:jmx:") or re.fullmatch(host_port, value.removeprefix(PY4J_SCHEME)):
             return value
@@ -213,6 +235,8 @@ class JmxConfig(ScraperConfig):
 
     @model_validator(mode="after")
     def _keys_of_the_transport(self) -> JmxConfig:
+        if bool(self.endpoint) == (self.endpoints is not None):
+            raise ValueError("give exactly one of `endpoint` or `endpoints`")
         if self.in_jvm:
             remote_only = [k for k in _REMOTE_JMX_KEYS if getattr(self, k) not in ("", SecretStr(""))]
             if remote_only:
@@ -224,7 +248,7 @@ class JmxConfig(ScraperConfig):
     @property
     def in_jvm(self) -> bool:
         """The target serves the gateway itself (agent or connector wrapper): no gateway JVM of ours."""
-        return self.endpoint.startswith(PY4J_SCHEME)
+        return self.endpoint.startswith(PY4J_SCHEME) or self.endpoints is not None
 
     @property
     def py4j_address(self) -> tuple[str, int]:

@@ -7,6 +7,7 @@ Blocking, like the supervised gateway: the receiver calls it from a thread.
 from __future__ import annotations
 
 import logging
+import socket
 import ssl
 import threading
 
@@ -34,16 +35,30 @@ def client_ssl_context(tls: TLSClientConfig) -> ssl.SSLContext | None:
     return context
 
 
+class _NamedTLS:
+    """The SSL context py4j uses, verifying `server_name` instead of the address py4j connects to (an address
+    found by DNS discovery is checked against the name it came from)."""
+
+    def __init__(self, context: ssl.SSLContext, server_name: str) -> None:
+        self.context, self.server_name = context, server_name
+
+    def wrap_socket(self, sock: socket.socket, server_hostname: str | None = None) -> ssl.SSLSocket:
+        return self.context.wrap_socket(sock, server_hostname=self.server_name)
+
+
 class NetworkGateway:
     """A py4j client of an in-JVM gateway; same `scrape`/`stop` as the supervised gateway JVM.
 
     An unreachable gateway is the target being down (a `DOWN` reply: `jmx.up` 0); a refused token is a
     configuration error (raised: the scrape fails and is counted)."""
 
-    def __init__(self, host: str, port: int, auth_token: str, tls: TLSClientConfig) -> None:
+    def __init__(
+        self, host: str, port: int, auth_token: str, tls: TLSClientConfig, server_name: str | None = None
+    ) -> None:
         self.host, self.port = host, port
         self._auth_token = auth_token
-        self._ssl = client_ssl_context(tls)
+        context = client_ssl_context(tls)
+        self._ssl = _NamedTLS(context, server_name) if context and server_name and server_name != host else context
         self._client: JavaGateway | None = None
         self._lock = threading.Lock()
 

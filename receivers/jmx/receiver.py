@@ -1,9 +1,11 @@
-"""The `jmx` receiver: one target JVM, read through a supervised gateway JVM, one py4j call per scrape."""
+"""The `jmx` receiver: one target JVM read through a supervised gateway JVM (or its in-JVM gateway), one
+py4j call per scrape; or, with `endpoints`, the in-JVM gateways of a whole worker group."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 
 from opentelemetry.sdk.metrics.export import (
     Gauge,
@@ -20,12 +22,25 @@ from collector.component import Host
 from collector.scraperhelper import ScraperReceiver
 from receivers.jmx import gateway
 from receivers.jmx.config import JmxConfig
-from receivers.jmx.gateway import GatewaySupervisor, LaunchSpec
+from receivers.jmx.discovery import Discovery, Endpoint
+from receivers.jmx.gateway import GatewayError, GatewaySupervisor, LaunchSpec
 from receivers.jmx.network import NetworkGateway
 from receivers.jmx.rules import MetricBuilder, build_query, compile_rules, parse_reply
 
 SCOPE = InstrumentationScope("jmx-otel-collector/receiver/jmx", "0.1.0")
 UP_METRIC = "jmx.up"
+
+
+@dataclass
+class Target:
+    """One JVM: how to reach it, its series state (counter start times), its resource, its last up state."""
+
+    name: str
+    gateway: GatewaySupervisor | NetworkGateway
+    builder: MetricBuilder
+    resource: Resource
+    up: bool | None = None
+    detail: str = ""  # why it is down
 
 
 class JmxReceiver(ScraperReceiver):
@@ -34,16 +49,21 @@ class JmxReceiver(ScraperReceiver):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         config = self.config
-        rules = compile_rules(config.all_rules())
-        self.query = build_query(rules)
-        self.builder = MetricBuilder(rules)
-        self.resource = Resource(dict(config.resource_attributes))  # exactly what is configured, no SDK defaults
-        self.target_up: bool | None = None
-        self.gateway: GatewaySupervisor | NetworkGateway
+        self.rules = compile_rules(config.all_rules())
+        self.query = build_query(self.rules)
+        self.targets: dict[Endpoint, Target] = {}
+        self.discovery = Discovery(config.endpoints, self.logger) if config.endpoints else None
+        if self.discovery is None:
+            self.target = Target(config.endpoint, self._single_gateway(), MetricBuilder(self.rules), self._resource())
+
+    def _resource(self, **extra: str | int) -> Resource:
+        return Resource({**self.config.resource_attributes, **extra})  # what is configured, no SDK defaults
+
+    def _single_gateway(self) -> GatewaySupervisor | NetworkGateway:
+        config = self.config
         if config.in_jvm:
-            self.gateway = NetworkGateway(*config.py4j_address, config.auth_token.get_secret_value(), config.tls)
-            return
-        self.gateway = GatewaySupervisor(
+            return NetworkGateway(*config.py4j_address, config.auth_token.get_secret_value(), config.tls)
+        return GatewaySupervisor(
             LaunchSpec(
                 service_url=config.service_url,
                 username=config.username,
@@ -55,6 +75,11 @@ class JmxReceiver(ScraperReceiver):
             self.logger,
         )
 
+    @property
+    def gateway(self) -> GatewaySupervisor | NetworkGateway:
+        """The single target's gateway (not with `endpoints`)."""
+        return self.target.gateway
+
     async def start(self, host: Host) -> None:
         # A missing JDK or a gateway that does not compile is a start error, not a scrape error.
         if not self.config.in_jvm:  # the in-JVM gateway needs no JDK here
@@ -62,18 +87,49 @@ class JmxReceiver(ScraperReceiver):
         await super().start(host)
 
     async def scrape(self) -> MetricsData:
-        text = await asyncio.to_thread(self.gateway.scrape, self.query)
+        if self.discovery is None:
+            resource_metrics = [await self._scrape(self.target)]
+            self.degraded_reason = None if self.target.up else f"target unreachable: {self.target.detail}"
+        else:
+            targets = await self._discovered_targets()
+            resource_metrics = list(await asyncio.gather(*(self._scrape(t, tolerant=True) for t in targets)))
+            down = [t.name for t in targets if not t.up]
+            self.degraded_reason = f"{len(down)} of {len(targets)} targets unreachable" if down else None
+        return MetricsData(resource_metrics=resource_metrics)
+
+    async def _discovered_targets(self) -> list[Target]:
+        assert self.discovery is not None
+        endpoints = await asyncio.to_thread(self.discovery.current)
+        for gone in set(self.targets) - set(endpoints):
+            await asyncio.to_thread(self.targets.pop(gone).gateway.stop)
+        config = self.config
+        for endpoint in endpoints:
+            if endpoint not in self.targets:
+                network = NetworkGateway(
+                    endpoint.host, endpoint.port, config.auth_token.get_secret_value(), config.tls, endpoint.server_name
+                )
+                resource = self._resource(**{"server.address": endpoint.host, "server.port": endpoint.port})
+                self.targets[endpoint] = Target(str(endpoint), network, MetricBuilder(self.rules), resource)
+        return [self.targets[e] for e in endpoints]
+
+    async def _scrape(self, target: Target, tolerant: bool = False) -> ResourceMetrics:
+        """One target's metrics and its `jmx.up`. `tolerant`: a refused token is that target being down
+        (one worker's problem never costs the others' points); otherwise it fails the scrape."""
+        try:
+            text = await asyncio.to_thread(target.gateway.scrape, self.query)
+        except GatewayError as exc:
+            if not tolerant:
+                raise
+            text = f"DOWN\t{exc}\n"
         now = time.time_ns()
         reply = parse_reply(text)
-        self._set_target_up(reply.up, reply.detail)
-        metrics, dropped = self.builder.build(reply, now)
+        self._set_target_up(target, reply.up, reply.detail)
+        metrics, dropped = target.builder.build(reply, now)
         for reason, count in dropped.items():
             self.settings.telemetry.dropped_points.labels(component=self.id, reason=reason).inc(count)
         metrics.append(self._up_metric(reply.up, now))
         scope = ScopeMetrics(scope=SCOPE, metrics=metrics, schema_url="")
-        return MetricsData(
-            resource_metrics=[ResourceMetrics(resource=self.resource, scope_metrics=[scope], schema_url="")]
-        )
+        return ResourceMetrics(resource=target.resource, scope_metrics=[scope], schema_url="")
 
     def _up_metric(self, up: bool, now: int) -> Metric:
         point = NumberDataPoint(attributes={}, start_time_unix_nano=0, time_unix_nano=now, value=int(up))
@@ -84,16 +140,18 @@ class JmxReceiver(ScraperReceiver):
             data=Gauge(data_points=[point]),
         )
 
-    def _set_target_up(self, up: bool, detail: str) -> None:
-        if up == self.target_up:
+    def _set_target_up(self, target: Target, up: bool, detail: str) -> None:
+        target.detail = detail
+        if up == target.up:
             return
-        self.target_up = up
-        self.degraded_reason = None if up else f"target unreachable: {detail}"
+        target.up = up
         if up:
-            self.logger.info("target reachable", extra={"endpoint": self.config.endpoint})
+            self.logger.info("target reachable", extra={"endpoint": target.name})
         else:
-            self.logger.warning("target unreachable: %s", detail, extra={"endpoint": self.config.endpoint})
+            self.logger.warning("target unreachable: %s", detail, extra={"endpoint": target.name})
 
     async def shutdown(self) -> None:
         await super().shutdown()
-        await asyncio.to_thread(self.gateway.stop)
+        gateways = [t.gateway for t in self.targets.values()] + ([self.target.gateway] if not self.discovery else [])
+        for each in gateways:
+            await asyncio.to_thread(each.stop)

@@ -177,3 +177,70 @@ def test_the_agent_serves_the_jvm_preset_to_a_collector(agent, gateway_secrets: 
     assert all(p.value == 1 for p in points if p.name == "jmx.up")
     assert all(p.value > 0 for p in points if p.name == "jvm.thread.count")
     assert gateway_secrets.token not in logs
+
+
+def resources(data) -> dict[int, dict[str, float]]:
+    """server.port -> {metric name: first point's value} of a multi-target scrape."""
+    found = {}
+    for resource in data.resource_metrics:
+        values = {m.name: m.data.data_points[0].value for s in resource.scope_metrics for m in s.metrics}
+        found[resource.resource.attributes["server.port"]] = values
+    return found
+
+
+def test_endpoints_from_a_file_follow_the_worker_group(
+    agent, gateway_jar: injvm.GatewayJar, gateway_secrets: injvm.Secrets, tmp_path: Path
+) -> None:
+    first, _ = agent
+    second, dead = free_port(), free_port()
+    settings = {"port": str(second), "strict": "true", **gateway_secrets.agent_settings()}
+    workers = tmp_path / "workers.txt"
+    workers.write_text(f"# the worker group\n127.0.0.1:{first}\n127.0.0.1:{second}\n")
+    receiver = make_receiver(
+        {
+            "endpoints": {"file": str(workers), "refresh_interval": "1ms"},
+            "auth_token": gateway_secrets.token,
+            "tls": {"ca_file": str(gateway_secrets.ca_file)},
+            "target_system": "jvm",
+            "resource_attributes": {"service.name": "connect"},
+        }
+    )
+    try:
+        with injvm.agent_target(gateway_jar, settings):
+            both = resources(asyncio.run(receiver.scrape()))
+            assert set(both) == {first, second}
+            assert all(v["jmx.up"] == 1 and v["jvm.thread.count"] > 0 for v in both.values())
+            assert receiver.degraded_reason is None
+
+            workers.write_text(f"127.0.0.1:{first}\n127.0.0.1:{dead}\n")  # one worker replaced by a dead one
+            data = asyncio.run(receiver.scrape())
+            after = resources(data)
+            assert set(after) == {first, dead}
+            assert after[first]["jmx.up"] == 1 and after[dead] == {"jmx.up": 0}
+            assert receiver.degraded_reason == "1 of 2 targets unreachable"
+            assert all(r.resource.attributes["service.name"] == "connect" for r in data.resource_metrics)
+
+            workers.write_text("not an endpoint\n")  # a bad list keeps the last good one
+            assert set(resources(asyncio.run(receiver.scrape()))) == {first, dead}
+    finally:
+        asyncio.run(receiver.shutdown())
+
+
+def test_endpoints_from_dns_verify_tls_against_the_name(agent, gateway_secrets: injvm.Secrets) -> None:
+    port, _ = agent
+    receiver = make_receiver(
+        {
+            "endpoints": {"dns": f"localhost:{port}"},
+            "auth_token": gateway_secrets.token,
+            "tls": {"ca_file": str(gateway_secrets.ca_file)},
+            "target_system": "jvm",
+        }
+    )
+    try:
+        data = asyncio.run(receiver.scrape())
+    finally:
+        asyncio.run(receiver.shutdown())
+    by_address = {r.resource.attributes["server.address"]: r for r in data.resource_metrics}
+    assert "127.0.0.1" in by_address  # the agent listens on 127.0.0.1 only; ::1, if resolved, is down
+    ipv4 = {m.name: m.data.data_points[0].value for s in by_address["127.0.0.1"].scope_metrics for m in s.metrics}
+    assert ipv4["jmx.up"] == 1 and ipv4["jvm.memory.used"] > 0
