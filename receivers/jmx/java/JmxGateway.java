@@ -509,24 +509,30 @@ public final class JmxGateway {
     @Override
     public void run() {
       if (expectedToken != null && !authenticated()) {
-        REFUSED.incrementAndGet();
         shutdown(true);
         return;
       }
       super.run();
     }
 
-    /** py4j's auth exchange: the client sends the auth command and the token, one line each. */
+    /**
+     * py4j's auth exchange: the client sends the auth command and the token, one line each. A refusal is
+     * counted before it is answered, so a client that saw it also sees it counted.
+     */
     private boolean authenticated() {
       try {
         String command = reader.readLine();
         String token = reader.readLine();
         boolean ok = "A".equals(command) && token != null
             && MessageDigest.isEqual(expectedToken, token.getBytes(StandardCharsets.UTF_8));
+        if (!ok) {
+          REFUSED.incrementAndGet();
+        }
         writer.write(ok ? Protocol.getOutputVoidCommand() : Protocol.getOutputErrorCommand("authentication refused"));
         writer.flush();
         return ok;
       } catch (IOException e) {
+        REFUSED.incrementAndGet(); // no auth exchange at all (a plaintext client of a TLS gateway, a probe)
         return false;
       }
     }
