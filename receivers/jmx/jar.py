@@ -11,6 +11,7 @@ import shutil
 import sys
 import tempfile
 import zipfile
+from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -99,14 +100,19 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--java", default="java", help="java launcher whose JDK compiles (default: java on PATH)")
 
 
-def _run(args: argparse.Namespace) -> int:
+def report(program: str, make: Callable[[], dict[str, object]]) -> int:
+    """Run a build: its result as one JSON line on stdout (exit 0), or the reason on stderr (exit 1)."""
     try:
-        result = build(args.out, args.connector_classpath, args.java)
+        result = make()
     except ComponentError as exc:
-        print(f"collector gateway-jar: {exc}", file=sys.stderr)
+        print(f"{program}: {exc}", file=sys.stderr)
         return 1
     print(json.dumps(result))
     return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    return report("collector gateway-jar", lambda: build(args.out, args.connector_classpath, args.java))
 
 
 command = Command(

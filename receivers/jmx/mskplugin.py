@@ -9,7 +9,6 @@ Usage: python -m receivers.jmx.mskplugin DEBEZIUM_PLUGIN_DIR OUT.zip [--connect-
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import zipfile
@@ -59,13 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         help="compile-time jars the plugin does not ship (connect-api and kafka-clients of your Kafka version)",
     )
     args = parser.parse_args(argv)
-    try:
-        result = build_plugin_zip(args.plugin_dir, args.out, args.connect_api)
-    except ComponentError as exc:
-        print(f"build-msk-connect-plugin: {exc}", file=sys.stderr)
-        return 1
-    print(json.dumps(result))
-    return 0
+    return jar.report("build-msk-connect-plugin", lambda: build_plugin_zip(args.plugin_dir, args.out, args.connect_api))
 
 
 if __name__ == "__main__":
