@@ -47,6 +47,11 @@ class JmxReceiver(ScraperReceiver):
                 java=config.java,
             ),
             self.logger,
+            on_restart=self.settings.telemetry.component_counter(
+                "collector_jmx_gateway_restarts", "Gateway JVMs that died and were restarted.", ("receiver",)
+            )
+            .labels(receiver=self.id)
+            .inc,
         )
         self.target_up: bool | None = None
 

@@ -22,12 +22,20 @@ def health(port: int) -> tuple[int, dict]:
         return error.code, json.loads(error.read())
 
 
+def own_metric(port: int, series: str) -> float:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        for line in response.read().decode().splitlines():
+            if line.startswith(series + " "):
+                return float(line.split()[-1])
+    raise AssertionError(f"{series} not exposed")
+
+
 def up_values(out) -> list[int]:
     return [p.value for p in read_points(out) if p.name == "jmx.up"]
 
 
 def test_target_down_at_start_then_up_then_restarted(tmp_path):
-    jmx_port, health_port = free_port(), free_port()
+    jmx_port, health_port, metrics_port = free_port(), free_port(), free_port()
     out = tmp_path / "out.jsonl"
     config = write_config(
         tmp_path,
@@ -44,12 +52,14 @@ def test_target_down_at_start_then_up_then_restarted(tmp_path):
             "exporters": {"file": {"path": str(out)}},
             "service": {
                 "extensions": ["health_check"],
+                "telemetry": {"metrics": {"address": f"127.0.0.1:{metrics_port}"}},
                 "pipelines": {"metrics": {"receivers": ["jmx/edge"], "exporters": ["file"]}},
             },
         },
     )
-    with run_collector(config, "--log-format", "json") as collector:
+    with run_collector(config, "--log-format", "json", free_telemetry_port=False) as collector:
         wait_for(lambda: up_values(out).count(0) >= 2, 60, "jmx.up = 0 while the target is down")
+        assert own_metric(metrics_port, 'collector_scraper_target_up{receiver="jmx/edge"}') == 0
         status, body = health(health_port)
         assert status == 200, body  # the collector is healthy; its target is not
         assert body["components"]["jmx/edge"]["status"] == "degraded"
@@ -70,7 +80,9 @@ def test_target_down_at_start_then_up_then_restarted(tmp_path):
                     "health shows the receiver ok again",
                 )
                 assert any(p.name.startswith("jvm.memory") for p in read_points(out))
+                assert own_metric(metrics_port, 'collector_scraper_target_up{receiver="jmx/edge"}') == 1
             wait_for(lambda: up_values(out)[-1:] == [0], 10, "the stopped target is seen as down")
+        assert own_metric(metrics_port, 'collector_scraper_scrape_duration_seconds_count{receiver="jmx/edge"}') >= 5
         assert collector.stop() == 0
 
     logs = [json.loads(line) for line in collector.logs().splitlines() if line.startswith("{")]
