@@ -6,6 +6,7 @@ from pydantic import Field, field_validator, model_validator
 
 from collector.component import ConfigModel
 from collector.exporterhelper import SendingConfig
+from exporters.awscommon.cardinality import CardinalityConfig
 from exporters.awscommon.client import AwsConfig
 
 
@@ -25,7 +26,7 @@ class DimensionRule(ConfigModel):
         return self.name or self.attribute
 
 
-class AwsCloudWatchConfig(SendingConfig, AwsConfig):
+class AwsCloudWatchConfig(SendingConfig, AwsConfig, CardinalityConfig):
     namespace: str = Field(min_length=1, max_length=255)
     dimensions: list[DimensionRule] | None = Field(
         None,

@@ -9,6 +9,7 @@ from pydantic import Field, field_validator, model_validator
 
 from collector.component import ConfigModel
 from collector.exporterhelper import SendingConfig
+from exporters.awscommon.cardinality import CardinalityConfig
 from exporters.awscommon.client import AwsConfig
 from exporters.awscommon.units import CLOUDWATCH_UNITS
 
@@ -77,7 +78,7 @@ class ResourceToTelemetryConversion(ConfigModel):
     enabled: bool = Field(False, description="Copy resource attributes onto every point (they become labels).")
 
 
-class AwsEmfConfig(SendingConfig, AwsConfig):
+class AwsEmfConfig(SendingConfig, AwsConfig, CardinalityConfig):
     namespace: str = Field("default", min_length=1, max_length=1024)
     log_group_name: str = Field("/metrics/default", min_length=1, max_length=512)
     log_stream_name: str = Field("otel-stream", min_length=1, max_length=512)
