@@ -86,3 +86,15 @@ class SeriesGuard:
                 del known[series]
             if not known:
                 del self._seen[metric]
+
+
+# What `collector validate` prints (the exporters' `describe_cost` hooks) ---------------------------
+UNKNOWN = "cannot be known without a target: "
+
+
+def per_target(count: int, dimensions: str) -> str:
+    """The line for a count the config determines, saying what it assumes about dimension values."""
+    return (
+        f"{count} custom metrics per target (dimension values: one per target assumed for {dimensions}; "
+        "each further value of a dimension adds the metrics that use it again)"
+    )

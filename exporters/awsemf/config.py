@@ -105,3 +105,9 @@ class AwsEmfConfig(SendingConfig, AwsConfig, CardinalityConfig):
         if self.file_path and self.output_destination != "file":
             raise ValueError("file_path is only used with output_destination: file")
         return self
+
+    def describe_cost(self, metric_names: frozenset[str] | None) -> str:
+        """`collector validate`'s hook (collector/costhints.py): custom metrics per target."""
+        from exporters.awsemf.cost import describe_cost  # cost imports the encoder, which imports this module
+
+        return describe_cost(self, metric_names)

@@ -14,6 +14,7 @@ import yaml
 
 from collector.config import expand_env
 from exporters.awsemf import factory
+from exporters.awsemf.cost import custom_metrics
 from tests.awsexporters.data import START, batch, make_exporter
 from tests.awsexporters.emf_rules import check_document
 
@@ -123,7 +124,8 @@ def curated_config() -> dict:
     return {**config, "output_destination": "stdout"}
 
 
-async def compute_cost(capsys, **overrides: object) -> dict[str, int]:
+async def steady_state_lines(capsys, **overrides: object) -> list[str]:
+    """The EMF lines of one steady-state scrape with the curated config (and overrides)."""
     exporter = make_exporter(factory, {**curated_config(), **overrides})
     await exporter.start(None)
     capsys.readouterr()
@@ -131,18 +133,18 @@ async def compute_cost(capsys, **overrides: object) -> dict[str, int]:
     await exporter.export(exporter.prepare(scrape(0, START + minute)))  # primes the delta tracker
     capsys.readouterr()
     await exporter.export(exporter.prepare(scrape(1, START + 2 * minute)))  # steady state
-    lines = capsys.readouterr().out.splitlines()
-    custom_metrics = set()
-    for line in lines:
-        document = check_document(line)
-        for directive in document["_aws"]["CloudWatchMetrics"]:
-            for dims in directive["Dimensions"]:
-                for metric in directive["Metrics"]:
-                    key = tuple((d, document[d]) for d in dims)
-                    custom_metrics.add((directive["Namespace"], metric["Name"], key))
+    return capsys.readouterr().out.splitlines()
+
+
+async def compute_cost_documents(capsys) -> list[dict]:
+    return [check_document(line) for line in await steady_state_lines(capsys)]
+
+
+async def compute_cost(capsys, **overrides: object) -> dict[str, int]:
+    lines = await steady_state_lines(capsys, **overrides)
     scrape_bytes = sum(len(line.encode()) + 26 for line in lines)
     return {
-        "custom_metrics": len(custom_metrics),
+        "custom_metrics": len(custom_metrics(check_document(line) for line in lines)),
         "events_per_scrape": len(lines),
         "bytes_per_scrape": scrape_bytes,
         "monthly_bytes": scrape_bytes * SCRAPES_PER_MONTH,
