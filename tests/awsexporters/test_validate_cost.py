@@ -132,3 +132,5 @@ async def test_curated_sample_matches_what_the_exporter_emits(tmp_path: Path, ca
     [line] = validate(tmp_path, static(sorted(set(preset))), {"awsemf": config})
     assert line.startswith(f"awsemf: {len(per_set)} custom metrics per target "), line
     assert "assumed for server, state;" in line
+    readme = (Path(__file__).resolve().parents[2] / "exporters" / "awsemf" / "README.md").read_text()
+    assert f"counts once: {len(per_set)} for the\nsample" in readme
