@@ -60,18 +60,19 @@ class DatumBuilder:
 
     def datums(self, data: MetricsData) -> list[Datum]:
         out: list[Datum] = []
+        admit = self.guard.admitter()
         for metric in iter_metrics(data):
             if not metric.name or len(metric.name) > MAX_NAME:
                 self.on_drop("metric_name_length", len(metric.data.data_points))
                 continue
             unit = cloudwatch_unit(metric.unit)
             for point in metric.data.data_points:
-                datum = self._datum(metric.name, unit, metric.data, point)
+                datum = self._datum(metric.name, unit, metric.data, point, admit)
                 if datum is not None:
                     out.append(datum)
         return out
 
-    def _datum(self, name: str, unit: str, body: Any, point: Any) -> Datum | None:
+    def _datum(self, name: str, unit: str, body: Any, point: Any, admit: Callable[[str, Any], bool]) -> Datum | None:
         dimensions = self.dimensions(dict(point.attributes or {}))
         if dimensions is None:
             self.on_drop("too_many_dimensions", 1)
@@ -101,7 +102,7 @@ class DatumBuilder:
         else:
             self.on_drop("unsupported_type", 1)
             return None
-        if not self.guard.admit(name, tuple((d["Name"], d["Value"]) for d in dimensions)):
+        if not admit(name, tuple([(d["Name"], d["Value"]) for d in dimensions])):
             self.on_drop(CARDINALITY_LIMIT, 1)  # a new custom metric over max_series_per_metric
             return None
         return datum

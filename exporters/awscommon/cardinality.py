@@ -54,24 +54,38 @@ class SeriesGuard:
         self._overflowed: set[str] = set()
         self._next_sweep = clock() + expiration
 
-    def admit(self, metric: str, series: Hashable) -> bool:
-        """True when `series` of `metric` may be sent: already known, or there is room for it."""
-        if not self.limit:
-            return True
+    def admitter(self) -> Callable[[str, Hashable], bool]:
+        """`admit(metric, series)` for one batch: the clock is read (and expired series swept) once."""
         now = self.clock()
         if now >= self._next_sweep:
             self._sweep(now)
-        known = self._seen.setdefault(metric, {})
-        if series in known or len(known) < self.limit:
-            known[series] = now
-            return True
+        seen, limit = self._seen, self.limit
+
+        def admit(metric: str, series: Hashable) -> bool:  # per point: keep it to dictionary operations
+            if not limit:
+                return True
+            known = seen.get(metric)
+            if known is None:
+                known = seen[metric] = {}
+            if series in known or len(known) < limit:
+                known[series] = now
+                return True
+            self._refused(metric)
+            return False
+
+        return admit
+
+    def admit(self, metric: str, series: Hashable) -> bool:
+        """True when `series` of `metric` may be sent: already known, or there is room for it."""
+        return self.admitter()(metric, series)
+
+    def _refused(self, metric: str) -> None:
         if metric not in self._overflowed:
             self._overflowed.add(metric)
             self.logger.warning(
                 "metric over max_series_per_metric: new series are not sent as metrics",
                 extra={"metric": metric, "max_series_per_metric": self.limit},
             )
-        return False
 
     def series_count(self, metric: str) -> int:
         return len(self._seen.get(metric, ()))

@@ -67,7 +67,7 @@ class _LabelSet:
     and its members per timestamp. A scrape repeats a few attribute sets on every metric, so the
     per-point work is dictionary look-ups."""
 
-    __slots__ = ("admitted", "by_time", "dimensions", "json", "keys", "labels")
+    __slots__ = ("admitted", "by_time", "dimensions", "json", "keys", "labels", "series")
 
     def __init__(self, labels: dict[str, str]) -> None:
         items = sorted(labels.items())
@@ -77,7 +77,13 @@ class _LabelSet:
         self.dimensions: dict[str, _Dimensions] = {}  # by metric name
         # By metric name, for this batch: the sets the cardinality guard admitted, and whether it refused one.
         self.admitted: dict[str, tuple[tuple[DimensionSet, ...], bool]] = {}
+        self.series: dict[DimensionSet, tuple[DimensionSet, tuple[str, ...]]] = {}  # dimension values by set
         self.by_time: defaultdict[int, list[_Member]] = defaultdict(list)
+
+    def series_of(self, dims: DimensionSet) -> tuple[DimensionSet, tuple[str, ...]]:
+        """The guard's key for one dimension set of these labels (one custom metric per metric name)."""
+        series = self.series[dims] = (dims, tuple([self.labels[d] for d in dims]))
+        return series
 
 
 def _label_value(value: Any) -> str:
@@ -192,6 +198,7 @@ class EmfEncoder:
     def encode(self, data: MetricsData) -> list[LogEvent]:
         """The exporter's hot path: per point, a few dictionary look-ups and one tuple."""
         events: list[LogEvent] = []
+        admit = self.guard.admitter() if self.guard is not None else None
         isfinite = math.isfinite
         metric_texts = self._texts
         for resource_metrics in data.resource_metrics:
@@ -234,8 +241,8 @@ class EmfEncoder:
                             for reason in dimensions[1]:
                                 self.on_drop(reason, 1)
                         sets = dimensions[0]
-                        if sets and self.guard is not None:
-                            admitted = label_set.admitted.get(name) or self._admit(name, label_set, sets)
+                        if sets and admit is not None:
+                            admitted = label_set.admitted.get(name) or self._admit(admit, name, label_set, sets)
                             sets = admitted[0]
                             if admitted[1]:
                                 self.on_drop(CARDINALITY_LIMIT, 1)  # the value stays, not billed as a metric
@@ -247,15 +254,14 @@ class EmfEncoder:
                         events.append(LogEvent(timestamp, self._document(timestamp, label_set, chunk), group, stream))
         return events
 
+    @staticmethod
     def _admit(
-        self, name: str, label_set: _LabelSet, sets: tuple[DimensionSet, ...]
+        admit: Callable[[str, Any], bool], name: str, label_set: _LabelSet, sets: tuple[DimensionSet, ...]
     ) -> tuple[tuple[DimensionSet, ...], bool]:
         """The dimension sets (each one custom metric for these labels) the guard lets through, once
         per batch per label set: a refused set's directive is left out, the value stays in the event."""
-        assert self.guard is not None
-        labels = label_set.labels
-        kept = tuple(dims for dims in sets if self.guard.admit(name, (dims, tuple(labels[d] for d in dims))))
-        admitted = (sets, False) if len(kept) == len(sets) else (kept, True)
+        kept = [dims for dims in sets if admit(name, label_set.series.get(dims) or label_set.series_of(dims))]
+        admitted = (sets, False) if len(kept) == len(sets) else (tuple(kept), True)
         label_set.admitted[name] = admitted
         return admitted
 

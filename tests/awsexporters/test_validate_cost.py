@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from exporters.awsemf.cost import custom_metrics
+from exporters.awsemf.cost import custom_metrics, literal_name
 from tests.awsexporters.test_emf_cost import (
     COMMON_COUNTERS,
     COMMON_GAUGES,
@@ -134,3 +134,33 @@ async def test_curated_sample_matches_what_the_exporter_emits(tmp_path: Path, ca
     assert "assumed for server, state;" in line
     readme = (Path(__file__).resolve().parents[2] / "exporters" / "awsemf" / "README.md").read_text()
     assert f"counts once: {len(per_set)} for the\nsample" in readme
+
+
+@pytest.mark.parametrize(
+    ("selector", "name"),
+    [
+        (r"^debezium\.streaming\.Connected$", "debezium.streaming.Connected"),
+        ("Connected", "Connected"),
+        (r"price\$", "price$"),
+        ("^a.b$", None),
+        (r"^a\d$", None),
+        ("^(a|b)$", None),
+        ("^$", None),
+    ],
+)
+def test_literal_selectors(selector: str, name: str | None) -> None:
+    assert literal_name(selector) == name
+
+
+def test_metricstransform_names_follow_update_and_insert() -> None:
+    from processors.metricstransform import factory
+
+    config = factory.config_model.model_validate(
+        {
+            "transforms": [
+                {"include": "a", "action": "update", "new_name": "renamed"},
+                {"include": "^b(.*)$", "match_type": "regexp", "action": "insert", "new_name": "copy$1"},
+            ]
+        }
+    )
+    assert config.map_metric_names(frozenset({"a", "bx", "c"})) == {"renamed", "bx", "copyx", "c"}
