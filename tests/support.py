@@ -58,7 +58,10 @@ def read_points(path: str | Path) -> list[Point]:
     file = Path(path)
     if not file.exists():
         return points
-    for line in file.read_text(encoding="utf-8").splitlines():
+    text = file.read_text(encoding="utf-8")
+    # The exporter may be writing a line right now: only lines it finished (newline-terminated) count.
+    complete = text[: text.rfind("\n") + 1]
+    for line in complete.splitlines():
         if not line.strip():
             continue
         request = json.loads(line)

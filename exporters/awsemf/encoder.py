@@ -20,6 +20,8 @@ from typing import Any
 
 from opentelemetry.sdk.metrics.export import ExponentialHistogram, Gauge, Histogram, Metric, MetricsData, Sum
 
+from exporters.awscommon.cardinality import REASON as CARDINALITY_LIMIT
+from exporters.awscommon.cardinality import SeriesGuard
 from exporters.awscommon.histogram import distribution
 from exporters.awscommon.units import cloudwatch_unit
 from exporters.awsemf.config import AwsEmfConfig, MetricDeclaration
@@ -65,7 +67,7 @@ class _LabelSet:
     and its members per timestamp. A scrape repeats a few attribute sets on every metric, so the
     per-point work is dictionary look-ups."""
 
-    __slots__ = ("by_time", "dimensions", "json", "keys", "labels")
+    __slots__ = ("admitted", "by_time", "dimensions", "json", "keys", "labels", "series")
 
     def __init__(self, labels: dict[str, str]) -> None:
         items = sorted(labels.items())
@@ -73,7 +75,15 @@ class _LabelSet:
         self.keys = tuple(k for k, _ in items)
         self.json = _to_json(self.labels)[1:-1]  # '"k":"v",...' to splice into a document
         self.dimensions: dict[str, _Dimensions] = {}  # by metric name
+        # By metric name, for this batch: the sets the cardinality guard admitted, and whether it refused one.
+        self.admitted: dict[str, tuple[tuple[DimensionSet, ...], bool]] = {}
+        self.series: dict[DimensionSet, tuple[DimensionSet, tuple[str, ...]]] = {}  # dimension values by set
         self.by_time: defaultdict[int, list[_Member]] = defaultdict(list)
+
+    def series_of(self, dims: DimensionSet) -> tuple[DimensionSet, tuple[str, ...]]:
+        """The guard's key for one dimension set of these labels (one custom metric per metric name)."""
+        series = self.series[dims] = (dims, tuple([self.labels[d] for d in dims]))
+        return series
 
 
 def _label_value(value: Any) -> str:
@@ -99,9 +109,12 @@ def fill_placeholders(template: str, resource: Mapping[str, Any]) -> str:
 
 
 class EmfEncoder:
-    def __init__(self, config: AwsEmfConfig, on_drop: Callable[[str, int], None]) -> None:
+    def __init__(
+        self, config: AwsEmfConfig, on_drop: Callable[[str, int], None], guard: SeriesGuard | None = None
+    ) -> None:
         self.config = config
         self.on_drop = on_drop
+        self.guard = guard if guard is not None and guard.limit else None
         self.units = {d.metric_name: d for d in config.metric_descriptors}
         self.declarations = [
             (
@@ -185,6 +198,7 @@ class EmfEncoder:
     def encode(self, data: MetricsData) -> list[LogEvent]:
         """The exporter's hot path: per point, a few dictionary look-ups and one tuple."""
         events: list[LogEvent] = []
+        admit = self.guard.admitter() if self.guard is not None else None
         isfinite = math.isfinite
         metric_texts = self._texts
         for resource_metrics in data.resource_metrics:
@@ -226,13 +240,30 @@ class EmfEncoder:
                         if dimensions[1]:
                             for reason in dimensions[1]:
                                 self.on_drop(reason, 1)
+                        sets = dimensions[0]
+                        if sets and admit is not None:
+                            admitted = label_set.admitted.get(name) or self._admit(admit, name, label_set, sets)
+                            sets = admitted[0]
+                            if admitted[1]:
+                                self.on_drop(CARDINALITY_LIMIT, 1)  # the value stays, not billed as a metric
                         timestamp = point.time_unix_nano // 1_000_000
-                        label_set.by_time[timestamp].append((name, texts[0], value, texts[1], dimensions[0]))
+                        label_set.by_time[timestamp].append((name, texts[0], value, texts[1], sets))
             for label_set in by_labels.values():
                 for timestamp, members in label_set.by_time.items():
                     for chunk in _chunks(members):
                         events.append(LogEvent(timestamp, self._document(timestamp, label_set, chunk), group, stream))
         return events
+
+    @staticmethod
+    def _admit(
+        admit: Callable[[str, Any], bool], name: str, label_set: _LabelSet, sets: tuple[DimensionSet, ...]
+    ) -> tuple[tuple[DimensionSet, ...], bool]:
+        """The dimension sets (each one custom metric for these labels) the guard lets through, once
+        per batch per label set: a refused set's directive is left out, the value stays in the event."""
+        kept = [dims for dims in sets if admit(name, label_set.series.get(dims) or label_set.series_of(dims))]
+        admitted = (sets, False) if len(kept) == len(sets) else (tuple(kept), True)
+        label_set.admitted[name] = admitted
+        return admitted
 
     def _label_set(
         self,

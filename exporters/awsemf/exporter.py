@@ -8,6 +8,7 @@ from typing import IO, Any
 from opentelemetry.sdk.metrics.export import MetricsData
 
 from collector.component import Factory, Kind, Stability
+from exporters.awscommon.cardinality import SeriesGuard
 from exporters.awscommon.client import make_client
 from exporters.awscommon.delta import DeltaExporter
 from exporters.awscommon.resumable import ResumablePlans
@@ -23,7 +24,8 @@ class AwsEmfExporter(DeltaExporter):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.encoder = EmfEncoder(self.config, self.count_dropped)
+        self.series = SeriesGuard(self.config.max_series_per_metric, self.logger)
+        self.encoder = EmfEncoder(self.config, self.count_dropped, self.series)
         self.plans: ResumablePlans[PutLogEventsRequest] = ResumablePlans(
             lambda data: plan_requests(self.encoder.encode(data), self.count_dropped)
         )
