@@ -19,12 +19,11 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from collector.component import Host
 from collector.scraperhelper import ScraperReceiver
 from receivers.jmx import gateway
-from receivers.jmx.config import JmxConfig
+from receivers.jmx.config import UP_METRIC, JmxConfig
 from receivers.jmx.gateway import GatewaySupervisor, LaunchSpec
 from receivers.jmx.rules import MetricBuilder, build_query, compile_rules, parse_reply
 
 SCOPE = InstrumentationScope("jmx-otel-collector/receiver/jmx", "0.1.0")
-UP_METRIC = "jmx.up"
 
 
 class JmxReceiver(ScraperReceiver):
