@@ -49,7 +49,7 @@ def _any_value(value: dict[str, Any]) -> Any:
 
 
 def _attributes(items: list[dict[str, Any]] | None) -> dict[str, Any]:
-    return {item["key"]: _any_value(item.get("value", {})) for item in items or []}
+    return {item.get("key", ""): _any_value(item.get("value", {})) for item in items or []}
 
 
 def read_points(path: str | Path) -> list[Point]:
@@ -86,7 +86,7 @@ def read_points(path: str | Path) -> list[Point]:
                             value = dp
                         points.append(
                             Point(
-                                name=metric["name"],
+                                name=metric.get("name", ""),
                                 type=kind,
                                 unit=metric.get("unit", ""),
                                 value=value,
