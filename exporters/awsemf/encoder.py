@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import re
 from collections import defaultdict
 from collections.abc import Callable, Mapping
@@ -67,12 +66,13 @@ class _LabelSet:
     and its members per timestamp. A scrape repeats a few attribute sets on every metric, so the
     per-point work is dictionary look-ups."""
 
-    __slots__ = ("admitted", "by_time", "dimensions", "json", "keys", "labels", "series")
+    __slots__ = ("admitted", "by_time", "dimensions", "json", "key_set", "keys", "labels", "series")
 
     def __init__(self, labels: dict[str, str]) -> None:
         items = sorted(labels.items())
         self.labels = dict(items)
         self.keys = tuple(k for k, _ in items)
+        self.key_set = frozenset(self.keys)
         self.json = _to_json(self.labels)[1:-1]  # '"k":"v",...' to splice into a document
         self.dimensions: dict[str, _Dimensions] = {}  # by metric name
         # By metric name, for this batch: the sets the cardinality guard admitted, and whether it refused one.
@@ -129,6 +129,7 @@ class EmfEncoder:
         self._cacheable = not any(d.label_matchers for d in config.metric_declarations)
         self._dimension_cache: dict[tuple[str, ...], dict[str, _Dimensions]] = {}
         self._texts: dict[tuple[str, str | None], tuple[str, str]] = {}
+        self._directive_heads: dict[tuple[DimensionSet, ...], tuple[tuple[DimensionSet, ...], str]] = {}
         self._namespace = _to_json(config.namespace)
 
     # Metric -> members ---------------------------------------------------------------------------------
@@ -192,14 +193,17 @@ class EmfEncoder:
                 rejected.append(reason)
             else:
                 kept.append(dims)
-        return tuple(kept), tuple(rejected)
+        kept_sets = tuple(kept)
+        if kept_sets not in self._directive_heads and len(self._directive_heads) < 10_000:
+            # One object per distinct value (_document compares them by identity) and its JSON once.
+            self._directive_heads[kept_sets] = (kept_sets, self._directive_head_json(kept_sets))
+        return self._directive_heads.get(kept_sets, (kept_sets,))[0], tuple(rejected)
 
     # Documents ---------------------------------------------------------------------------------------
     def encode(self, data: MetricsData) -> list[LogEvent]:
         """The exporter's hot path: per point, a few dictionary look-ups and one tuple."""
         events: list[LogEvent] = []
         admit = self.guard.admitter() if self.guard is not None else None
-        isfinite = math.isfinite
         metric_texts = self._texts
         for resource_metrics in data.resource_metrics:
             resource = resource_metrics.resource.attributes
@@ -217,11 +221,14 @@ class EmfEncoder:
                     if not is_number and not isinstance(body, Histogram | ExponentialHistogram):
                         self.on_drop("unsupported_type", len(body.data_points))
                         continue
-                    texts = metric_texts.get((name, metric.unit)) or self._metric_texts(metric)
+                    try:
+                        key_text, definition = metric_texts[(name, metric.unit)]
+                    except KeyError:
+                        key_text, definition = self._metric_texts(metric)
                     for point in body.data_points:
                         if is_number:
                             value = point.value
-                            if value.__class__ is float and not isfinite(value):
+                            if value - value != 0:  # inf or nan (0 for every finite int or float)
                                 self.on_drop("non_finite", 1)
                                 continue
                         else:
@@ -230,24 +237,26 @@ class EmfEncoder:
                                 continue
                         attributes = point.attributes
                         try:
-                            label_set = label_sets[tuple(attributes.items()) if attributes else ()]
+                            label_set = label_sets[(*attributes.items(),) if attributes else ()]
                         except (KeyError, TypeError):
                             label_set = self._label_set(attributes, base, label_sets, by_labels)
-                        dimensions = label_set.dimensions.get(name)
-                        if dimensions is None:
-                            dimensions = self._compute_dimension_sets(name, label_set.labels)
-                            label_set.dimensions[name] = dimensions
-                        if dimensions[1]:
-                            for reason in dimensions[1]:
+                        try:
+                            kept, rejected = label_set.dimensions[name]
+                        except KeyError:
+                            kept, rejected = label_set.dimensions[name] = self._compute_dimension_sets(
+                                name, label_set.labels
+                            )
+                        if rejected:
+                            for reason in rejected:
                                 self.on_drop(reason, 1)
-                        sets = dimensions[0]
-                        if sets and admit is not None:
-                            admitted = label_set.admitted.get(name) or self._admit(admit, name, label_set, sets)
-                            sets = admitted[0]
+                        if kept and admit is not None:
+                            admitted = label_set.admitted.get(name) or self._admit(admit, name, label_set, kept)
+                            kept = admitted[0]
                             if admitted[1]:
                                 self.on_drop(CARDINALITY_LIMIT, 1)  # the value stays, not billed as a metric
-                        timestamp = point.time_unix_nano // 1_000_000
-                        label_set.by_time[timestamp].append((name, texts[0], value, texts[1], sets))
+                        label_set.by_time[point.time_unix_nano // 1_000_000].append(
+                            (name, key_text, value, definition, kept)
+                        )
             for label_set in by_labels.values():
                 for timestamp, members in label_set.by_time.items():
                     for chunk in _chunks(members):
@@ -282,7 +291,7 @@ class EmfEncoder:
                 # Dimension sets depend on the label keys only: share them across batches.
                 label_set.dimensions = self._dimension_cache.setdefault(label_set.keys, {})
         with contextlib.suppress(TypeError):  # an unhashable attribute value: looked up again next time
-            by_attributes[tuple(attributes.items()) if attributes else ()] = label_set
+            by_attributes[(*attributes.items(),) if attributes else ()] = label_set
         return label_set
 
     @staticmethod
@@ -296,7 +305,8 @@ class EmfEncoder:
         """The JSON text, spliced from cached fragments (json.dumps of a 100-metric dict costs more
         than everything else here); the same text as dumping the equivalent dict."""
         first_sets = members[0][4]
-        if all(m[4] is first_sets for m in members):  # the usual case: one directive
+        every_sets = [m[4] for m in members]
+        if every_sets.count(first_sets) == len(every_sets):  # the usual case: one directive
             directives = {first_sets: [m[3] for m in members]} if first_sets else {}
         else:
             directives = {}
@@ -304,20 +314,29 @@ class EmfEncoder:
                 if member[4]:
                     directives.setdefault(member[4], []).append(member[3])
         values = [
-            key + (repr(value) if value.__class__ in _PLAIN_NUMBERS else _to_json(value))
+            f"{key}{value!r}" if value.__class__ in _PLAIN_NUMBERS else key + _to_json(value)
             for _, key, value, _, _ in members
         ]
         labels = label_set.json
-        if labels and not set(label_set.keys).isdisjoint(m[0] for m in members):
+        if labels and not label_set.key_set.isdisjoint([m[0] for m in members]):
             # A metric named like a label: the metric wins, as later keys do in a JSON object.
             names = {m[0] for m in members}
             labels = _to_json({k: v for k, v in label_set.labels.items() if k not in names})[1:-1]
         directive_json = ",".join(
-            f'{{"Namespace":{self._namespace},"Dimensions":{_to_json(sets)},"Metrics":[{",".join(defs)}]}}'
-            for sets, defs in directives.items()
+            f"{self._directive_head(sets)}{','.join(defs)}]}}" for sets, defs in directives.items()
         )
         head = f'{{"_aws":{{"Timestamp":{timestamp},"CloudWatchMetrics":[{directive_json}]}}'
         return f"{head},{labels},{','.join(values)}}}" if labels else f"{head},{','.join(values)}}}"
+
+    def _directive_head(self, sets: tuple[DimensionSet, ...]) -> str:
+        """'{"Namespace":..,"Dimensions":..,"Metrics":[' for these dimension sets."""
+        try:
+            return self._directive_heads[sets][1]
+        except KeyError:
+            return self._directive_head_json(sets)
+
+    def _directive_head_json(self, sets: tuple[DimensionSet, ...]) -> str:
+        return f'{{"Namespace":{self._namespace},"Dimensions":{_to_json(sets)},"Metrics":['
 
     def _metric_texts(self, metric: Metric) -> tuple[str, str]:
         """The metric's JSON member key and its directive definition, computed once per metric."""
