@@ -4,6 +4,8 @@ exporter's EMF encoding (`pipeline_points_per_sec`: everything but the write to 
 
 from __future__ import annotations
 
+import logging
+
 from opentelemetry.sdk.metrics.export import Gauge, Metric, MetricsData, NumberDataPoint, ResourceMetrics, ScopeMetrics
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
@@ -14,7 +16,7 @@ from collector.logs import component_logger
 from collector.metrics import count_points
 from collector.telemetry import Telemetry
 from exporters.awsemf.config import AwsEmfConfig
-from exporters.awsemf.encoder import EmfEncoder
+from exporters.awsemf.encoder import encoder_for
 from processors.attributes import factory as attributes
 from processors.rename import factory as rename
 from processors.rescale import factory as rescale
@@ -59,7 +61,8 @@ def run(quick: bool) -> list[Figure]:
     data = workload()
     points = count_points(data)
     processors = chain()
-    encoder = EmfEncoder(AwsEmfConfig(namespace="Debezium", output_destination="stdout"), lambda reason, n: None)
+    config = AwsEmfConfig(namespace="Debezium", output_destination="stdout")
+    encoder = encoder_for(config, lambda reason, n: None, logging.getLogger("bench"))
 
     def processed() -> MetricsData:
         out: MetricsData | None = data

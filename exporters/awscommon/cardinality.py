@@ -60,12 +60,13 @@ class SeriesGuard:
         if now >= self._next_sweep:
             self._sweep(now)
         seen, limit = self._seen, self.limit
+        if not limit:
+            return lambda metric, series: True
 
         def admit(metric: str, series: Hashable) -> bool:  # per point: keep it to dictionary operations
-            if not limit:
-                return True
-            known = seen.get(metric)
-            if known is None:
+            try:
+                known = seen[metric]
+            except KeyError:
                 known = seen[metric] = {}
             if series in known or len(known) < limit:
                 known[series] = now

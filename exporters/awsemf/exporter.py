@@ -8,12 +8,11 @@ from typing import IO, Any
 from opentelemetry.sdk.metrics.export import MetricsData
 
 from collector.component import Factory, Kind, Stability
-from exporters.awscommon.cardinality import SeriesGuard
 from exporters.awscommon.client import make_client
 from exporters.awscommon.delta import DeltaExporter
 from exporters.awscommon.resumable import ResumablePlans
 from exporters.awsemf.config import AwsEmfConfig
-from exporters.awsemf.encoder import EmfEncoder
+from exporters.awsemf.encoder import encoder_for
 from exporters.awsemf.logs import LogsSender, PutLogEventsRequest, plan_requests
 
 
@@ -24,8 +23,7 @@ class AwsEmfExporter(DeltaExporter):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.series = SeriesGuard(self.config.max_series_per_metric, self.logger)
-        self.encoder = EmfEncoder(self.config, self.count_dropped, self.series)
+        self.encoder = encoder_for(self.config, self.count_dropped, self.logger)
         self.plans: ResumablePlans[PutLogEventsRequest] = ResumablePlans(
             lambda data: plan_requests(self.encoder.encode(data), self.count_dropped)
         )
