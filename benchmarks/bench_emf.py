@@ -10,6 +10,7 @@ MetricsContext.put_metric and LogSerializer (its encoding path, without its sink
 from __future__ import annotations
 
 import json
+import logging
 import time
 from datetime import UTC, datetime
 
@@ -19,7 +20,7 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from benchmarks.figures import Figure, median_seconds
 from exporters.awsemf.config import AwsEmfConfig
-from exporters.awsemf.encoder import EmfEncoder
+from exporters.awsemf.encoder import EmfEncoder, encoder_for
 
 FIGURES = ("emf_encode_points_per_sec",)
 SERVERS = 20
@@ -42,7 +43,7 @@ def _ours(points: list[tuple[str, str, float]], t_ns: int) -> tuple[EmfEncoder, 
     ]
     data = MetricsData([ResourceMetrics(Resource({}), [ScopeMetrics(InstrumentationScope("bench"), metrics, "")], "")])
     config = AwsEmfConfig(namespace=NAMESPACE, output_destination="stdout")
-    return EmfEncoder(config, lambda reason, n: None), data
+    return encoder_for(config, lambda reason, n: None, logging.getLogger("bench")), data
 
 
 def _peer_encode(points: list[tuple[str, str, float]], timestamp: datetime) -> list[str]:
@@ -100,6 +101,6 @@ def run(quick: bool) -> list[Figure]:
             unit="points/s",
             peer="aws-embedded-metrics",
             ratio=ours_rate / (len(points) / peer_s),
-            target=">= 3",
+            target="ratio >= 3",
         )
     ]

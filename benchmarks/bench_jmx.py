@@ -12,6 +12,7 @@ import statistics
 import subprocess
 import tempfile
 import time
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from benchmarks.figures import Figure, median_seconds
@@ -55,13 +56,6 @@ DEBEZIUM_ATTRIBUTES = {
 }
 
 
-def _rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def _java_bulk_ms(target: testbed.JavaTarget, query: str, repeat: int) -> float:
     with tempfile.NamedTemporaryFile("w", suffix=".query") as file:
         file.write(query)
@@ -88,17 +82,30 @@ def _jmxquery_ms(target: testbed.JavaTarget, reply_beans: list[str], query: str,
     return median_seconds(lambda: connection.query(wanted), repeat, warmup=0) * 1000
 
 
-def run(quick: bool) -> list[Figure]:
-    repeat = 50 if quick else 300
+def debezium_target() -> AbstractContextManager[testbed.JavaTarget]:
+    """A JVM registering the Debezium MySQL connector's 3 MBeans (server=bench) with their real attributes."""
+    assert sum(len(v.split(",")) for v in DEBEZIUM_ATTRIBUTES.values()) == 74
     spec_arg = ";".join(
         f"debezium.mysql:type=connector-metrics,context={context},server=bench|{names}"
         for context, names in DEBEZIUM_ATTRIBUTES.items()
     )
-    assert sum(len(v.split(",")) for v in DEBEZIUM_ATTRIBUTES.values()) == 74
+    return testbed.edge_case_target("--beans", spec_arg)
+
+
+def rss_mib(pid: int) -> float:
+    """Resident set size of a live process, from /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def run(quick: bool) -> list[Figure]:
+    repeat = 50 if quick else 300
     rules = compile_rules(load_preset("debezium-mysql"))
     query = build_query(rules)
     builder = MetricBuilder(rules)
-    with testbed.edge_case_target("--beans", spec_arg) as target:
+    with debezium_target() as target:
         spec = LaunchSpec(service_url=target.service_url)
 
         start_samples = []
@@ -132,7 +139,7 @@ def run(quick: bool) -> list[Figure]:
 
             batched_ms = median_seconds(batched, repeat, warmup=repeat) * 1000  # JmxDump warms up as long
             per_attribute_ms = median_seconds(per_attribute, repeat // 5, warmup=repeat // 10) * 1000
-            rss = _rss_mib(gateway.pid)
+            rss = rss_mib(gateway.pid)
         finally:
             gateway.stop()
         java_bulk_ms = _java_bulk_ms(target, query, repeat)

@@ -17,6 +17,7 @@ from importlib.metadata import PackageNotFoundError, entry_points, version
 from collector import logs
 from collector.component import Command, ComponentError, Kind
 from collector.config import CollectorConfig, ConfigError, load
+from collector.costhints import cost_lines
 from collector.pipeline import Service
 from collector.registry import Registry
 from collector.schema import config_schema
@@ -176,6 +177,11 @@ def _print_summary(config: CollectorConfig) -> None:
             print(f"  {kind.section:<11} {', '.join(ids) or '-'}")
     if config.service.extensions:
         print(f"extensions: {', '.join(config.service.extensions)}")
+    costs = cost_lines(config)
+    if costs:
+        print("cost (CloudWatch custom metrics):")
+        for line in costs:
+            print(f"  {line}")
     for warning in config.warnings:
         print(f"warning: {warning}")
 

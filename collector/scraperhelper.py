@@ -61,9 +61,12 @@ class ScraperReceiver(Receiver):
 
     async def scrape_once(self) -> None:
         timeout = self.config.timeout or self.config.collection_interval
+        telemetry = self.settings.telemetry
+        target_up = telemetry.scrape_target_up.labels(receiver=self.id)
         try:
-            async with asyncio.timeout(timeout):  # not wait_for: see exporterhelper
-                data = await self.scrape()
+            with telemetry.scrape_duration.labels(receiver=self.id).time():
+                async with asyncio.timeout(timeout):  # not wait_for: see exporterhelper
+                    data = await self.scrape()
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -71,7 +74,9 @@ class ScraperReceiver(Receiver):
             self._set_scrape_failing(True, detail)
             self._report("degraded", detail)
             self._count_errored()
+            target_up.set(0)
             return
+        target_up.set(0 if self.degraded_reason else 1)
         self._set_scrape_failing(False)
         self._report("degraded" if self.degraded_reason else "ok", self.degraded_reason or "")
         if self.degraded_reason:

@@ -12,6 +12,7 @@ import time
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
 from prometheus_client import Gauge as PromGauge
+from prometheus_client import Histogram as PromHistogram
 
 
 def resident_memory_bytes() -> float:
@@ -74,10 +75,31 @@ class Telemetry:
             "reason",
         )
 
+        self.scrape_duration = PromHistogram(
+            "collector_scraper_scrape_duration_seconds",
+            "How long each scrape took, failed ones included.",
+            ["receiver"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+            registry=r,
+        )
+        self.scrape_target_up = PromGauge(
+            "collector_scraper_target_up",
+            "1 when the last scrape reached its target, else 0 (Prometheus' `up`).",
+            ["receiver"],
+            registry=r,
+        )
+        self._own: dict[str, Counter] = {}
         uptime = PromGauge("otelcol_process_uptime", "Seconds since the collector started.", registry=r)
         uptime.set_function(lambda: time.monotonic() - self.started_at)
         rss = PromGauge("otelcol_process_memory_rss", "Resident memory of the collector, bytes.", registry=r)
         rss.set_function(resident_memory_bytes)
+
+    def component_counter(self, name: str, documentation: str, labels: tuple[str, ...]) -> Counter:
+        """A counter of a component's own (e.g. `collector_jmx_gateway_restarts`), created once per service
+        however many instances ask for it."""
+        if name not in self._own:
+            self._own[name] = Counter(name, documentation, list(labels), registry=self.registry)
+        return self._own[name]
 
     def value(self, name: str, **labels: str) -> float:
         """Current value of one series (0 when never incremented): for tests and the health check."""

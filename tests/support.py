@@ -49,7 +49,7 @@ def _any_value(value: dict[str, Any]) -> Any:
 
 
 def _attributes(items: list[dict[str, Any]] | None) -> dict[str, Any]:
-    return {item["key"]: _any_value(item.get("value", {})) for item in items or []}
+    return {item.get("key", ""): _any_value(item.get("value", {})) for item in items or []}
 
 
 def read_points(path: str | Path) -> list[Point]:
@@ -58,7 +58,10 @@ def read_points(path: str | Path) -> list[Point]:
     file = Path(path)
     if not file.exists():
         return points
-    for line in file.read_text(encoding="utf-8").splitlines():
+    text = file.read_text(encoding="utf-8")
+    # The exporter may be writing a line right now: only lines it finished (newline-terminated) count.
+    complete = text[: text.rfind("\n") + 1]
+    for line in complete.splitlines():
         if not line.strip():
             continue
         request = json.loads(line)
@@ -83,7 +86,7 @@ def read_points(path: str | Path) -> list[Point]:
                             value = dp
                         points.append(
                             Point(
-                                name=metric["name"],
+                                name=metric.get("name", ""),
                                 type=kind,
                                 unit=metric.get("unit", ""),
                                 value=value,

@@ -6,6 +6,7 @@ from pydantic import Field, field_validator, model_validator
 
 from collector.component import ConfigModel
 from collector.exporterhelper import SendingConfig
+from exporters.awscommon.cardinality import UNKNOWN, CardinalityConfig, per_target
 from exporters.awscommon.client import AwsConfig
 
 
@@ -25,7 +26,7 @@ class DimensionRule(ConfigModel):
         return self.name or self.attribute
 
 
-class AwsCloudWatchConfig(SendingConfig, AwsConfig):
+class AwsCloudWatchConfig(SendingConfig, AwsConfig, CardinalityConfig):
     namespace: str = Field(min_length=1, max_length=255)
     dimensions: list[DimensionRule] | None = Field(
         None,
@@ -50,3 +51,15 @@ class AwsCloudWatchConfig(SendingConfig, AwsConfig):
         if duplicates:
             raise ValueError(f"dimension names must be unique: {', '.join(duplicates)}")
         return rules
+
+    def describe_cost(self, metric_names: frozenset[str] | None) -> str:
+        """`collector validate`'s hook (collector/costhints.py): every metric delivered is at least one
+        custom metric per distinct set of dimension values."""
+        if metric_names is None:
+            return UNKNOWN + (
+                "every metric the pipelines deliver becomes custom metrics, and their receivers do not "
+                "list their metric names"
+            )
+        if self.dimensions is None:
+            return per_target(len(metric_names), "every point attribute (all become dimensions)")
+        return per_target(len(metric_names), ", ".join(r.dimension for r in self.dimensions))

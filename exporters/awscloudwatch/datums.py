@@ -14,6 +14,8 @@ from opentelemetry.sdk.metrics.export import ExponentialHistogram, Gauge, Histog
 
 from collector.metrics import iter_metrics
 from exporters.awscloudwatch.config import AwsCloudWatchConfig
+from exporters.awscommon.cardinality import REASON as CARDINALITY_LIMIT
+from exporters.awscommon.cardinality import SeriesGuard
 from exporters.awscommon.histogram import distribution
 from exporters.awscommon.units import cloudwatch_unit
 
@@ -41,9 +43,10 @@ def _string(value: Any) -> str:
 
 
 class DatumBuilder:
-    def __init__(self, config: AwsCloudWatchConfig, on_drop: Callable[[str, int], None]) -> None:
+    def __init__(self, config: AwsCloudWatchConfig, on_drop: Callable[[str, int], None], guard: SeriesGuard) -> None:
         self.config = config
         self.on_drop = on_drop
+        self.guard = guard
 
     def dimensions(self, attributes: dict[str, Any]) -> list[dict[str, str]] | None:
         rules = self.config.dimensions
@@ -57,18 +60,19 @@ class DatumBuilder:
 
     def datums(self, data: MetricsData) -> list[Datum]:
         out: list[Datum] = []
+        admit = self.guard.admitter()
         for metric in iter_metrics(data):
             if not metric.name or len(metric.name) > MAX_NAME:
                 self.on_drop("metric_name_length", len(metric.data.data_points))
                 continue
             unit = cloudwatch_unit(metric.unit)
             for point in metric.data.data_points:
-                datum = self._datum(metric.name, unit, metric.data, point)
+                datum = self._datum(metric.name, unit, metric.data, point, admit)
                 if datum is not None:
                     out.append(datum)
         return out
 
-    def _datum(self, name: str, unit: str, body: Any, point: Any) -> Datum | None:
+    def _datum(self, name: str, unit: str, body: Any, point: Any, admit: Callable[[str, Any], bool]) -> Datum | None:
         dimensions = self.dimensions(dict(point.attributes or {}))
         if dimensions is None:
             self.on_drop("too_many_dimensions", 1)
@@ -97,6 +101,9 @@ class DatumBuilder:
             datum["Values"], datum["Counts"] = values, dist.counts
         else:
             self.on_drop("unsupported_type", 1)
+            return None
+        if not admit(name, tuple([(d["Name"], d["Value"]) for d in dimensions])):
+            self.on_drop(CARDINALITY_LIMIT, 1)  # a new custom metric over max_series_per_metric
             return None
         return datum
 

@@ -8,6 +8,7 @@ from opentelemetry.sdk.metrics.export import MetricsData
 from collector.component import Factory, Kind, Stability
 from exporters.awscloudwatch.config import AwsCloudWatchConfig
 from exporters.awscloudwatch.datums import Datum, DatumBuilder, plan_requests
+from exporters.awscommon.cardinality import SeriesGuard
 from exporters.awscommon.client import call, make_client
 from exporters.awscommon.delta import DeltaExporter
 from exporters.awscommon.resumable import ResumablePlans
@@ -20,7 +21,8 @@ class AwsCloudWatchExporter(DeltaExporter):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.builder = DatumBuilder(self.config, self.count_dropped)
+        self.series = SeriesGuard(self.config.max_series_per_metric, self.logger)
+        self.builder = DatumBuilder(self.config, self.count_dropped, self.series)
         self.plans: ResumablePlans[list[Datum]] = ResumablePlans(
             lambda data: plan_requests(self.builder.datums(data), self.config.namespace)
         )

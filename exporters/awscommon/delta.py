@@ -5,6 +5,7 @@ from __future__ import annotations
 from opentelemetry.sdk.metrics.export import MetricsData
 
 from collector.component import Exporter
+from exporters.awscommon.cardinality import SERIES_EXPIRATION_S
 from processors.cumulativetodelta.tracker import DeltaTracker
 
 
@@ -15,7 +16,7 @@ class DeltaExporter(Exporter):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        self.deltas = DeltaTracker(initial_value="auto", max_staleness=3600.0)
+        self.deltas = DeltaTracker(initial_value="auto", max_staleness=SERIES_EXPIRATION_S)
 
     def prepare(self, data: MetricsData) -> MetricsData:
         converted = self.deltas.convert(data)

@@ -9,6 +9,7 @@ from pydantic import Field, field_validator, model_validator
 
 from collector.component import ConfigModel
 from collector.exporterhelper import SendingConfig
+from exporters.awscommon.cardinality import CardinalityConfig
 from exporters.awscommon.client import AwsConfig
 from exporters.awscommon.units import CLOUDWATCH_UNITS
 
@@ -77,7 +78,7 @@ class ResourceToTelemetryConversion(ConfigModel):
     enabled: bool = Field(False, description="Copy resource attributes onto every point (they become labels).")
 
 
-class AwsEmfConfig(SendingConfig, AwsConfig):
+class AwsEmfConfig(SendingConfig, AwsConfig, CardinalityConfig):
     namespace: str = Field("default", min_length=1, max_length=1024)
     log_group_name: str = Field("/metrics/default", min_length=1, max_length=512)
     log_stream_name: str = Field("otel-stream", min_length=1, max_length=512)
@@ -104,3 +105,9 @@ class AwsEmfConfig(SendingConfig, AwsConfig):
         if self.file_path and self.output_destination != "file":
             raise ValueError("file_path is only used with output_destination: file")
         return self
+
+    def describe_cost(self, metric_names: frozenset[str] | None) -> str:
+        """`collector validate`'s hook (collector/costhints.py): custom metrics per target."""
+        from exporters.awsemf.cost import describe_cost  # cost imports the encoder, which imports this module
+
+        return describe_cost(self, metric_names)

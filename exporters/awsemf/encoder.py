@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import re
 from collections import defaultdict
 from collections.abc import Callable, Mapping
@@ -20,6 +19,8 @@ from typing import Any
 
 from opentelemetry.sdk.metrics.export import ExponentialHistogram, Gauge, Histogram, Metric, MetricsData, Sum
 
+from exporters.awscommon.cardinality import REASON as CARDINALITY_LIMIT
+from exporters.awscommon.cardinality import SeriesGuard
 from exporters.awscommon.histogram import distribution
 from exporters.awscommon.units import cloudwatch_unit
 from exporters.awsemf.config import AwsEmfConfig, MetricDeclaration
@@ -65,15 +66,24 @@ class _LabelSet:
     and its members per timestamp. A scrape repeats a few attribute sets on every metric, so the
     per-point work is dictionary look-ups."""
 
-    __slots__ = ("by_time", "dimensions", "json", "keys", "labels")
+    __slots__ = ("admitted", "by_time", "dimensions", "json", "key_set", "keys", "labels", "series")
 
     def __init__(self, labels: dict[str, str]) -> None:
         items = sorted(labels.items())
         self.labels = dict(items)
         self.keys = tuple(k for k, _ in items)
+        self.key_set = frozenset(self.keys)
         self.json = _to_json(self.labels)[1:-1]  # '"k":"v",...' to splice into a document
         self.dimensions: dict[str, _Dimensions] = {}  # by metric name
+        # By metric name, for this batch: the sets the cardinality guard admitted, and whether it refused one.
+        self.admitted: dict[str, tuple[tuple[DimensionSet, ...], bool]] = {}
+        self.series: dict[DimensionSet, tuple[DimensionSet, tuple[str, ...]]] = {}  # dimension values by set
         self.by_time: defaultdict[int, list[_Member]] = defaultdict(list)
+
+    def series_of(self, dims: DimensionSet) -> tuple[DimensionSet, tuple[str, ...]]:
+        """The guard's key for one dimension set of these labels (one custom metric per metric name)."""
+        series = self.series[dims] = (dims, tuple([self.labels[d] for d in dims]))
+        return series
 
 
 def _label_value(value: Any) -> str:
@@ -99,9 +109,12 @@ def fill_placeholders(template: str, resource: Mapping[str, Any]) -> str:
 
 
 class EmfEncoder:
-    def __init__(self, config: AwsEmfConfig, on_drop: Callable[[str, int], None]) -> None:
+    def __init__(
+        self, config: AwsEmfConfig, on_drop: Callable[[str, int], None], guard: SeriesGuard | None = None
+    ) -> None:
         self.config = config
         self.on_drop = on_drop
+        self.guard = guard if guard is not None and guard.limit else None
         self.units = {d.metric_name: d for d in config.metric_descriptors}
         self.declarations = [
             (
@@ -116,6 +129,7 @@ class EmfEncoder:
         self._cacheable = not any(d.label_matchers for d in config.metric_declarations)
         self._dimension_cache: dict[tuple[str, ...], dict[str, _Dimensions]] = {}
         self._texts: dict[tuple[str, str | None], tuple[str, str]] = {}
+        self._directive_heads: dict[tuple[DimensionSet, ...], tuple[tuple[DimensionSet, ...], str]] = {}
         self._namespace = _to_json(config.namespace)
 
     # Metric -> members ---------------------------------------------------------------------------------
@@ -179,13 +193,17 @@ class EmfEncoder:
                 rejected.append(reason)
             else:
                 kept.append(dims)
-        return tuple(kept), tuple(rejected)
+        kept_sets = tuple(kept)
+        if kept_sets not in self._directive_heads and len(self._directive_heads) < 10_000:
+            # One object per distinct value (_document compares them by identity) and its JSON once.
+            self._directive_heads[kept_sets] = (kept_sets, self._directive_head_json(kept_sets))
+        return self._directive_heads.get(kept_sets, (kept_sets,))[0], tuple(rejected)
 
     # Documents ---------------------------------------------------------------------------------------
     def encode(self, data: MetricsData) -> list[LogEvent]:
         """The exporter's hot path: per point, a few dictionary look-ups and one tuple."""
         events: list[LogEvent] = []
-        isfinite = math.isfinite
+        admit = self.guard.admitter() if self.guard is not None else None
         metric_texts = self._texts
         for resource_metrics in data.resource_metrics:
             resource = resource_metrics.resource.attributes
@@ -203,11 +221,14 @@ class EmfEncoder:
                     if not is_number and not isinstance(body, Histogram | ExponentialHistogram):
                         self.on_drop("unsupported_type", len(body.data_points))
                         continue
-                    texts = metric_texts.get((name, metric.unit)) or self._metric_texts(metric)
+                    try:
+                        key_text, definition = metric_texts[(name, metric.unit)]
+                    except KeyError:
+                        key_text, definition = self._metric_texts(metric)
                     for point in body.data_points:
                         if is_number:
                             value = point.value
-                            if value.__class__ is float and not isfinite(value):
+                            if value - value != 0:  # inf or nan (0 for every finite int or float)
                                 self.on_drop("non_finite", 1)
                                 continue
                         else:
@@ -216,23 +237,47 @@ class EmfEncoder:
                                 continue
                         attributes = point.attributes
                         try:
-                            label_set = label_sets[tuple(attributes.items()) if attributes else ()]
+                            label_set = label_sets[(*attributes.items(),) if attributes else ()]
                         except (KeyError, TypeError):
                             label_set = self._label_set(attributes, base, label_sets, by_labels)
-                        dimensions = label_set.dimensions.get(name)
-                        if dimensions is None:
-                            dimensions = self._compute_dimension_sets(name, label_set.labels)
-                            label_set.dimensions[name] = dimensions
-                        if dimensions[1]:
-                            for reason in dimensions[1]:
+                        try:
+                            kept, rejected = label_set.dimensions[name]
+                        except KeyError:
+                            kept, rejected = label_set.dimensions[name] = self._compute_dimension_sets(
+                                name, label_set.labels
+                            )
+                        if rejected:
+                            for reason in rejected:
                                 self.on_drop(reason, 1)
-                        timestamp = point.time_unix_nano // 1_000_000
-                        label_set.by_time[timestamp].append((name, texts[0], value, texts[1], dimensions[0]))
+                        if kept and admit is not None:
+                            admitted = label_set.admitted.get(name) or self._admit(admit, name, label_set, kept)
+                            kept = admitted[0]
+                            if admitted[1]:
+                                self.on_drop(CARDINALITY_LIMIT, 1)  # the value stays, not billed as a metric
+                        label_set.by_time[point.time_unix_nano // 1_000_000].append(
+                            (name, key_text, value, definition, kept)
+                        )
             for label_set in by_labels.values():
                 for timestamp, members in label_set.by_time.items():
                     for chunk in _chunks(members):
                         events.append(LogEvent(timestamp, self._document(timestamp, label_set, chunk), group, stream))
         return events
+
+    @staticmethod
+    def _admit(
+        admit: Callable[[str, Any], bool], name: str, label_set: _LabelSet, sets: tuple[DimensionSet, ...]
+    ) -> tuple[tuple[DimensionSet, ...], bool]:
+        """The dimension sets (each one custom metric for these labels) the guard lets through, once
+        per batch per label set: a refused set's directive is left out, the value stays in the event."""
+        series = label_set.series
+        if len(sets) == 1:  # the usual case (NoDimensionRollup, one declaration): no list to build
+            dims = sets[0]
+            admitted = (sets, False) if admit(name, series.get(dims) or label_set.series_of(dims)) else ((), True)
+        else:
+            kept = tuple(dims for dims in sets if admit(name, series.get(dims) or label_set.series_of(dims)))
+            admitted = (sets, False) if len(kept) == len(sets) else (kept, True)
+        label_set.admitted[name] = admitted
+        return admitted
 
     def _label_set(
         self,
@@ -251,7 +296,7 @@ class EmfEncoder:
                 # Dimension sets depend on the label keys only: share them across batches.
                 label_set.dimensions = self._dimension_cache.setdefault(label_set.keys, {})
         with contextlib.suppress(TypeError):  # an unhashable attribute value: looked up again next time
-            by_attributes[tuple(attributes.items()) if attributes else ()] = label_set
+            by_attributes[(*attributes.items(),) if attributes else ()] = label_set
         return label_set
 
     @staticmethod
@@ -265,7 +310,8 @@ class EmfEncoder:
         """The JSON text, spliced from cached fragments (json.dumps of a 100-metric dict costs more
         than everything else here); the same text as dumping the equivalent dict."""
         first_sets = members[0][4]
-        if all(m[4] is first_sets for m in members):  # the usual case: one directive
+        every_sets = [m[4] for m in members]
+        if every_sets.count(first_sets) == len(every_sets):  # the usual case: one directive
             directives = {first_sets: [m[3] for m in members]} if first_sets else {}
         else:
             directives = {}
@@ -273,20 +319,29 @@ class EmfEncoder:
                 if member[4]:
                     directives.setdefault(member[4], []).append(member[3])
         values = [
-            key + (repr(value) if value.__class__ in _PLAIN_NUMBERS else _to_json(value))
+            f"{key}{value!r}" if value.__class__ in _PLAIN_NUMBERS else key + _to_json(value)
             for _, key, value, _, _ in members
         ]
         labels = label_set.json
-        if labels and not set(label_set.keys).isdisjoint(m[0] for m in members):
+        if labels and not label_set.key_set.isdisjoint([m[0] for m in members]):
             # A metric named like a label: the metric wins, as later keys do in a JSON object.
             names = {m[0] for m in members}
             labels = _to_json({k: v for k, v in label_set.labels.items() if k not in names})[1:-1]
         directive_json = ",".join(
-            f'{{"Namespace":{self._namespace},"Dimensions":{_to_json(sets)},"Metrics":[{",".join(defs)}]}}'
-            for sets, defs in directives.items()
+            f"{self._directive_head(sets)}{','.join(defs)}]}}" for sets, defs in directives.items()
         )
         head = f'{{"_aws":{{"Timestamp":{timestamp},"CloudWatchMetrics":[{directive_json}]}}'
         return f"{head},{labels},{','.join(values)}}}" if labels else f"{head},{','.join(values)}}}"
+
+    def _directive_head(self, sets: tuple[DimensionSet, ...]) -> str:
+        """'{"Namespace":..,"Dimensions":..,"Metrics":[' for these dimension sets."""
+        try:
+            return self._directive_heads[sets][1]
+        except KeyError:
+            return self._directive_head_json(sets)
+
+    def _directive_head_json(self, sets: tuple[DimensionSet, ...]) -> str:
+        return f'{{"Namespace":{self._namespace},"Dimensions":{_to_json(sets)},"Metrics":['
 
     def _metric_texts(self, metric: Metric) -> tuple[str, str]:
         """The metric's JSON member key and its directive definition, computed once per metric."""
@@ -329,3 +384,8 @@ def _chunks(members: list[_Member]) -> list[list[_Member]]:
         while first_open < len(chunks) and len(chunks[first_open][0]) >= MAX_MEMBERS_PER_DOCUMENT:
             first_open += 1
     return [chunk for chunk, _ in chunks]
+
+
+def encoder_for(config: Any, on_drop: Callable[[str, int], None], logger: Any) -> EmfEncoder:
+    """The encoder as the exporter runs it, cardinality guard included (benchmarks measure this one)."""
+    return EmfEncoder(config, on_drop, SeriesGuard(config.max_series_per_metric, logger))

@@ -12,7 +12,7 @@ from exporters.awscommon.client import make_client
 from exporters.awscommon.delta import DeltaExporter
 from exporters.awscommon.resumable import ResumablePlans
 from exporters.awsemf.config import AwsEmfConfig
-from exporters.awsemf.encoder import EmfEncoder
+from exporters.awsemf.encoder import encoder_for
 from exporters.awsemf.logs import LogsSender, PutLogEventsRequest, plan_requests
 
 
@@ -23,7 +23,7 @@ class AwsEmfExporter(DeltaExporter):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.encoder = EmfEncoder(self.config, self.count_dropped)
+        self.encoder = encoder_for(self.config, self.count_dropped, self.logger)
         self.plans: ResumablePlans[PutLogEventsRequest] = ResumablePlans(
             lambda data: plan_requests(self.encoder.encode(data), self.count_dropped)
         )

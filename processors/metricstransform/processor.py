@@ -87,6 +87,17 @@ class Transform(NameRule):
 class MetricsTransformConfig(ConfigModel):
     transforms: list[Transform] = Field(min_length=1, description="Applied in order, each to the result so far.")
 
+    def map_metric_names(self, names: frozenset[str]) -> frozenset[str]:
+        """`collector validate`'s hook (collector/costhints.py): the names after every transform."""
+        for transform in map(_CompiledTransform, self.transforms):
+            if transform.renamer is None:
+                continue
+            renamed = {name: transform.renamer.new_name(name) for name in names}
+            new_names = {new for new in renamed.values() if new}
+            kept = names if transform.insert else frozenset(n for n, new in renamed.items() if not new)
+            names = kept | new_names
+        return names
+
 
 class _CompiledTransform:
     def __init__(self, transform: Transform) -> None:

@@ -18,6 +18,14 @@ class RenameRule(NameRule):
 class RenameConfig(ConfigModel):
     rules: list[RenameRule] = Field(min_length=1, description="Tried in order; the first match wins.")
 
+    def renamer(self) -> Renamer:
+        return Renamer([(rule.name_pattern(), rule.new_name) for rule in self.rules])
+
+    def map_metric_names(self, names: frozenset[str]) -> frozenset[str]:
+        """`collector validate`'s hook (collector/costhints.py): the names after renaming."""
+        renamer = self.renamer()
+        return frozenset(renamer.new_name(name) or name for name in names)
+
 
 class RenameProcessor(SimpleProcessor):
     """Renames metrics; values, points and attributes are untouched."""
@@ -26,7 +34,7 @@ class RenameProcessor(SimpleProcessor):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        self.renamer = Renamer([(rule.name_pattern(), rule.new_name) for rule in self.config.rules])
+        self.renamer = self.config.renamer()
         self.guard = RenameGuard(self)
 
     def process(self, data: MetricsData) -> MetricsData:

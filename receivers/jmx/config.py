@@ -74,6 +74,9 @@ MetricAttributes = Annotated[
 ]
 
 
+UP_METRIC = "jmx.up"
+
+
 class Mapping(ConfigModel):
     """How one MBean attribute (`Attr`, `Attr.item` for CompositeData, `Attr.length` for arrays) becomes a
     metric. Keys as in jmx-metrics; `missingValue` and `keyAttribute` are this collector's additions."""
@@ -268,6 +271,13 @@ class JmxConfig(ScraperConfig):
     def all_rules(self) -> list[Rule]:
         """Preset rules first, then the user's own."""
         return [rule for name in self.preset_list for rule in load_preset(name)] + list(self.rules)
+
+    def known_metric_names(self) -> frozenset[str]:
+        """Every metric name the rules can emit (the `collector validate` cost hook, docs/plugins.md)."""
+        from receivers.jmx.rules import compile_rules  # rules imports this module
+
+        names = {mapping.metric for rule in compile_rules(self.all_rules()) for mapping in rule.mappings}
+        return frozenset({*names, UP_METRIC})
 
     def system_properties(self) -> dict[str, str]:
         """TLS settings for the gateway JVM, as the JDK's JMX client reads them."""

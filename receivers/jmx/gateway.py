@@ -16,6 +16,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -218,9 +219,16 @@ class GatewaySupervisor:
     """Keeps one gateway JVM running for a receiver: starts it on first use, restarts it with backoff when it
     dies, logs each change once. Thread-safe; every method blocks."""
 
-    def __init__(self, spec: LaunchSpec, logger: logging.LoggerAdapter, max_backoff: float = 30.0) -> None:
+    def __init__(
+        self,
+        spec: LaunchSpec,
+        logger: logging.LoggerAdapter,
+        max_backoff: float = 30.0,
+        on_restart: Callable[[], None] = lambda: None,
+    ) -> None:
         self.spec = spec
         self.logger = logger
+        self.on_restart = on_restart
         self.max_backoff = max_backoff
         self.current: GatewayProcess | None = None
         self._lock = threading.Lock()
@@ -248,6 +256,7 @@ class GatewaySupervisor:
             if self.current is not None:
                 code = self.current.process.poll() if self.current.process else None
                 self.logger.warning("gateway JVM exited (code %s); restarting", code)
+                self.on_restart()
                 self.current.stop()
                 self.current = None
             wait = self._next_start - time.monotonic()

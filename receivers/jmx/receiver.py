@@ -21,14 +21,13 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from collector.component import Host
 from collector.scraperhelper import ScraperReceiver
 from receivers.jmx import gateway
-from receivers.jmx.config import JmxConfig
+from receivers.jmx.config import UP_METRIC, JmxConfig
 from receivers.jmx.discovery import Discovery, Endpoint
 from receivers.jmx.gateway import GatewayError, GatewaySupervisor, LaunchSpec
 from receivers.jmx.network import NetworkGateway
 from receivers.jmx.rules import MetricBuilder, build_query, compile_rules, parse_reply
 
 SCOPE = InstrumentationScope("jmx-otel-collector/receiver/jmx", "0.1.0")
-UP_METRIC = "jmx.up"
 
 
 @dataclass
@@ -73,6 +72,11 @@ class JmxReceiver(ScraperReceiver):
                 java=config.java,
             ),
             self.logger,
+            on_restart=self.settings.telemetry.component_counter(
+                "collector_jmx_gateway_restarts", "Gateway JVMs that died and were restarted.", ("receiver",)
+            )
+            .labels(receiver=self.id)
+            .inc,
         )
 
     @property

@@ -18,6 +18,7 @@ from collector.logs import component_logger
 from collector.registry import Registry
 from collector.telemetry import Telemetry
 from exporters.awsemf import factory
+from exporters.awsemf.cost import custom_metrics
 from tests.awsexporters.data import START, batch, make_exporter
 from tests.awsexporters.emf_rules import check_document
 
@@ -150,7 +151,8 @@ async def through_shipped_processors(data):
     return data
 
 
-async def compute_cost(capsys, **overrides: object) -> dict[str, int]:
+async def steady_state_lines(capsys, **overrides: object) -> list[str]:
+    """The EMF lines of one steady-state scrape through the shipped pipeline (with exporter overrides)."""
     exporter = make_exporter(factory, {**curated_config(), **overrides})
     await exporter.start(None)
     capsys.readouterr()
@@ -159,18 +161,18 @@ async def compute_cost(capsys, **overrides: object) -> dict[str, int]:
         capsys.readouterr()
         data = await through_shipped_processors(scrape(step, START + (step + 1) * minute))
         await exporter.export(exporter.prepare(data))
-    lines = capsys.readouterr().out.splitlines()
-    custom_metrics = set()
-    for line in lines:
-        document = check_document(line)
-        for directive in document["_aws"]["CloudWatchMetrics"]:
-            for dims in directive["Dimensions"]:
-                for metric in directive["Metrics"]:
-                    key = tuple((d, document[d]) for d in dims)
-                    custom_metrics.add((directive["Namespace"], metric["Name"], key))
+    return capsys.readouterr().out.splitlines()
+
+
+async def compute_cost_documents(capsys) -> list[dict]:
+    return [check_document(line) for line in await steady_state_lines(capsys)]
+
+
+async def compute_cost(capsys, **overrides: object) -> dict[str, int]:
+    lines = await steady_state_lines(capsys, **overrides)
     scrape_bytes = sum(len(line.encode()) + 26 for line in lines)
     return {
-        "custom_metrics": len(custom_metrics),
+        "custom_metrics": len(custom_metrics(check_document(line) for line in lines)),
         "events_per_scrape": len(lines),
         "bytes_per_scrape": scrape_bytes,
         "monthly_bytes": scrape_bytes * SCRAPES_PER_MONTH,

@@ -9,7 +9,7 @@ import urllib.request
 from collector.config import validate
 from collector.pipeline import Service
 from tests.core.fakes import PushReceiver, RecordExporter, batch, registry
-from tests.support import read_points, run_collector, wait_for, write_config
+from tests.support import free_port, read_points, run_collector, wait_for, write_config
 
 
 def get(url: str) -> tuple[int, str]:
@@ -18,12 +18,6 @@ def get(url: str) -> tuple[int, str]:
             return response.status, response.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def test_health_is_503_while_starting_200_running_503_stopping():

@@ -15,7 +15,7 @@ from collector.component import ComponentID, CreateSettings, Kind
 from collector.telemetry import Telemetry
 from receivers.jmx import JmxConfig, JmxReceiver
 from tests.jmx import injvm, testbed
-from tests.support import wait_for
+from tests.support import free_port, wait_for
 
 
 @dataclass
@@ -33,7 +33,7 @@ def edge_target() -> Iterator[testbed.JavaTarget]:
 
 @pytest.fixture(scope="session")
 def mariadb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[testbed.MariaDB]:
-    db = testbed.MariaDB(tmp_path_factory.mktemp("mariadb"), testbed.free_port())
+    db = testbed.MariaDB(tmp_path_factory.mktemp("mariadb"), free_port())
     db.start()
     db.sql(testbed.DEBEZIUM_SETUP)
     yield db

@@ -9,6 +9,7 @@ from opentelemetry.sdk.metrics.export import Gauge
 from collector.telemetry import Telemetry
 from tests.jmx import testbed
 from tests.jmx.conftest import make_receiver
+from tests.support import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -113,7 +114,7 @@ async def test_direct_jmx_read_agrees_with_the_mapping(edge_target: testbed.Java
 
 
 async def test_unreachable_target_reports_jmx_up_zero_and_logs_once(caplog: pytest.LogCaptureFixture) -> None:
-    receiver = make_receiver({"endpoint": f"127.0.0.1:{testbed.free_port()}", "target_system": "jvm"})
+    receiver = make_receiver({"endpoint": f"127.0.0.1:{free_port()}", "target_system": "jvm"})
     try:
         batches = [await receiver.scrape() for _ in range(3)]
     finally:

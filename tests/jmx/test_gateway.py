@@ -76,8 +76,11 @@ def test_supervisor_restarts_a_killed_gateway(
     edge_target: testbed.JavaTarget, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
+    restarts: list[int] = []
     supervisor = GatewaySupervisor(
-        LaunchSpec(service_url=edge_target.service_url), logging.LoggerAdapter(logging.getLogger("t"), {})
+        LaunchSpec(service_url=edge_target.service_url),
+        logging.LoggerAdapter(logging.getLogger("t"), {}),
+        on_restart=lambda: restarts.append(1),
     )
     try:
         assert supervisor.scrape(QUERY).startswith("UP\n")
@@ -91,6 +94,7 @@ def test_supervisor_restarts_a_killed_gateway(
     messages = [r.getMessage() for r in caplog.records]
     assert sum("gateway JVM exited" in m for m in messages) == 1
     assert sum("gateway JVM started" in m for m in messages) == 2
+    assert restarts == [1], "the restart is counted once (collector_jmx_gateway_restarts)"
     assert not testbed.pid_alive(first)
 
 

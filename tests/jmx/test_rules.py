@@ -189,3 +189,34 @@ def test_series_the_target_no_longer_has_are_forgotten_but_kept_while_it_is_down
     assert {p.start_time_unix_nano for p in after["M"].data.data_points} == {1000}
     build(rules, "UP\nB\t0\ta:type=X\ttype=X\nT\tM\tt1\t7\n", now=4000, builder=builder)
     assert len(builder._starts) == 1
+
+
+def test_validate_counts_the_shipped_configs_custom_metrics_from_the_real_preset() -> None:
+    """`collector validate` on the shipped config: the jmx receiver lists its preset's metric names, so the
+    awsemf declarations' custom metrics per target are known: each selected name times its dimension sets."""
+    import re
+    import subprocess
+    import sys
+
+    import yaml
+
+    from receivers.jmx.config import JmxConfig
+
+    shipped = yaml.safe_load((SAMPLE.parents[2] / "otel-config.yaml").read_text())
+    names = set(JmxConfig(endpoint="localhost:7098", target_system="debezium-mysql").known_metric_names())
+    names.add("MilliSecondBehindSource")  # inserted by the shipped metricstransform/reference
+    expected = sum(
+        len(declaration["dimensions"])
+        for name in names
+        for declaration in shipped["exporters"]["awsemf"]["metric_declarations"]
+        if any(re.search(selector, name) for selector in declaration["metric_name_selectors"])
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "collector", "validate", "--config", str(SAMPLE.parents[2] / "otel-config.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"awsemf: {expected} custom metrics per target" in result.stdout, result.stdout
+    assert expected >= 9  # the reference metric, 4 streaming, 3 snapshot, schema-history Status

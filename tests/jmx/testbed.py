@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import threading
@@ -60,12 +59,6 @@ def testbed_classes(with_debezium: bool = False) -> str:
         except OSError:
             shutil.rmtree(building, ignore_errors=True)
     return os.pathsep.join([str(target), libs] if libs else [str(target)])
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

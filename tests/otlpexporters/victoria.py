@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import time
 import urllib.error
@@ -14,6 +13,8 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
+
+from tests.support import free_port
 
 INSTALL_DIR = Path(os.environ.get("VICTORIA_METRICS_DIR", "/var/cache/collector-test-servers/victoria-metrics"))
 OTLP_PATH = "/opentelemetry"  # the exporter appends /v1/metrics
@@ -29,12 +30,6 @@ def binary() -> str:
     raise RuntimeError(
         f"victoria-metrics not found in {found} nor on PATH: run scripts/install-test-servers.d/victoria-metrics.sh"
     )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class VictoriaMetrics:

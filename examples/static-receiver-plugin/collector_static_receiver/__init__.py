@@ -38,6 +38,10 @@ class StaticConfig(ScraperConfig):
     metrics: list[StaticMetric] = Field(min_length=1)
     resource_attributes: dict[str, str] = Field(default_factory=dict)
 
+    def known_metric_names(self) -> list[str]:
+        """Optional hook: the names `collector validate` uses to count billed metrics."""
+        return [m.name for m in self.metrics]
+
 
 class StaticReceiver(ScraperReceiver):
     config: StaticConfig
