@@ -12,12 +12,12 @@ import ssl
 import threading
 
 from py4j.java_gateway import GatewayParameters, JavaGateway
-from py4j.protocol import Py4JAuthenticationError, Py4JError, Py4JNetworkError
+from py4j.protocol import Py4JAuthenticationError, Py4JError, Py4JJavaError
 
 from collector.configtls import TLSClientConfig
 from receivers.jmx.gateway import GatewayError
 
-READ_TIMEOUT_S = 30.0
+MAX_SOCKET_TIMEOUT_S = 30.0
 # py4j logs every failed connect with a traceback; the receiver logs each state change once instead.
 logging.getLogger("py4j.java_gateway").setLevel(logging.CRITICAL)
 
@@ -53,9 +53,18 @@ class NetworkGateway:
     configuration error (raised: the scrape fails and is counted)."""
 
     def __init__(
-        self, host: str, port: int, auth_token: str, tls: TLSClientConfig, server_name: str | None = None
+        self,
+        host: str,
+        port: int,
+        auth_token: str,
+        tls: TLSClientConfig,
+        server_name: str | None = None,
+        scrape_timeout: float = 2 * MAX_SOCKET_TIMEOUT_S,
     ) -> None:
         self.host, self.port = host, port
+        # Connect and read give up within half a scrape's time: a blackholed worker is reported down in
+        # time instead of timing out the whole scrape (and the other workers' points with it).
+        self._socket_timeout = min(MAX_SOCKET_TIMEOUT_S, scrape_timeout / 2)
         self._auth_token = auth_token
         context = client_ssl_context(tls)
         self._ssl = _NamedTLS(context, server_name) if context and server_name and server_name != host else context
@@ -71,7 +80,7 @@ class NetworkGateway:
                         port=self.port,
                         auth_token=self._auth_token or None,
                         ssl_context=self._ssl,
-                        read_timeout=READ_TIMEOUT_S,
+                        read_timeout=self._socket_timeout,
                         auto_convert=False,
                         eager_load=False,
                     )
@@ -84,11 +93,11 @@ class NetworkGateway:
                     f"the gateway at {self.host}:{self.port} refused the connection: wrong auth_token, "
                     "or it expects TLS (tls.insecure is set)"
                 ) from exc
-            except (Py4JNetworkError, OSError) as exc:
+            except Py4JJavaError as exc:  # the gateway answered with an exception: not a connection problem
+                raise GatewayError(f"gateway call failed: {_first_line(exc)}") from exc
+            except (Py4JError, OSError) as exc:  # py4j reports a connection lost mid-call as a bare Py4JError
                 self._close()
                 return f"DOWN\tgateway {self.host}:{self.port} unreachable: {_first_line(exc)}\n"
-            except Py4JError as exc:
-                raise GatewayError(f"gateway call failed: {_first_line(exc)}") from exc
 
     def _close(self) -> None:
         if self._client is not None:

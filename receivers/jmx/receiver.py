@@ -61,7 +61,12 @@ class JmxReceiver(ScraperReceiver):
     def _single_gateway(self) -> GatewaySupervisor | NetworkGateway:
         config = self.config
         if config.in_jvm:
-            return NetworkGateway(*config.py4j_address, config.auth_token.get_secret_value(), config.tls)
+            return NetworkGateway(
+                *config.py4j_address,
+                config.auth_token.get_secret_value(),
+                config.tls,
+                scrape_timeout=self._scrape_timeout,
+            )
         return GatewaySupervisor(
             LaunchSpec(
                 service_url=config.service_url,
@@ -78,6 +83,10 @@ class JmxReceiver(ScraperReceiver):
             .labels(receiver=self.id)
             .inc,
         )
+
+    @property
+    def _scrape_timeout(self) -> float:
+        return self.config.timeout or self.config.collection_interval
 
     @property
     def gateway(self) -> GatewaySupervisor | NetworkGateway:
@@ -110,7 +119,12 @@ class JmxReceiver(ScraperReceiver):
         for endpoint in endpoints:
             if endpoint not in self.targets:
                 network = NetworkGateway(
-                    endpoint.host, endpoint.port, config.auth_token.get_secret_value(), config.tls, endpoint.server_name
+                    endpoint.host,
+                    endpoint.port,
+                    config.auth_token.get_secret_value(),
+                    config.tls,
+                    endpoint.server_name,
+                    self._scrape_timeout,
                 )
                 resource = self._resource(**{"server.address": endpoint.host, "server.port": endpoint.port})
                 self.targets[endpoint] = Target(str(endpoint), network, MetricBuilder(self.rules), resource)

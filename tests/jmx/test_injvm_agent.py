@@ -4,6 +4,7 @@ its security rules (each over the real network path), and the `jmx` receiver rea
 from __future__ import annotations
 
 import asyncio
+import socket
 import zipfile
 from pathlib import Path
 
@@ -244,3 +245,18 @@ def test_endpoints_from_dns_verify_tls_against_the_name(agent, gateway_secrets: 
     assert "127.0.0.1" in by_address  # the agent listens on 127.0.0.1 only; ::1, if resolved, is down
     ipv4 = {m.name: m.data.data_points[0].value for s in by_address["127.0.0.1"].scope_metrics for m in s.metrics}
     assert ipv4["jmx.up"] == 1 and ipv4["jvm.memory.used"] > 0
+
+
+@pytest.mark.timeout(30)
+def test_a_silent_gateway_is_down_within_the_scrape() -> None:
+    """A worker that accepts connections but never answers (a hung JVM, a blackholing middlebox)."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        network = NetworkGateway("127.0.0.1", port, "", TLSClientConfig(insecure=True), scrape_timeout=1.0)
+        try:
+            reply = network.scrape("g\tjava.lang:type=Runtime\tUptime")
+        finally:
+            network.stop()
+    assert reply.startswith("DOWN\t") and "unreachable" in reply
