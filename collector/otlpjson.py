@@ -18,15 +18,11 @@ def to_request(data: MetricsData) -> ExportMetricsServiceRequest:
     return encode_metrics(merge([data]))
 
 
-def to_json_line(data: MetricsData) -> str:
-    """One `ExportMetricsServiceRequest` on one line (camelCase keys, 64-bit integers as strings)."""
-    message = json_format.MessageToDict(to_request(data), use_integers_for_enums=True)
-    return json.dumps(message, separators=(",", ":"), allow_nan=True)
-
-
-def parse_json_line(line: str) -> ExportMetricsServiceRequest:
-    return json_format.Parse(line, ExportMetricsServiceRequest())
-
-
 def request_to_dict(request: ExportMetricsServiceRequest) -> dict[str, Any]:
+    """Protobuf's JSON mapping as the Collector writes it: camelCase keys, 64-bit integers as strings."""
     return json_format.MessageToDict(request, use_integers_for_enums=True)
+
+
+def to_json_line(data: MetricsData) -> str:
+    """One `ExportMetricsServiceRequest` on one line."""
+    return json.dumps(request_to_dict(to_request(data)), separators=(",", ":"), allow_nan=True)

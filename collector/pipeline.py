@@ -105,10 +105,6 @@ class Service:
                 f"extension {component_id!r} is not running: add it under extensions: and service.extensions"
             ) from None
 
-    @property
-    def running(self) -> bool:
-        return self.state == "running"
-
     def component_statuses(self) -> dict[str, ComponentStatus]:
         return dict(self.statuses)
 
