@@ -1,5 +1,5 @@
-"""Session-wide real test bed: one MariaDB and one Debezium connector JVM shared by the tests that only
-read them; tests that disrupt a JVM start their own."""
+"""Session-wide real test bed: one MariaDB, one PostgreSQL, and one Debezium connector JVM for each, shared
+by the tests that only read them; tests that disrupt a JVM start their own."""
 
 from __future__ import annotations
 
@@ -53,6 +53,44 @@ def debezium(mariadb: testbed.MariaDB, tmp_path_factory: pytest.TempPathFactory)
     try:
         wait_for(lambda: streaming_connected(target.service_url), 90, "Debezium streaming connected")
         yield DebeziumBed(mariadb, properties, target)
+    finally:
+        target.stop()
+
+
+@dataclass
+class PostgresBed:
+    db: testbed.PostgreSQL
+    properties: Path
+    target: testbed.JavaTarget
+
+
+@pytest.fixture(scope="session")
+def postgresql() -> Iterator[testbed.PostgreSQL]:
+    db = testbed.PostgreSQL(free_port())
+    db.start()
+    try:
+        for database, statement in testbed.POSTGRES_SETUP:
+            db.sql(statement, database)
+        yield db
+    finally:
+        db.stop()
+
+
+def postgres_streaming(service_url: str) -> bool:
+    values = testbed.jmx_dump(service_url, "debezium.postgres:context=streaming,*")
+    return any(attr == "Connected" and text == "true" for (_, attr), text in values.items())
+
+
+@pytest.fixture(scope="session")
+def debezium_postgres(
+    postgresql: testbed.PostgreSQL, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[PostgresBed]:
+    """The real Debezium PostgreSQL connector (pgoutput), streaming from the bed's cluster, JMX on loopback."""
+    properties = testbed.postgres_properties(tmp_path_factory.mktemp("debezium-pg"), postgresql)
+    target = testbed.start_debezium(properties)
+    try:
+        wait_for(lambda: postgres_streaming(target.service_url), 90, "Debezium PostgreSQL streaming connected")
+        yield PostgresBed(postgresql, properties, target)
     finally:
         target.stop()
 

@@ -17,14 +17,16 @@ pytestmark = pytest.mark.integration
 SERVER = "salesdb"
 
 
-def collector_config(directory: Path, endpoint: str, out: Path, interval: str = "1s") -> Path:
+def collector_config(
+    directory: Path, endpoint: str, out: Path, interval: str = "1s", target_system: str = "debezium-mysql"
+) -> Path:
     return write_config(
         directory,
         {
             "receivers": {
                 "jmx/debezium": {
                     "endpoint": endpoint,
-                    "target_system": "debezium-mysql",
+                    "target_system": target_system,
                     "collection_interval": interval,
                     "initial_delay": "0s",
                 }

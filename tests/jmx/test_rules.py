@@ -25,7 +25,16 @@ def config(**overrides) -> JmxConfig:
     ("overrides", "message"),
     [
         ({}, "give `target_system`"),
-        ({"target_system": "debezium-postgres"}, "unknown target system"),
+        ({"target_system": "debezium-oracle"}, "unknown target system"),
+        ({"target_system": "tomcat"}, "not bundled with this collector: give its rules with `jmx_configs`"),
+        ({"target_system": "kafka", "target_source": "instrumentation"}, "only legacy definitions"),
+        ({"target_system": "kafka-connect", "target_source": "legacy"}, "no legacy definitions"),
+        ({"target_system": "jvm", "target_source": "newest"}, "auto"),
+        ({"jmx_configs": "/nonexistent/rules.yaml"}, "jmx_configs: cannot read /nonexistent/rules.yaml"),
+        ({"target_system": "jvm", "log_level": "verbose"}, "log_level must be one of"),
+        ({"target_system": "jvm", "password": "x", "password_file": "/etc/hostname"}, "not both"),
+        ({"target_system": "jvm", "password_file": "/nonexistent/pw"}, "password_file: cannot read"),
+        ({"rules": [{"bean": "a:b=c", "mapping": {"*": {"metric": "x"}}}]}, "takes no `metric`"),
         ({"endpoint": "localhost", "target_system": "jvm"}, "host:port"),
         ({"rules": [{"mapping": {"A": None}}]}, "exactly one of `bean`"),
         ({"rules": [{"bean": "a:b=c", "beans": ["a:b=c"], "mapping": {"A": None}}]}, "exactly one of `bean`"),
@@ -153,6 +162,38 @@ def test_wildcard_params_units_sentinels_and_escapes() -> None:
     assert "p.Other" not in metrics and not dropped
     table = metrics["p.Tab.le"].data.data_points[0]
     assert dict(table.attributes)["table"] == "sales.t\tab" and table.value == 4
+
+
+def test_every_other_attribute_mapping_and_the_domain_expression() -> None:
+    """`'*'`: every numeric value no mapping names is a gauge under its own name (tables per `key`); values
+    it cannot read are not counted as dropped (no rule asked for them). `domain(prefix)` names the plugin."""
+    rules = [
+        {
+            "bean": "debezium.*:type=m,*",
+            "prefix": "p.",
+            "wildcardParams": True,
+            "metricAttribute": {"plugin": "domain(debezium.)", "whole": "domain()"},
+            "mapping": {"Known": {"type": "counter"}, "*": {}},
+        }
+    ]
+    query = build_query(compile_rules(config(rules=rules).rules))
+    assert query.split("\t")[2:] == ["Known", "*"]  # the gateway reads the MBean's own attribute list
+    reply = (
+        "UP\nB\t0\tdebezium.sql_server:database=inv,task=0,type=m\tdatabase=inv\ttask=0\ttype=m\n"
+        "N\tKnown\t5\nN\tExtra.item\t2.5\nT\tPerTable\tdbo.t\t3\nX\tLastEvent\tstring\n"
+    )
+    metrics, dropped, _ = build(rules, reply)
+    assert set(metrics) == {"p.Known", "p.Extra.item", "p.PerTable"} and not dropped
+    assert metrics["p.Known"].data.is_monotonic
+    extra = metrics["p.Extra.item"]
+    assert type(extra.data).__name__ == "Gauge" and extra.data.data_points[0].value == 2.5
+    assert dict(extra.data.data_points[0].attributes) == {
+        "plugin": "sql_server",
+        "whole": "debezium.sql_server",
+        "database": "inv",
+        "task": "0",
+    }
+    assert dict(metrics["p.PerTable"].data.data_points[0].attributes)["key"] == "dbo.t"
 
 
 def test_skipped_values_are_counted_only_when_a_rule_asked_for_them() -> None:

@@ -421,6 +421,7 @@ def postgres_properties(
         "publication.name": f"{slot}_publication",
         "publication.autocreate.mode": "all_tables",
         "status.update.interval.ms": "1000",
+        "internal.advanced.metrics.enable": "true",
     }
     props.update(overrides or {})
     path = directory / "engine.properties"
