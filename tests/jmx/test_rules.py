@@ -14,6 +14,7 @@ from receivers.jmx.config import JmxConfig, load_preset, preset_names
 from receivers.jmx.rules import MetricBuilder, ReplyError, build_query, compile_rules, parse_reply
 from tests.support import write_config
 
+PRESETS = ("debezium-mysql", "debezium-postgres")
 SAMPLE = Path(__file__).resolve().parents[2] / "receivers" / "jmx" / "otel-config.sample.yaml"
 
 
@@ -244,7 +245,11 @@ def test_validate_counts_the_shipped_configs_custom_metrics_from_the_real_preset
     from receivers.jmx.config import JmxConfig
 
     shipped = yaml.safe_load((SAMPLE.parents[2] / "otel-config.yaml").read_text())
-    names = set(JmxConfig(endpoint="localhost:7098", target_system="debezium-mysql").known_metric_names())
+    receiver = shipped["receivers"]["jmx/debezium"]
+    assert receiver["target_system"] == "${env:DEBEZIUM_CONNECTOR:-debezium}"
+    names = set(JmxConfig(endpoint="localhost:7098", target_system="debezium").known_metric_names())
+    exact = {name: JmxConfig(endpoint="h:1", target_system=name).known_metric_names() for name in PRESETS}
+    assert names == exact["debezium-mysql"] > exact["debezium-postgres"]  # the generic one types every name
     names.add("MilliSecondBehindSource")  # inserted by the shipped metricstransform/reference
     expected = sum(
         len(declaration["dimensions"])
