@@ -9,7 +9,16 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import AfterValidator, BeforeValidator, Field, PrivateAttr, SecretStr, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from collector.component import ConfigModel
 from collector.configtls import TLSClientConfig
@@ -199,6 +208,11 @@ def load_rule_file(path: str | Path) -> list[Rule]:
         return RuleFile.model_validate(load_yaml(path)).rules
     except OSError as exc:
         raise ValueError(f"jmx_configs: cannot read {path}: {exc.strerror}") from None
+    except ValidationError as exc:
+        problems = "; ".join(
+            ".".join(map(str, e["loc"])) + ": " + e["msg"].removeprefix("Value error, ") for e in exc.errors()
+        )
+        raise ValueError(f"jmx_configs: {path} is not a jmx-metrics rule file: {problems}") from None
     except (yaml.YAMLError, ValueError) as exc:
         raise ValueError(f"jmx_configs: {path} is not a jmx-metrics rule file: {exc}") from None
 

@@ -83,10 +83,14 @@ def test_password_never_appears_in_the_config_repr() -> None:
     assert "hunter2" not in repr(parsed) and "hunter2" not in str(parsed.model_dump())
 
 
-def test_every_preset_loads_and_type_is_case_insensitive() -> None:
-    assert set(preset_names()) >= {"debezium-mysql", "kafka-connect", "jvm"}
+def test_every_preset_loads_with_descriptions_and_type_is_case_insensitive() -> None:
+    assert set(preset_names()) >= {"debezium", "debezium-mysql", "debezium-postgres", "kafka-connect", "jvm", "kafka"}
+    both = {"jvm"}  # the only one with legacy and instrumentation definitions, as upstream
     for name in preset_names():
-        assert load_preset(name)
+        for source in ("auto", "legacy") if name in both else ("auto",):
+            rules = compile_rules(load_preset(name, source))
+            assert rules and all(m.desc for rule in rules for m in rule.mappings), (name, source)
+    assert load_preset("jvm", "legacy") != load_preset("jvm", "auto") == load_preset("jvm", "instrumentation")
     rule = config(rules=[{"bean": "a:b=c", "type": "COUNTER", "mapping": {"A": None}}]).rules[0]
     assert rule.type == "counter"
 
