@@ -44,6 +44,16 @@ UPSTREAM_TARGET_SYSTEMS = (
     "wildfly",
 )
 TargetSource = Literal["auto", "instrumentation", "legacy"]
+# Keys of the Collector's jmxreceiver that this design cannot have, and what to use instead.
+_REFUSED_KEYS = {
+    "jar_path": "no jmx-metrics/jmx-scraper jar runs here: the receiver brings its own gateway (`java` picks the "
+    "launcher)",
+    "additional_jars": "no jmx-metrics/jmx-scraper jar runs here, so there is no class path to extend",
+    "otlp": "metrics enter the pipeline directly; there is no OTLP hop from a gatherer JVM to configure",
+    "groovy_script": "Groovy scripts are not run: describe the MBeans as jmx-metrics rules (`rules` or `jmx_configs`)",
+    "remote_profile": "SASL profiles are not supported: use username/password, with keystore/truststore for TLS",
+    "realm": "SASL profiles are not supported: use username/password, with keystore/truststore for TLS",
+}
 LOG_LEVELS = ("trace", "debug", "info", "warn", "error", "off")
 PY4J_SCHEME = "py4j://"
 _REMOTE_JMX_KEYS = (
@@ -324,6 +334,15 @@ class JmxConfig(ScraperConfig):
     java: str = Field("java", description="The java launcher of the gateway JVM.")
 
     _file_rules: list[Rule] = PrivateAttr(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_gatherer_keys(cls, data: Any) -> Any:
+        """The Collector's keys this design cannot have: refused with the reason, not as unknown keys."""
+        if isinstance(data, dict):
+            for key in (k for k in _REFUSED_KEYS if k in data):
+                raise ValueError(f"{key}: {_REFUSED_KEYS[key]}")
+        return data
 
     @model_validator(mode="before")
     @classmethod

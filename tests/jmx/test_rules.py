@@ -36,6 +36,11 @@ def config(**overrides) -> JmxConfig:
         ({"target_system": "jvm", "password": "x", "password_file": "/etc/hostname"}, "not both"),
         ({"target_system": "jvm", "password_file": "/nonexistent/pw"}, "password_file: cannot read"),
         ({"rules": [{"bean": "a:b=c", "mapping": {"*": {"metric": "x"}}}]}, "takes no `metric`"),
+        ({"target_system": "jvm", "jar_path": "/opt/opentelemetry-jmx-scraper.jar"}, "jar_path: no jmx-metrics"),
+        ({"target_system": "jvm", "otlp": {"endpoint": "h:4317"}}, "otlp: metrics enter the pipeline directly"),
+        ({"target_system": "jvm", "additional_jars": ["/opt/jboss-client.jar"]}, "additional_jars: no jmx"),
+        ({"target_system": "jvm", "groovy_script": "/opt/script.groovy"}, "groovy_script: Groovy scripts are not run"),
+        ({"target_system": "jvm", "remote_profile": "SASL/PLAIN", "realm": "r"}, "SASL profiles are not supported"),
         ({"endpoint": "localhost", "target_system": "jvm"}, "host:port"),
         ({"rules": [{"mapping": {"A": None}}]}, "exactly one of `bean`"),
         ({"rules": [{"bean": "a:b=c", "beans": ["a:b=c"], "mapping": {"A": None}}]}, "exactly one of `bean`"),
@@ -76,6 +81,20 @@ def test_a_config_error_names_its_path_and_exits_2(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "receivers.jmx.rules[0].mapping.A.type" in result.stdout + result.stderr
+
+
+def test_the_collectors_jmxreceiver_keys_validate() -> None:
+    """A config with every key of the Collector's jmxreceiver we accept (testdata, from its README)."""
+    testdata = SAMPLE.parent / "testdata"
+    raw = yaml.safe_load((testdata / "jmxreceiver-keys.yaml").read_text())
+    parsed = JmxConfig.model_validate({**raw, "jmx_configs": str(testdata / raw["jmx_configs"])})
+    assert parsed.target_source == "legacy" and parsed.target_identity() == {
+        "server.address": "kafka-broker",
+        "server.port": 9999,
+    }
+    names = parsed.known_metric_names()
+    assert {"jvm.memory.heap.used", "kafka.message.count", "kafka.broker.state"} <= names
+    assert "jvm.memory.used" not in names
 
 
 def test_password_never_appears_in_the_config_repr() -> None:
