@@ -67,7 +67,11 @@ async def test_mapping_of_awkward_values(edge_target: testbed.JavaTarget) -> Non
     )
     try:
         raw = await receiver.scrape()
-        assert dict(raw.resource_metrics[0].resource.attributes) == {"service.name": "edge"}
+        assert dict(raw.resource_metrics[0].resource.attributes) == {
+            "service.name": "edge",
+            "server.address": "127.0.0.1",  # the target's identity, from `endpoint`
+            "server.port": edge_target.port,
+        }
         first = points_by_name(raw)
         second = points_by_name(await receiver.scrape())
     finally:
