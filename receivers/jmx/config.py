@@ -8,7 +8,6 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     AfterValidator,
     BeforeValidator,
@@ -21,6 +20,7 @@ from pydantic import (
 )
 
 from collector.component import ConfigModel
+from collector.configfile import FileProblem, read_yaml_file
 from collector.configtls import TLSClientConfig
 from collector.configtypes import PositiveDuration
 from collector.scraperhelper import ScraperConfig
@@ -205,25 +205,19 @@ class PresetBundle(ConfigModel):
     presets: dict[str, RuleFile]
 
 
-def load_yaml(path: Path) -> Any:
-    """A YAML file as the collector's own config is read (safe types, anchors and merge keys)."""
-    with path.open(encoding="utf-8") as file:
-        return yaml.safe_load(file)
-
-
 def load_rule_file(path: str | Path) -> list[Rule]:
-    """A jmx-metrics rule file (`rules:`), as `jmx_configs` names them; errors name the file."""
-    path = Path(path)
+    """A jmx-metrics rule file (`rules:`), as `jmx_configs` names them, read by the config's own YAML loader
+    (limits, redefined anchors); errors name the file."""
     try:
-        return RuleFile.model_validate(load_yaml(path)).rules
-    except OSError as exc:
-        raise ValueError(f"jmx_configs: cannot read {path}: {exc.strerror}") from None
+        return RuleFile.model_validate(read_yaml_file(path)).rules
+    except FileProblem as exc:
+        raise ValueError(f"jmx_configs: {path}: {exc}") from None
     except ValidationError as exc:
         problems = "; ".join(
             ".".join(map(str, e["loc"])) + ": " + e["msg"].removeprefix("Value error, ") for e in exc.errors()
         )
         raise ValueError(f"jmx_configs: {path} is not a jmx-metrics rule file: {problems}") from None
-    except (yaml.YAMLError, ValueError) as exc:
+    except ValueError as exc:
         raise ValueError(f"jmx_configs: {path} is not a jmx-metrics rule file: {exc}") from None
 
 
@@ -232,7 +226,7 @@ def _presets(directory: Path) -> dict[str, list[Rule]]:
     """The presets of one directory: a file is one preset named after it (`rules:`) or a bundle (`presets:`)."""
     found: dict[str, list[Rule]] = {}
     for path in sorted(directory.glob("*.yaml")):
-        document = load_yaml(path)
+        document = read_yaml_file(path)
         if "presets" in document:
             bundle = PresetBundle.model_validate({"presets": document["presets"]})
             found.update({name: rule_file.rules for name, rule_file in bundle.presets.items()})

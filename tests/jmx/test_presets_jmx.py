@@ -127,6 +127,19 @@ async def test_jmx_configs_rule_files_beside_inline_rules(edge_target: testbed.J
     assert data["my.threads"][0][0].description == "Threads."
 
 
+def test_a_rule_file_may_redefine_an_anchor(tmp_path: Path) -> None:
+    """Read by the config's own YAML loader: a redefined anchor is valid YAML, the later one wins."""
+    rules = tmp_path / "anchors.yaml"
+    rules.write_text(
+        "rules:\n"
+        "  - {bean: a:type=A, mapping: &m {X: {metric: a.x}}}\n"
+        "  - {bean: b:type=B, mapping: &m {Y: {metric: b.y}}}\n"
+        "  - {bean: c:type=C, mapping: *m}\n"
+    )
+    config = JmxConfig.model_validate({"endpoint": "h:1", "jmx_configs": str(rules)})
+    assert list(config.all_rules()[2].mapping) == ["Y"]
+
+
 def test_a_bad_rule_file_names_itself(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("rules:\n  - bean: nodomain\n    mapping: {A: }\n")

@@ -31,7 +31,7 @@ def config(**overrides) -> JmxConfig:
         ({"target_system": "kafka", "target_source": "instrumentation"}, "only legacy definitions"),
         ({"target_system": "kafka-connect", "target_source": "legacy"}, "no legacy definitions"),
         ({"target_system": "jvm", "target_source": "newest"}, "auto"),
-        ({"jmx_configs": "/nonexistent/rules.yaml"}, "jmx_configs: cannot read /nonexistent/rules.yaml"),
+        ({"jmx_configs": "/nonexistent/rules.yaml"}, "jmx_configs: /nonexistent/rules.yaml: cannot read"),
         ({"target_system": "jvm", "log_level": "verbose"}, "log_level must be one of"),
         ({"target_system": "jvm", "password": "x", "password_file": "/etc/hostname"}, "not both"),
         ({"target_system": "jvm", "password_file": "/nonexistent/pw"}, "password_file: cannot read"),
