@@ -200,12 +200,12 @@ def postgres_figures(quick: bool) -> list[Figure]:
     bulk read of the same attributes, and the generic `debezium` preset on the same MBeans against it: the
     generic one asks each MBean for its attribute list (`'*'`), one more round trip per MBean."""
     repeat = 50 if quick else 300
-    spec_arg = ";".join(
-        f"debezium.postgres:type=connector-metrics,context={context},server=bench|{names}"
+    beans = {
+        f"debezium.postgres:type=connector-metrics,context={context},server=bench": names
         for context, names in POSTGRES_ATTRIBUTES.items()
-    )
+    }
     exact, generic = (compile_rules(load_preset(name)) for name in ("debezium-postgres", "debezium"))
-    with testbed.edge_case_target("--beans", spec_arg) as target:
+    with testbed.shaped_target(beans) as target:
         gateway = GatewayProcess(LaunchSpec(service_url=target.service_url))
         gateway.start()
         try:

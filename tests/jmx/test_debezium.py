@@ -43,6 +43,21 @@ def running_points(collector: CollectorProcess, out: Path) -> list[Point]:
     return read_points(out)
 
 
+def collect_two_scrapes(directory: Path, endpoint: str, target_system: str) -> list[Point]:
+    """What the real collector writes (file exporter) until it has scraped the streaming MBean twice."""
+    out = directory / "out.jsonl"
+    with run_collector(collector_config(directory, endpoint, out, target_system=target_system)) as collector:
+        wait_for(
+            lambda: (
+                len({p.time for p in running_points(collector, out) if p.name == "debezium.streaming.Connected"}) >= 2
+            ),
+            60,
+            "two scrapes of the streaming MBean",
+        )
+        assert collector.stop() == 0, collector.logs()
+    return read_points(out)
+
+
 def latest(points: list[Point], name: str, **attributes: str) -> Point | None:
     matching = [p for p in points if p.name == name and all(p.attributes.get(k) == v for k, v in attributes.items())]
     return matching[-1] if matching else None
@@ -71,18 +86,8 @@ def counters_settled(bed: DebeziumBed, minimum_creates: int) -> dict[tuple[str, 
 def test_collector_output_matches_direct_jmx_reads(debezium: DebeziumBed, tmp_path: Path) -> None:
     debezium.db.sql("INSERT INTO sales.orders (customer, total) VALUES (1, 1.50), (2, 2.50), (1, 3.50)")
     before = counters_settled(debezium, 3)
-    out = tmp_path / "out.jsonl"
-    with run_collector(collector_config(tmp_path, debezium.target.endpoint, out)) as collector:
-        wait_for(
-            lambda: (
-                len({p.time for p in running_points(collector, out) if p.name == "debezium.streaming.Connected"}) >= 2
-            ),
-            60,
-            "two scrapes of the streaming MBean",
-        )
-        assert collector.stop() == 0, collector.logs()
+    points = collect_two_scrapes(tmp_path, debezium.target.endpoint, "debezium-mysql")
     after = testbed.jmx_dump(debezium.target.service_url, "debezium.mysql:*")
-    points = read_points(out)
     streaming = {"server": SERVER, "plugin": "mysql"}
 
     for attribute in ("TotalNumberOfEventsSeen", "TotalNumberOfCreateEventsSeen"):

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.jmx import testbed
-from tests.jmx.conftest import PostgresBed, postgres_streaming
-from tests.jmx.test_debezium import collector_config, latest, running_points
+from tests.jmx.conftest import DebeziumBed, running_connector, streaming_connected
+from tests.jmx.test_debezium import collect_two_scrapes, collector_config, latest, running_points
 from tests.support import Point, read_points, run_collector, wait_for
 
 pytestmark = pytest.mark.integration
@@ -48,23 +48,12 @@ def monotonic_series(points: list[Point]) -> dict[tuple, list[int | float]]:
     return series
 
 
-def test_postgres_preset_matches_direct_jmx_reads(debezium_postgres: PostgresBed, tmp_path: Path) -> None:
+def test_postgres_preset_matches_direct_jmx_reads(debezium_postgres: DebeziumBed, tmp_path: Path) -> None:
     bed = debezium_postgres
     bed.db.sql("INSERT INTO orders (customer, total) VALUES (1, 1.50), (2, 2.50), (1, 3.50)")
     before = settled(bed.target.service_url, 3)
-    out = tmp_path / "out.jsonl"
-    config = collector_config(tmp_path, bed.target.endpoint, out, target_system="debezium-postgres")
-    with run_collector(config) as collector:
-        wait_for(
-            lambda: (
-                len({p.time for p in running_points(collector, out) if p.name == "debezium.streaming.Connected"}) >= 2
-            ),
-            60,
-            "two scrapes of the streaming MBean",
-        )
-        assert collector.stop() == 0, collector.logs()
+    points = collect_two_scrapes(tmp_path, bed.target.endpoint, "debezium-postgres")
     after = testbed.jmx_dump(bed.target.service_url, "debezium.postgres:*")
-    points = read_points(out)
 
     for attribute in ("TotalNumberOfEventsSeen", "TotalNumberOfCreateEventsSeen", "NumberOfCommittedTransactions"):
         point = latest(points, f"debezium.streaming.{attribute}", **LABELS)
@@ -102,10 +91,9 @@ def test_postgres_connector_restart_in_its_jvm_is_survived(postgresql: testbed.P
     The collector keeps `jmx.up` at 1, reads the new MBeans, and gives the reset counters a new start time
     (each series stays monotonic)."""
     properties = testbed.postgres_properties(tmp_path, postgresql, slot="dbz_restart")
-    target = testbed.start_debezium(properties)
     out = tmp_path / "out.jsonl"
-    try:
-        wait_for(lambda: postgres_streaming(target.service_url), 90, "own Debezium PostgreSQL streaming")
+    with running_connector(postgresql, properties, "postgres") as bed:
+        target = bed.target
         postgresql.sql("INSERT INTO customers (name) VALUES ('cy'), ('di')")
         settled(target.service_url, 2)
         config = collector_config(tmp_path, target.endpoint, out, target_system="debezium-postgres")
@@ -118,7 +106,7 @@ def test_postgres_connector_restart_in_its_jvm_is_survived(postgresql: testbed.P
             target.process.stdin.write(b"restart\n")
             target.process.stdin.flush()
             wait_for(lambda: "RESTARTED" in target.log, 90, "the connector restarted in its JVM")
-            wait_for(lambda: postgres_streaming(target.service_url), 90, "streaming again after the restart")
+            wait_for(lambda: streaming_connected(target.service_url, "postgres"), 90, "streaming after the restart")
             postgresql.sql("INSERT INTO customers (name) VALUES ('ed')")
             wait_for(
                 lambda: any(p.value >= 1 and p.start_time > events()[0].start_time for p in events()),
@@ -127,10 +115,8 @@ def test_postgres_connector_restart_in_its_jvm_is_survived(postgresql: testbed.P
             )
             assert collector.stop() == 0
             logs = collector.logs()
-        points = read_points(out)
-        assert all(p.value == 1 for p in points if p.name == "jmx.up")
-        assert "target unreachable" not in logs and "Traceback" not in logs
-        for values in monotonic_series(points).values():
-            assert values == sorted(values)
-    finally:
-        target.stop()
+    points = read_points(out)
+    assert all(p.value == 1 for p in points if p.name == "jmx.up")
+    assert "target unreachable" not in logs and "Traceback" not in logs
+    for values in monotonic_series(points).values():
+        assert values == sorted(values)

@@ -8,7 +8,7 @@ from opentelemetry.sdk.metrics.export import Gauge
 
 from collector.telemetry import Telemetry
 from tests.jmx import testbed
-from tests.jmx.conftest import make_receiver
+from tests.jmx.conftest import make_receiver, points_by_name
 from tests.support import free_port
 
 pytestmark = pytest.mark.integration
@@ -48,15 +48,6 @@ def key_of(point) -> str:
     """The attribute that tells a metric's points apart here (table row, map key or state), else ''."""
     attributes = dict(point.attributes)
     return attributes.get("table") or attributes.get("key") or attributes.get("state") or ""
-
-
-def points_by_name(data):
-    result: dict[str, list] = {}
-    for rm in data.resource_metrics:
-        for sm in rm.scope_metrics:
-            for metric in sm.metrics:
-                result.setdefault(metric.name, []).extend((metric, p) for p in metric.data.data_points)
-    return result
 
 
 async def test_mapping_of_awkward_values(edge_target: testbed.JavaTarget) -> None:

@@ -15,20 +15,14 @@ from receivers.jmx.config import UP_METRIC, load_preset
 from receivers.jmx.diagnostics import PresetDiagnostics, preset_patterns
 from receivers.jmx.rules import compile_rules, parse_reply
 from tests.jmx import testbed
-from tests.jmx.conftest import DebeziumBed, PostgresBed, make_receiver
-from tests.jmx.test_edge_cases import points_by_name
+from tests.jmx.conftest import DebeziumBed, make_receiver, scrape_points
 from tests.support import REPO, free_port, run_collector, wait_for
 
 pytestmark = pytest.mark.integration
 
 
-async def scrape(endpoint: str, target_system: str, caplog: pytest.LogCaptureFixture | None = None) -> dict:
-    receiver = make_receiver({"endpoint": endpoint, "target_system": target_system})
-    try:
-        await receiver.scrape()
-        return points_by_name(await receiver.scrape())  # second scrape: every MBean, counters with history
-    finally:
-        receiver.gateway.stop()
+async def scrape(endpoint: str, target_system: str) -> dict:
+    return await scrape_points({"endpoint": endpoint, "target_system": target_system})
 
 
 def only(data: dict, name: str, **attributes: str) -> tuple[Any, Any]:
@@ -41,7 +35,7 @@ def only(data: dict, name: str, **attributes: str) -> tuple[Any, Any]:
 async def test_generic_preset_reads_both_real_connectors_as_the_exact_preset_does(
     bed_name: str, request: pytest.FixtureRequest
 ) -> None:
-    bed: DebeziumBed | PostgresBed = request.getfixturevalue("debezium" if bed_name == "mysql" else "debezium_postgres")
+    bed: DebeziumBed = request.getfixturevalue("debezium" if bed_name == "mysql" else "debezium_postgres")
     server, table = ("salesdb", "sales.customers") if bed_name == "mysql" else ("salespg", "public.customers")
     generic = await scrape(bed.target.endpoint, "debezium")
     exact = await scrape(bed.target.endpoint, f"debezium-{bed_name}")
@@ -88,8 +82,7 @@ OTHER_CONNECTORS = {
 
 
 async def test_generic_preset_reads_any_connector_with_its_keys_and_own_attributes() -> None:
-    spec = ";".join(f"{name}|{attributes}" for name, attributes in OTHER_CONNECTORS.items())
-    with testbed.edge_case_target("--beans", spec) as target:
+    with testbed.shaped_target(OTHER_CONNECTORS) as target:
         data = await scrape(target.endpoint, "debezium")
     metric, lag = only(data, "debezium.streaming.MilliSecondsBehindSource", plugin="sql_server")
     assert dict(lag.attributes) == {"server": "inv", "plugin": "sql_server", "task": "0", "database": "testDB"}
@@ -156,7 +149,7 @@ def test_shipped_pipeline_writes_the_reference_metric_for_either_connector(
 ) -> None:
     """otel-config.yaml as shipped: the default (generic preset) reads PostgreSQL, the DEBEZIUM_CONNECTOR
     switch picks the exact MySQL preset; both give MilliSecondBehindSource with DBServerName in EMF."""
-    bed: DebeziumBed | PostgresBed = request.getfixturevalue("debezium" if bed_name == "mysql" else "debezium_postgres")
+    bed: DebeziumBed = request.getfixturevalue("debezium" if bed_name == "mysql" else "debezium_postgres")
     server = "salesdb" if bed_name == "mysql" else "salespg"
     table = "sales.customers" if bed_name == "mysql" else "customers"
     bed.db.sql(f"INSERT INTO {table} (name) VALUES ('lag')")  # a streamed event: the lag is known from then on

@@ -14,8 +14,7 @@ from collector.logs import ComponentLogger
 from receivers.jmx.config import JmxConfig
 from receivers.jmx.diagnostics import LevelLogger
 from tests.jmx import testbed
-from tests.jmx.conftest import make_receiver
-from tests.jmx.test_edge_cases import points_by_name
+from tests.jmx.conftest import scrape_points
 
 pytestmark = pytest.mark.integration
 
@@ -24,12 +23,7 @@ SEMCONV_JVM = {"jvm.memory.used", "jvm.thread.count", "jvm.class.count", "jvm.gc
 
 
 async def scrape(endpoint: str, **config: object) -> dict:
-    receiver = make_receiver({"endpoint": endpoint, **config})
-    try:
-        await receiver.scrape()
-        return points_by_name(await receiver.scrape())
-    finally:
-        receiver.gateway.stop()
+    return await scrape_points({"endpoint": endpoint, **config})
 
 
 def composite_item(text: str, item: str) -> int:
@@ -91,8 +85,7 @@ KAFKA_BEANS = {
 
 
 async def test_kafka_presets_on_kafka_shaped_mbeans() -> None:
-    spec = ";".join(f"{name}|{attributes}" for name, attributes in KAFKA_BEANS.items())
-    with testbed.edge_case_target("--beans", spec) as target:
+    with testbed.shaped_target(KAFKA_BEANS) as target:
         data = await scrape(target.endpoint, target_system="kafka,kafka-consumer,kafka-producer")
     messages_metric, messages = data["kafka.message.count"][0]
     assert messages_metric.data.is_monotonic and messages_metric.unit == "{messages}" and messages.value >= 0

@@ -138,6 +138,13 @@ def edge_case_target(*args: str, port: int = 0) -> Iterator[JavaTarget]:
         target.stop()
 
 
+@contextmanager
+def shaped_target(beans: dict[str, str]) -> Iterator[JavaTarget]:
+    """A JVM registering MBeans shaped as a product registers them: {objectName: "Attr,Attr=text,..."}."""
+    with edge_case_target("--beans", ";".join(f"{name}|{attributes}" for name, attributes in beans.items())) as target:
+        yield target
+
+
 def jmx_dump(service_url: str, pattern: str) -> dict[tuple[str, str], str]:
     """Every attribute of the matching MBeans, read by a plain JDK client: {(objectName, attr): text}."""
     result = subprocess.run(
@@ -282,7 +289,11 @@ def debezium_properties(directory: Path, db: MariaDB, overrides: dict[str, str] 
         "internal.advanced.metrics.enable": "true",
         "database.ssl.mode": "disabled",
     }
-    props.update(overrides or {})
+    return write_properties(directory, {**props, **(overrides or {})})
+
+
+def write_properties(directory: Path, props: dict[str, str]) -> Path:
+    """The embedded engine's properties file."""
     path = directory / "engine.properties"
     path.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
     return path
@@ -423,10 +434,7 @@ def postgres_properties(
         "status.update.interval.ms": "1000",
         "internal.advanced.metrics.enable": "true",
     }
-    props.update(overrides or {})
-    path = directory / "engine.properties"
-    path.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
-    return path
+    return write_properties(directory, {**props, **(overrides or {})})
 
 
 # ---------------------------------------------------------------------------------------------------
