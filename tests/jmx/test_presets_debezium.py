@@ -119,6 +119,21 @@ async def test_a_preset_matching_nothing_is_said_once_with_the_domains_mbeans(
     assert not [r for r in caplog.records if "preset jvm" in r.getMessage()]
 
 
+async def test_the_shipped_preset_on_a_jvm_without_debezium_says_so_once(
+    edge_target: testbed.JavaTarget, caplog: pytest.LogCaptureFixture
+) -> None:
+    receiver = make_receiver({"endpoint": edge_target.endpoint, "target_system": "debezium"})
+    try:
+        with caplog.at_level(logging.INFO, logger="receivers.jmx.test"):
+            await receiver.scrape()
+            await receiver.scrape()
+    finally:
+        receiver.gateway.stop()
+    said = [r.getMessage() for r in caplog.records if "no MBean matches" in r.getMessage()]
+    assert len(said) == 1 and said[0].startswith("preset debezium: no MBean matches debezium.*:type=connector-metrics")
+    assert said[0].endswith("the target has 0 MBeans in debezium.*"), said
+
+
 def test_diagnostics_say_when_a_preset_matches_again() -> None:
     """State changes only: nothing while it matches, one warning, then one line when it matches again."""
     rules = compile_rules(load_preset("debezium-postgres"))
