@@ -162,7 +162,9 @@ public final class JmxGateway {
           }
         }
         // Nothing asked (the receiver counting a domain's MBeans): the name alone, no round trip.
-        values = attributes.isEmpty() ? new AttributeList() : connection.getAttributes(name, attributes.toArray(new String[0]));
+        values = attributes.isEmpty()
+            ? new AttributeList()
+            : connection.getAttributes(name, attributes.toArray(new String[0]));
       } catch (InstanceNotFoundException e) {
         return; // unregistered between the query and the read: it is simply gone
       } catch (IOException e) {
