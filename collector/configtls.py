@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ssl
 from pathlib import Path
+
 from pydantic import Field, field_validator, model_validator
 
 from collector.component import ComponentError, ConfigModel
@@ -13,14 +14,24 @@ from collector.configtypes import Refused
 
 _VERSIONS = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
 _OLD_VERSIONS = ("1.0", "1.1")
-_PEM = "inline certificates and keys are not read: give them as files (cert_file, key_file, ca_file) readable only by the collector"
-_RELOAD = "certificates are read at start; replace the files and send SIGHUP, which reloads the config and re-reads them"
-_OPENSSL = "the TLS library (OpenSSL, through Python's ssl) chooses; its defaults allow only TLS 1.2+ suites with forward secrecy"
+_PEM = (
+    "inline certificates and keys are not read: give them as files (cert_file, key_file, ca_file) that only "
+    "the collector can read"
+)
+_RELOAD = (
+    "certificates are read at start; replace the files and send SIGHUP, which reloads the config and re-reads them"
+)
+_OPENSSL = (
+    "the TLS library (OpenSSL, through Python's ssl) chooses; its defaults allow only TLS 1.2+ suites with "
+    "forward secrecy"
+)
 
 
 def _modern(version: str, key: str) -> str:
     if version in _OLD_VERSIONS:
-        raise ValueError(f"{key} {version!r} is not supported: TLS 1.0 and 1.1 are deprecated and insecure; use 1.2 or 1.3")
+        raise ValueError(
+            f"{key} {version!r} is not supported: TLS 1.0 and 1.1 are deprecated and insecure; use 1.2 or 1.3"
+        )
     if version not in _VERSIONS:
         raise ValueError(f"{key} must be 1.2 or 1.3, got {version!r}")
     return version

@@ -54,8 +54,7 @@ Duration = Annotated[
 PositiveDuration = Annotated[Duration, Field(gt=0)]
 
 
-
-def Refused(reason: str) -> Any:  # noqa: N802 - used in annotations, like a type
+def Refused(reason: str) -> Any:
     """A Collector key this design cannot honour, as `key: Refused("why; use Y instead") = None`.
 
     The key stays in the model so that setting it fails with its path and the reason (say why, and what
@@ -66,4 +65,6 @@ def Refused(reason: str) -> Any:  # noqa: N802 - used in annotations, like a typ
     def refuse(_value: Any) -> None:
         raise ValueError(f"not supported: {reason}")
 
-    return Annotated[Any, BeforeValidator(refuse), Field(description=f"Not supported: {reason}", json_schema_extra={"not": {}})]
+    return Annotated[
+        Any, BeforeValidator(refuse), Field(description=f"Not supported: {reason}", json_schema_extra={"not": {}})
+    ]

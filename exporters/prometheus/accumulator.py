@@ -14,6 +14,7 @@ line. Points no parser would accept are dropped and counted here, once, by reaso
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import threading
 import time
@@ -179,7 +180,7 @@ def _point_problem(kind: str, point: Any) -> str | None:
         return None if point.value >= 0 else "invalid_counter_value"  # NaN >= 0 is False too
     if kind == "histogram":
         bounds, counts = list(point.explicit_bounds), list(point.bucket_counts)
-        increasing = all(a < b for a, b in zip(bounds, bounds[1:], strict=False))
+        increasing = all(a < b for a, b in itertools.pairwise(bounds))
         if len(counts) != len(bounds) + 1 or sum(counts) != point.count or not increasing:
             return "invalid_histogram"
         if any(math.isnan(b) for b in bounds):
@@ -218,5 +219,3 @@ def _pick(choose: Callable[[float, float], float], a: float | None, b: float | N
     if a is None or b is None:
         return a if b is None else b
     return choose(a, b)
-
-

@@ -53,7 +53,8 @@ class PrometheusConfig(ConfigModel):
     tls: TLSServerConfig | None = None
     namespace: str = ""
     const_labels: dict[str, str] = Field(
-        default_factory=dict, description="Keys are normalised as attribute keys are (`another label` -> `another_label`)."
+        default_factory=dict,
+        description="Keys are normalised as attribute keys are (`another label` -> `another_label`).",
     )
     send_timestamps: bool = False
     metric_expiration: PositiveDuration = 300.0
@@ -63,14 +64,17 @@ class PrometheusConfig(ConfigModel):
         False, description="Serve OpenMetrics (with exemplars and _created) to scrapers that ask for it."
     )
     add_metric_suffixes: bool = Field(
-        True, description="Unit and `_total`/`_ratio` suffixes on metric names; ignored when translation_strategy is set."
+        True,
+        description="Unit and `_total`/`_ratio` suffixes on metric names; ignored when translation_strategy is set.",
     )
     translation_strategy: Literal[TranslationStrategy, "NoUTF8EscapingWithSuffixes", "NoTranslation"] | None = None
     without_scope_info: bool = Field(False, description="No otel_scope_name / otel_scope_version labels.")
     response_headers: dict[str, SecretStr] = Field(default_factory=dict, description="Added to every scrape response.")
     # confighttp server keys without a meaning here
     cors: Refused("a scrape endpoint answers Prometheus, not browsers") = None
-    auth: Refused("authenticator extensions are not available; require client certificates with tls.client_ca_file") = None
+    auth: Refused("authenticator extensions are not available; require client certificates with tls.client_ca_file") = (
+        None
+    )
     include_metadata: Refused("exports only update memory; no request metadata travels with them") = None
     compression_algorithms: Refused(_NO_BODY) = None
     max_request_body_size: Refused(_NO_BODY) = None

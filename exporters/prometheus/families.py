@@ -78,7 +78,7 @@ def render(families: list[Metric], *, openmetrics: bool, on_error: Callable[[Met
                 parts.append(generate_openmetrics(_One(family)).removesuffix(_OPENMETRICS_EOF))
             else:
                 parts.append(_text_family(family))
-        except Exception as exc:  # noqa: BLE001 - the point: one family never fails the scrape
+        except Exception as exc:
             on_error(family, exc)
     if openmetrics:
         parts.append(_OPENMETRICS_EOF)

@@ -14,14 +14,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from exporters.prometheus.config import PrometheusConfig
-from exporters.prometheus.naming import LABEL_NAME, METRIC_NAME, clean, label_name, labels, metric_name
+from exporters.prometheus.naming import LABEL_NAME, METRIC_NAME, clean, labels, metric_name
 
 IDENTITY = ("service.name", "service.namespace", "service.instance.id")
 RESERVED_LABELS = frozenset({"__name__"})  # the metric name itself, in the exposition's label syntax
 
 # What each kind's samples are called, after the family name: a later family whose names overlap an
 # earlier one's is a clash the OpenMetrics parser refuses ("Clashing name").
-SUFFIXES = {"gauge": ("",), "counter": ("", "_total", "_created"), "histogram": ("", "_bucket", "_count", "_sum", "_created")}
+SUFFIXES = {
+    "gauge": ("",),
+    "counter": ("", "_total", "_created"),
+    "histogram": ("", "_bucket", "_count", "_sum", "_created"),
+}
 
 
 def job_and_instance(resource: dict[str, Any]) -> dict[str, str]:

@@ -201,7 +201,9 @@ def test_translation_strategy_wins_over_add_metric_suffixes():
 
 
 def test_resource_constant_labels_select_resource_attributes():
-    config = PrometheusConfig(resource_constant_labels={"included": ["host.*", "service*"], "excluded": ["service.instance.id"]})
+    config = PrometheusConfig(
+        resource_constant_labels={"included": ["host.*", "service*"], "excluded": ["service.instance.id"]}
+    )
     exporter = factory.create(create_settings(Kind.EXPORTER, "prometheus"), config)
     exporter.accumulator.accumulate(hostile_batch())
     (family,) = [f for f in parse_text(exporter.render(openmetrics=False).decode()) if f.name == "infinite"]

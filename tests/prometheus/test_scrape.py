@@ -202,9 +202,7 @@ def test_histogram_exemplars_go_to_their_bucket_in_openmetrics():
     small, big, nan = (Exemplar({}, v, T0, span_id=1, trace_id=2) for v in (0.5, 7.0, float("nan")))
     point = HistogramDataPoint({}, T0, T0 + S, 3, 7.5, (1, 1, 1), (1.0, 5.0), 0.5, 7.0, [small, big, nan])
     exporter.accumulator.accumulate(wrap(Metric("h", "", "s", Histogram([point], AggregationTemporality.CUMULATIVE))))
-    (family,) = [
-        f for f in parse_openmetrics(exporter.render(openmetrics=True).decode()) if f.name == "h_seconds"
-    ]
+    (family,) = [f for f in parse_openmetrics(exporter.render(openmetrics=True).decode()) if f.name == "h_seconds"]
     exemplars = {s.labels["le"]: s.exemplar for s in family.samples if s.name.endswith("_bucket")}
     assert exemplars["1.0"].value == 0.5 and exemplars["5.0"] is None and exemplars["+Inf"].value == 7.0
 
