@@ -1,7 +1,7 @@
 """The `prometheus` exporter's config: the Collector's prometheusexporter keys and defaults.
 
 Keys of the Collector's HTTP server settings (confighttp) that have no meaning for a scrape endpoint
-here are refused with the reason, rather than accepted and ignored.
+here are refused with the reason (`GetEndpointServerKeys`), rather than accepted and ignored.
 """
 
 from __future__ import annotations
@@ -12,13 +12,12 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 
 from collector.component import ConfigModel
+from collector.confighttp import GetEndpointServerKeys
 from collector.confignet import Endpoint
 from collector.configtls import TLSServerConfig
 from collector.configtypes import PositiveDuration, Refused
 from exporters.prometheus.naming import LABEL_NAME, label_name
 
-_LISTENER = "the HTTP listener's limits are the collector's own, the same for every endpoint (docs/operations.md)"
-_NO_BODY = "a scrape is a GET without a body; responses are gzipped when the scraper asks"
 _UTF8 = (
     "UTF-8 metric names need the content negotiation of Prometheus 3 that this exporter does not do; use "
     "UnderscoreEscapingWithSuffixes or UnderscoreEscapingWithoutSuffixes"
@@ -48,7 +47,7 @@ class ResourceConstantLabelsConfig(ConfigModel):
         return any(fnmatch.fnmatchcase(key, pattern) for pattern in self.included)
 
 
-class PrometheusConfig(ConfigModel):
+class PrometheusConfig(GetEndpointServerKeys):
     endpoint: Endpoint = "localhost:8889"
     tls: TLSServerConfig | None = None
     namespace: str = ""
@@ -70,19 +69,6 @@ class PrometheusConfig(ConfigModel):
     translation_strategy: Literal[TranslationStrategy, "NoUTF8EscapingWithSuffixes", "NoTranslation"] | None = None
     without_scope_info: bool = Field(False, description="No otel_scope_name / otel_scope_version labels.")
     response_headers: dict[str, SecretStr] = Field(default_factory=dict, description="Added to every scrape response.")
-    # confighttp server keys without a meaning here
-    cors: Refused("a scrape endpoint answers Prometheus, not browsers") = None
-    auth: Refused("authenticator extensions are not available; require client certificates with tls.client_ca_file") = (
-        None
-    )
-    include_metadata: Refused("exports only update memory; no request metadata travels with them") = None
-    compression_algorithms: Refused(_NO_BODY) = None
-    max_request_body_size: Refused(_NO_BODY) = None
-    read_timeout: Refused(_LISTENER) = None
-    read_header_timeout: Refused(_LISTENER) = None
-    write_timeout: Refused(_LISTENER) = None
-    keepalive: Refused(_LISTENER) = None
-    middlewares: Refused("middleware extensions are not available") = None
     sending_queue: Refused("exports only update memory, so there is nothing to queue") = None
 
     @field_validator("translation_strategy")

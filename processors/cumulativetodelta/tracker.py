@@ -83,9 +83,9 @@ class DeltaTracker:
         *,
         initial_value: InitialValue = "auto",
         max_staleness: float = 0.0,
-        select: Callable[[str], bool] | None = None,
+        select: Callable[[Metric], bool] | None = None,
     ) -> None:
-        """`select(metric_name)`, when given, limits conversion to the metrics it accepts."""
+        """`select(metric)`, when given, limits conversion to the metrics it accepts."""
         if initial_value not in ("auto", "keep", "drop"):
             raise ValueError(f"initial_value must be auto, keep or drop, not {initial_value!r}")
         if max_staleness < 0:
@@ -122,7 +122,7 @@ class DeltaTracker:
                 return metric
             if not isinstance(body, Sum | Histogram):
                 return metric  # e.g. exponential histograms: not converted, as in the Collector
-            if self.select is not None and not self.select(metric.name):
+            if self.select is not None and not self.select(metric):
                 return metric
             context = context_keys.get(id(scope))
             if context is None:
