@@ -117,6 +117,16 @@ class TLSClientConfig(ConfigModel):
     ca_file: str | None = Field(None, description="CA bundle that verifies the server; system roots when unset.")
     cert_file: str | None = Field(None, description="Client certificate (mutual TLS), with key_file.")
     key_file: str | None = Field(None, description="Client private key (mutual TLS), with cert_file.")
+    min_version: Refused("clients always require TLS 1.2 or newer; the newest both sides offer is used") = None
+    max_version: Refused("clients always require TLS 1.2 or newer; the newest both sides offer is used") = None
+    include_system_ca_certs_pool: Refused("with ca_file only that CA is trusted, without it the system's CAs") = None
+    ca_pem: Refused(_PEM) = None
+    cert_pem: Refused(_PEM) = None
+    key_pem: Refused(_PEM) = None
+    cipher_suites: Refused(_OPENSSL) = None
+    curve_preferences: Refused(_OPENSSL) = None
+    reload_interval: Refused(_RELOAD) = None
+    tpm: Refused("keys are read from key_file; a TPM-held key cannot be used") = None
 
     @model_validator(mode="after")
     def _pairs(self) -> TLSClientConfig:
