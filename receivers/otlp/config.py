@@ -116,9 +116,16 @@ class HTTPConfig(ConfigModel):
     @field_validator("metrics_url_path")
     @classmethod
     def _absolute(cls, value: str) -> str:
+        """As the Collector (which parses it as a URL): a relative path gets its `/`, and what is not a
+        URL path (`:invalid`, a query, a fragment, spaces) is refused."""
         value = value.strip()
         if not value:
             raise ValueError("must not be empty")
+        first_segment = value.lstrip("/").split("/", 1)[0]
+        if ":" in first_segment and not value.startswith("/"):
+            raise ValueError(f"{value!r} is not a URL path: the first segment of a relative path cannot hold ':'")
+        if any(c in value for c in "?# ") or not value.isprintable():
+            raise ValueError(f"{value!r} is not a URL path: no query, fragment, spaces or control characters")
         return value if value.startswith("/") else "/" + value
 
 
