@@ -17,7 +17,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceResponse,
 )
 from opentelemetry.sdk.metrics.export import MetricsData
-from pydantic import BeforeValidator, Field, SecretStr, field_validator
+from pydantic import BeforeValidator, Field, SecretStr, WithJsonSchema, field_validator
 
 from collector.component import ConfigModel, CreateSettings, Exporter
 from collector.configtls import TLSClientConfig
@@ -70,7 +70,11 @@ class OTLPClientConfig(SendingConfig):
         default_factory=dict,
         description="Sent with every request; write secrets as ${env:VAR}. Values are never logged.",
     )
-    compression: Annotated[Literal["gzip", "deflate", "none"], BeforeValidator(_compression)] = "gzip"
+    compression: Annotated[
+        Literal["gzip", "deflate", "none"],
+        BeforeValidator(_compression),
+        WithJsonSchema({"enum": ["gzip", "deflate", "none", ""]}),
+    ] = "gzip"
     compression_params: CompressionParams = CompressionParams()
     tls: OTLPTLSConfig = OTLPTLSConfig()
     auth: Refused(_AUTH) = None
