@@ -37,7 +37,19 @@ def _modern(version: str, key: str) -> str:
     return version
 
 
-class TLSServerConfig(ConfigModel):
+class _RefusedTLSKeys(ConfigModel):
+    """The Collector's `configtls` keys, common to clients and servers, that this design cannot have."""
+
+    ca_pem: Refused(_PEM) = None
+    cert_pem: Refused(_PEM) = None
+    key_pem: Refused(_PEM) = None
+    cipher_suites: Refused(_OPENSSL) = None
+    curve_preferences: Refused(_OPENSSL) = None
+    reload_interval: Refused(_RELOAD) = None
+    tpm: Refused("keys are read from key_file; a TPM-held key cannot be used") = None
+
+
+class TLSServerConfig(_RefusedTLSKeys):
     """The Collector's server `tls` keys (configtls ServerConfig)."""
 
     cert_file: str
@@ -55,14 +67,7 @@ class TLSServerConfig(ConfigModel):
     )
     min_version: str = "1.2"
     max_version: str | None = Field(None, description="1.2 or 1.3; unset = the newest the TLS library offers.")
-    ca_pem: Refused(_PEM) = None
-    cert_pem: Refused(_PEM) = None
-    key_pem: Refused(_PEM) = None
-    cipher_suites: Refused(_OPENSSL) = None
-    curve_preferences: Refused(_OPENSSL) = None
-    reload_interval: Refused(_RELOAD) = None
     client_ca_file_reload: Refused(_RELOAD) = None
-    tpm: Refused("keys are read from key_file; a TPM-held key cannot be used") = None
 
     @field_validator("min_version")
     @classmethod
@@ -109,7 +114,7 @@ class TLSServerConfig(ConfigModel):
         return grpc.ssl_server_credentials([pair], root_certificates=root, require_client_auth=root is not None)
 
 
-class TLSClientConfig(ConfigModel):
+class TLSClientConfig(_RefusedTLSKeys):
     """The Collector's client `tls` keys (configtls)."""
 
     insecure: bool = Field(False, description="gRPC: plaintext, no TLS at all. otlphttp: the URL scheme decides.")
@@ -120,13 +125,6 @@ class TLSClientConfig(ConfigModel):
     min_version: Refused("clients always require TLS 1.2 or newer; the newest both sides offer is used") = None
     max_version: Refused("clients always require TLS 1.2 or newer; the newest both sides offer is used") = None
     include_system_ca_certs_pool: Refused("with ca_file only that CA is trusted, without it the system's CAs") = None
-    ca_pem: Refused(_PEM) = None
-    cert_pem: Refused(_PEM) = None
-    key_pem: Refused(_PEM) = None
-    cipher_suites: Refused(_OPENSSL) = None
-    curve_preferences: Refused(_OPENSSL) = None
-    reload_interval: Refused(_RELOAD) = None
-    tpm: Refused("keys are read from key_file; a TPM-held key cannot be used") = None
 
     @model_validator(mode="after")
     def _pairs(self) -> TLSClientConfig:

@@ -12,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families as parse_tex
 
 from collector.validity import MAX_NAME_LENGTH, drop_invalid_names, name_problem
 from tests.otlpreceiver.samples import wrap
-from tests.support import free_port, listening, run_collector, wait_for, write_config
+from tests.support import free_port, run_collector, wait_for, wait_listening, write_config
 
 
 def gauge(name: str, value: float = 1.0, points: int = 1) -> Metric:
@@ -64,10 +64,7 @@ def test_an_empty_name_through_otlp_never_breaks_a_scrape(tmp_path):
         },
     )
     with run_collector(config, free_telemetry_port=False) as process:
-        try:
-            wait_for(lambda: listening(grpc_port) and listening(prom_port), 30, "collector listening")
-        except AssertionError:
-            raise AssertionError(process.logs()) from None
+        wait_listening(process, grpc_port, prom_port)
         exporter = OTLPMetricExporter(endpoint=f"127.0.0.1:{grpc_port}", insecure=True)
         try:
             batch = wrap(gauge("good.before", 1), gauge("", 2, points=2), gauge("bad\nname", 3), gauge("good.after", 4))

@@ -22,19 +22,12 @@ from opentelemetry.sdk.metrics.export import (
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_openmetrics
 
 from tests.otlpreceiver.samples import wrap
-from tests.support import free_port, listening, read_points, run_collector, wait_for, write_config
+from tests.support import free_port, read_points, run_collector, wait_for, wait_listening, write_config
 from tests.tlscerts import make_cert, make_key, write_pem
 
 S = 1_000_000_000
 CUMULATIVE = AggregationTemporality.CUMULATIVE
 T0 = time.time_ns() - 600 * S  # one start for every batch: the counters never reset
-
-
-def started(process, *ports: int) -> None:
-    try:
-        wait_for(lambda: all(listening(p) for p in ports), 30, f"listening on {ports}")
-    except AssertionError:
-        raise AssertionError(process.logs()) from None
 
 
 def batch(step: int):
@@ -139,8 +132,8 @@ def test_a_chain_of_two_collectors_with_the_collectors_keys(tmp_path):
         },
     )
     with run_collector(backend) as second_process, run_collector(first) as first_process:
-        started(second_process, http_b, grpc_b)
-        started(first_process, grpc_in)
+        wait_listening(second_process, http_b, grpc_b)
+        wait_listening(first_process, grpc_in)
         sender = OTLPMetricExporter(endpoint=f"127.0.0.1:{grpc_in}", insecure=True)
         try:
             for step in range(3):
@@ -188,7 +181,7 @@ def test_health_check_response_body_and_pipeline_check(tmp_path):
     )
     url = f"http://127.0.0.1:{health}/healthz"
     with run_collector(config) as process:
-        started(process, grpc_in, health)
+        wait_listening(process, grpc_in, health)
         answer = requests.get(url, timeout=5)
         assert (answer.status_code, answer.text) == (200, "I'm OK")
         sender = OTLPMetricExporter(endpoint=f"127.0.0.1:{grpc_in}", insecure=True)
@@ -244,7 +237,7 @@ def test_prometheus_tls_with_ca_file_and_client_certificates(tmp_path):
     )
     url = f"https://127.0.0.1:{prom}/metrics"
     with run_collector(config) as process:
-        started(process, grpc_in, prom)
+        wait_listening(process, grpc_in, prom)
         sender = OTLPMetricExporter(endpoint=f"127.0.0.1:{grpc_in}", insecure=True)
         try:
             assert sender.export(batch(0)) is MetricExportResult.SUCCESS
