@@ -209,3 +209,32 @@ def test_resource_constant_labels_select_resource_attributes():
     (family,) = [f for f in parse_text(exporter.render(openmetrics=False).decode()) if f.name == "infinite"]
     labels = family.samples[0].labels
     assert labels["host_name"] == "h" and labels["service_name"] == "connect" and "service_instance_id" not in labels
+
+
+def test_a_family_the_writer_fails_on_is_left_out_and_counted_not_a_500(monkeypatch):
+    """The last line of defence: should writing one family ever fail (a bug, not bad input), the scrape
+    still answers with every other family, in both formats."""
+    from exporters.prometheus import families
+
+    exporter = factory.create(create_settings(Kind.EXPORTER, "prometheus"), PrometheusConfig())
+    exporter.accumulator.accumulate(hostile_batch())
+    text_writer, om_writer = families._text_family, families.generate_openmetrics
+
+    def failing_text(family):
+        if family.name == "a_b":
+            raise ValueError("writer bug")
+        return text_writer(family)
+
+    def failing_openmetrics(registry):
+        if registry.family.name == "a_b":
+            raise ValueError("writer bug")
+        return om_writer(registry)
+
+    monkeypatch.setattr(families, "_text_family", failing_text)
+    monkeypatch.setattr(families, "generate_openmetrics", failing_openmetrics)
+    names = {f.name for f in parse_text(exporter.render(openmetrics=False).decode())}
+    assert "a_b" not in names and "debezium_streaming_MilliSecondsBehindSource_milliseconds" in names
+    om_names = {f.name for f in parse_openmetrics(exporter.render(openmetrics=True).decode())}
+    assert "a_b" not in om_names and "requests" in om_names
+    telemetry = exporter.settings.telemetry
+    assert telemetry.value("collector_dropped_metric_points", component="prometheus", reason="unwritable_family") == 2
