@@ -60,19 +60,19 @@ class DatumBuilder:
 
     def datums(self, data: MetricsData) -> list[Datum]:
         out: list[Datum] = []
-        admit = self.guard.admitter()
+        now = self.guard.batch()
         for metric in iter_metrics(data):
             if not metric.name or len(metric.name) > MAX_NAME:
                 self.on_drop("metric_name_length", len(metric.data.data_points))
                 continue
             unit = cloudwatch_unit(metric.unit)
             for point in metric.data.data_points:
-                datum = self._datum(metric.name, unit, metric.data, point, admit)
+                datum = self._datum(metric.name, unit, metric.data, point, now)
                 if datum is not None:
                     out.append(datum)
         return out
 
-    def _datum(self, name: str, unit: str, body: Any, point: Any, admit: Callable[[str, Any], bool]) -> Datum | None:
+    def _datum(self, name: str, unit: str, body: Any, point: Any, now: float) -> Datum | None:
         dimensions = self.dimensions(dict(point.attributes or {}))
         if dimensions is None:
             self.on_drop("too_many_dimensions", 1)
@@ -102,7 +102,7 @@ class DatumBuilder:
         else:
             self.on_drop("unsupported_type", 1)
             return None
-        if not admit(name, tuple([(d["Name"], d["Value"]) for d in dimensions])):
+        if self.guard.admit_names(tuple([(d["Name"], d["Value"]) for d in dimensions]), {name}, now):
             self.on_drop(CARDINALITY_LIMIT, 1)  # a new custom metric over max_series_per_metric
             return None
         return datum
