@@ -140,10 +140,7 @@ def make_session(config: AwsConfig, timeout: float) -> boto3.session.Session:
     """A session with the config's profile, files, IMDS settings and role; credentials are never logged."""
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
-    core = botocore.session.Session(profile=config.profile)
-    if config.shared_credentials_file:
-        core.set_config_variable("credentials_file", config.shared_credentials_file[0])
-    core.set_config_variable("metadata_service_num_attempts", config.imds_retries + 1)
+    core = _core_session(config)
     region = config.region or core.get_config_variable("region")
     if region is None and not config.local_mode:
         region = _imds_region(core)
@@ -151,7 +148,7 @@ def make_session(config: AwsConfig, timeout: float) -> boto3.session.Session:
         raise ComponentError("no AWS region: set region: or AWS_REGION")
     core.set_config_variable("region", region)
     if config.role_arn:
-        source = core.get_credentials()
+        source = _core_session(config).get_credentials()  # the default chain's, kept apart from `core`'s
         if source is None:
             raise ComponentError(f"role_arn {config.role_arn}: no credentials to assume it with")
         extra = {"RoleSessionName": ROLE_SESSION_NAME}
@@ -166,6 +163,14 @@ def make_session(config: AwsConfig, timeout: float) -> boto3.session.Session:
         fetcher = AssumeRoleCredentialFetcher(sts_client, source, config.role_arn, extra_args=extra)
         core.register_component("credential_provider", CredentialResolver([_AssumeRole(fetcher)]))
     return boto3.session.Session(botocore_session=core)
+
+
+def _core_session(config: AwsConfig) -> botocore.session.Session:
+    core = botocore.session.Session(profile=config.profile)
+    if config.shared_credentials_file:
+        core.set_config_variable("credentials_file", config.shared_credentials_file[0])
+    core.set_config_variable("metadata_service_num_attempts", config.imds_retries + 1)
+    return core
 
 
 def _imds_region(core: botocore.session.Session) -> str | None:
