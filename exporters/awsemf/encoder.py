@@ -78,24 +78,19 @@ _Dimensions = tuple[tuple[DimensionSet, ...], tuple[str, ...]]
 _NAME, _KEY, _VALUE, _DEFINITION, _SETS, _TIME = (itemgetter(i) for i in range(6))
 
 
-class _LabelSet:
-    """One distinct attribute set of a batch: its labels, their JSON, its dimension sets per metric
-    and its members. A scrape repeats a few attribute sets on every metric, so the per-point work is
-    dictionary look-ups.
+class _Labels:
+    """One distinct label set as written: its labels (strings, cut to 1024 characters), the keys
+    CloudWatch would refuse as dimensions (name or value; never dimensions), its JSON, the guard's keys.
+    Kept across batches: a scrape repeats the same few label sets."""
 
-    `labels` are the values written (strings, cut to 1024 characters); `invalid` the keys CloudWatch
-    would refuse as dimensions (name or value), which are never dimensions."""
-
-    __slots__ = ("cache_key", "dimensions", "invalid", "json", "labels", "members", "series")
+    __slots__ = ("cache_key", "invalid", "json", "labels", "series")
 
     def __init__(self, labels: dict[str, str], invalid: frozenset[str], json_text: str) -> None:
         self.labels = labels
         self.invalid = invalid
         self.cache_key = (tuple(labels), invalid)  # what the dimension sets depend on (without label matchers)
         self.json = json_text  # '"k":"v",...' to splice into a document
-        self.dimensions: dict[str, _Dimensions] = {}  # by metric name
         self.series: dict[DimensionSet, tuple[DimensionSet, tuple[str, ...]]] = {}  # guard keys by set
-        self.members: list[_Member] = []
 
     def series_of(self, dims: DimensionSet) -> tuple[DimensionSet, tuple[str, ...]]:
         """The guard's key for one dimension set of these labels (one custom metric per metric name)."""
@@ -103,6 +98,17 @@ class _LabelSet:
         if series is None:
             series = self.series[dims] = (dims, tuple([self.labels[d] for d in dims]))
         return series
+
+
+class _LabelSet:
+    """A label set within one batch: its dimension sets per metric name and its members."""
+
+    __slots__ = ("common", "dimensions", "members")
+
+    def __init__(self, common: _Labels) -> None:
+        self.common = common
+        self.dimensions: dict[str, _Dimensions] = {}  # by metric name
+        self.members: list[_Member] = []
 
 
 def _label_value(value: Any) -> str:
@@ -155,6 +161,7 @@ class EmfEncoder:
         self._texts: dict[str, tuple[str, str, str | None] | None] = {}
         self._directive_heads: dict[tuple[DimensionSet, ...], tuple[tuple[DimensionSet, ...], str]] = {}
         self._namespace = _to_json(config.namespace)
+        self._labels: dict[tuple[tuple[str, str], ...], _Labels] = {}  # across batches, bounded
 
     # Metric -> members ---------------------------------------------------------------------------------
     def unit(self, metric: Metric) -> str:
@@ -208,7 +215,7 @@ class EmfEncoder:
     def _compute_dimension_sets(self, name: str, label_set: _LabelSet) -> _Dimensions:
         """The metric's dimension sets for these labels. Sets over CloudWatch's limits or naming a label
         it would refuse are left out and named, to be counted per point (the value stays in the log)."""
-        labels, invalid = label_set.labels, label_set.invalid
+        labels, invalid = label_set.common.labels, label_set.common.invalid
         if name in labels:  # the member would replace the label the directive may reference
             return (), (METRIC_NAMED_LIKE_LABEL,)
         rejected: list[str] = []
@@ -242,87 +249,114 @@ class EmfEncoder:
 
     # Documents ---------------------------------------------------------------------------------------
     def encode(self, data: MetricsData) -> list[LogEvent]:
-        """The exporter's hot path: per point, a few dictionary look-ups and one tuple."""
+        """Documents for a batch: points are gathered per label set, then each label set is admitted
+        by the cardinality guard once and written as documents."""
         events: list[LogEvent] = []
         now = self.guard.batch() if self.guard is not None else 0.0
-        metric_texts = self._texts
-        low, high = -MAX_MAGNITUDE, MAX_MAGNITUDE
         for resource_metrics in data.resource_metrics:
             resource = resource_metrics.resource.attributes
             group = fill_placeholders(self.config.log_group_name, resource)
             stream = fill_placeholders(self.config.log_stream_name, resource)
             convert = self.config.resource_to_telemetry_conversion.enabled
             base = {k: _label_value(v) for k, v in resource.items()} if convert else {}
-            label_sets: dict[Any, _LabelSet] = {}
             by_labels: dict[tuple[tuple[str, str], ...], _LabelSet] = {}
-            for scope_metrics in resource_metrics.scope_metrics:
-                for metric in scope_metrics.metrics:
-                    name, body = metric.name, metric.data
-                    kind = body.__class__
-                    is_number = kind is Gauge or kind is Sum
-                    if not is_number and not isinstance(body, Histogram | ExponentialHistogram):
-                        self.on_drop("unsupported_type", len(body.data_points))
+            self._gather(resource_metrics, base, by_labels)
+            for label_set in by_labels.values():
+                members = label_set.members
+                names = set(map(_NAME, members))
+                sets = set(map(_SETS, members))
+                if self.guard is not None:
+                    members = self._admit(label_set, names, sets, now)
+                one_directive = len(sets) == 1 and members is label_set.members
+                for timestamp, timed in _by_millisecond(members):
+                    for chunk in _chunks(timed, unique=len(names) == len(members)):
+                        document = self._document(timestamp, label_set, chunk, one_directive)
+                        events.append(LogEvent(timestamp, document, group, stream))
+        return events
+
+    def _gather(
+        self, resource_metrics: Any, base: dict[str, str], by_labels: dict[tuple[tuple[str, str], ...], _LabelSet]
+    ) -> None:
+        """The hot path: each point becomes one member tuple of its label set. Per point: a range check,
+        the label set (consecutive points usually share their attributes: one MBean's, one
+        connector's), a dictionary look-up for its dimension sets, one tuple."""
+        metric_texts = self._texts
+        low, high = -MAX_MAGNITUDE, MAX_MAGNITUDE
+        label_sets: dict[Any, _LabelSet] = {}
+        last_attributes: Any = None
+        dimensions: dict[str, _Dimensions] = {}
+        append: Callable[[_Member], None] = list().append
+        label_set: _LabelSet | None = None
+        for scope_metrics in resource_metrics.scope_metrics:
+            for metric in scope_metrics.metrics:
+                name, body = metric.name, metric.data
+                kind = body.__class__
+                texts = metric_texts.get(name)
+                if texts is None or texts[2] != metric.unit:
+                    texts = self._metric_texts(metric)
+                    if texts is None:
+                        self.on_drop(INVALID_METRIC_NAME, len(body.data_points))
                         continue
-                    texts = metric_texts.get(name)
-                    if texts is None or texts[2] != metric.unit:
-                        texts = self._metric_texts(metric)
-                        if texts is None:
-                            self.on_drop(INVALID_METRIC_NAME, len(body.data_points))
-                            continue
-                    key_text, definition = texts[0], texts[1]
-                    for point in body.data_points:
-                        if is_number:
-                            value = point.value
-                            if not low <= value <= high:  # also False for NaN
-                                self._number_dropped(value)
-                                continue
-                        else:
-                            value = self._histogram_value(point)
-                            if value is None:
-                                continue
-                        attributes = point.attributes
+                if kind is Gauge or kind is Sum:
+                    points, numbers = body.data_points, True
+                elif kind is Histogram or kind is ExponentialHistogram:
+                    points, numbers = self._histogram_points(body.data_points), False
+                else:
+                    self.on_drop("unsupported_type", len(body.data_points))
+                    continue
+                key_text, definition = texts[0], texts[1]
+                for point in points:
+                    value = point.value
+                    if numbers and not low <= value <= high:  # also False for NaN
+                        self._number_dropped(value)
+                        continue
+                    attributes = point.attributes
+                    if attributes is not last_attributes and attributes != last_attributes:
                         try:
                             label_set = label_sets[(*attributes.items(),) if attributes else ()]
                         except (KeyError, TypeError):
                             label_set = self._label_set(attributes, base, label_sets, by_labels)
-                        try:
-                            kept, rejected = label_set.dimensions[name]
-                        except KeyError:
-                            kept, rejected = label_set.dimensions[name] = self._compute_dimension_sets(name, label_set)
-                        if rejected:
-                            if METRIC_NAMED_LIKE_LABEL in rejected:
-                                self.on_drop(METRIC_NAMED_LIKE_LABEL, 1)
-                                continue
-                            for reason in rejected:
-                                self.on_drop(reason, 1)
-                        label_set.members.append((name, key_text, value, definition, kept, point.time_unix_nano))
-            for label_set in by_labels.values():
-                members = label_set.members
-                if self.guard is not None:
-                    members = self._admit(label_set, now)
-                for timestamp, timed in _by_millisecond(members):
-                    for chunk in _chunks(timed):
-                        events.append(LogEvent(timestamp, self._document(timestamp, label_set, chunk), group, stream))
-        return events
+                        last_attributes, dimensions, append = attributes, label_set.dimensions, label_set.members.append
+                    try:
+                        kept, rejected = dimensions[name]
+                    except KeyError:
+                        assert label_set is not None
+                        kept, rejected = dimensions[name] = self._compute_dimension_sets(name, label_set)
+                    if rejected:
+                        if METRIC_NAMED_LIKE_LABEL in rejected:
+                            self.on_drop(METRIC_NAMED_LIKE_LABEL, 1)
+                            continue
+                        for reason in rejected:
+                            self.on_drop(reason, 1)
+                    append((name, key_text, value, definition, kept, point.time_unix_nano))
 
-    def _admit(self, label_set: _LabelSet, now: float) -> list[_Member]:
+    def _histogram_points(self, points: Any) -> list[_Valued]:
+        """Histogram points as their EMF values (points CloudWatch would refuse are counted and left out)."""
+        valued = []
+        for point in points:
+            value = self._histogram_value(point)
+            if value is not None:
+                valued.append(_Valued(value, point.attributes, point.time_unix_nano))
+        return valued
+
+    def _admit(
+        self, label_set: _LabelSet, names: set[str], sets: set[tuple[DimensionSet, ...]], now: float
+    ) -> list[_Member]:
         """The cardinality guard, once per label set per batch: every metric name of the label set is
         admitted for each of its dimension sets in one call. A refused set's directive is left out for
         that metric (counted per point); the value stays in the log event."""
         assert self.guard is not None
         members = label_set.members
-        all_sets = set(map(_SETS, members))
-        if len(all_sets) == 1:
-            [sets] = all_sets
-            names_by_sets = {sets: set(map(_NAME, members))}
+        if len(sets) == 1:
+            names_by_sets = {next(iter(sets)): names}
         else:
             names_by_sets = {}
             for member in members:
                 names_by_sets.setdefault(member[4], set()).add(member[0])
         refused: dict[str, set[DimensionSet]] = {}
-        for sets, names in names_by_sets.items():
-            for dims in sets:
-                for name in self.guard.admit_names(label_set.series_of(dims), names, now):
+        for kept, kept_names in names_by_sets.items():
+            for dims in kept:
+                for name in self.guard.admit_names(label_set.common.series_of(dims), kept_names, now):
                     refused.setdefault(name, set()).add(dims)
         if not refused:
             return members
@@ -347,27 +381,34 @@ class EmfEncoder:
         canonical = tuple(sorted((k, v[:MAX_DIMENSION_VALUE]) for k, v in merged.items() if k not in self.reserved))
         label_set = by_labels.get(canonical)
         if label_set is None:
-            labels = dict(canonical)
-            parsed = {k: _parsed_json(v) for k, v in labels.items() if k in self.parse_json}
-            parsed = {k: v for k, v in parsed.items() if v is not _NOT_JSON}
-            invalid = frozenset(
-                k for k, v in labels.items() if k in parsed or not dimension_name_ok(k) or dimension_value(v) is None
-            )
-            written = {**labels, **parsed} if parsed else labels
-            label_set = by_labels[canonical] = _LabelSet(labels, invalid, _to_json(written)[1:-1])
+            common = self._labels.get(canonical) or self._new_labels(canonical)
+            label_set = by_labels[canonical] = _LabelSet(common)
             if self._cacheable and len(self._dimension_cache) < 10_000:
                 # Dimension sets depend on the label keys (and which are invalid) only: share them.
-                label_set.dimensions = self._dimension_cache.setdefault(label_set.cache_key, {})
+                label_set.dimensions = self._dimension_cache.setdefault(common.cache_key, {})
         with contextlib.suppress(TypeError):  # an unhashable attribute value: looked up again next time
             by_attributes[(*attributes.items(),) if attributes else ()] = label_set
         return label_set
 
-    def _document(self, timestamp: int, label_set: _LabelSet, members: list[_Member]) -> str:
+    def _new_labels(self, canonical: tuple[tuple[str, str], ...]) -> _Labels:
+        labels = dict(canonical)
+        parsed = {k: _parsed_json(v) for k, v in labels.items() if k in self.parse_json}
+        parsed = {k: v for k, v in parsed.items() if v is not _NOT_JSON}
+        invalid = frozenset(
+            k for k, v in labels.items() if k in parsed or not dimension_name_ok(k) or dimension_value(v) is None
+        )
+        written = {**labels, **parsed} if parsed else labels
+        common = _Labels(labels, invalid, _to_json(written)[1:-1])
+        if len(self._labels) < 10_000:
+            self._labels[canonical] = common
+        return common
+
+    def _document(self, timestamp: int, label_set: _LabelSet, members: list[_Member], one_directive: bool) -> str:
         """The JSON text, spliced from cached fragments (json.dumps of a 100-metric dict costs more
-        than everything else here); the same text as dumping the equivalent dict."""
+        than everything else here); the same text as dumping the equivalent dict. `one_directive`: every
+        member of the label set has the same dimension sets (the usual case)."""
         first_sets = members[0][4]
-        every_sets = list(map(_SETS, members))
-        if every_sets.count(first_sets) == len(every_sets):  # the usual case: one directive
+        if one_directive:
             directives = {first_sets: list(map(_DEFINITION, members))} if first_sets else {}
         else:
             directives = {}
@@ -379,7 +420,7 @@ class EmfEncoder:
             value_texts = ",".join(map(str.__add__, map(_KEY, members), map(repr, values)))
         else:
             value_texts = ",".join(m[1] + _value_json(m[2]) for m in members)
-        labels = label_set.json  # no member shares a label's key: such points are dropped
+        labels = label_set.common.json  # no member shares a label's key: such points are dropped
         head = self._head(timestamp, directives)
         body = f"{labels},{value_texts}" if labels else value_texts
         return f"{{{head},{body}}}" if head else f"{{{body}}}"
@@ -444,6 +485,17 @@ def _value_json(value: Any) -> str:
     return repr(int(value) if isinstance(value, bool) else value)
 
 
+class _Valued:
+    """A histogram point reduced to what the hot path reads of a number point."""
+
+    __slots__ = ("attributes", "time_unix_nano", "value")
+
+    def __init__(self, value: dict[str, Any], attributes: Any, time_unix_nano: int) -> None:
+        self.value = value
+        self.attributes = attributes
+        self.time_unix_nano = time_unix_nano
+
+
 def _by_millisecond(members: list[_Member]) -> list[tuple[int, list[_Member]]]:
     """Members grouped by their millisecond timestamp (one document shares one `Timestamp`)."""
     times = set(map(_TIME, members))
@@ -460,9 +512,10 @@ def _usable(decl: MetricDeclaration, labels: Mapping[str, str]) -> list[list[str
     return [dims for dims in decl.dimensions if all(k in labels for k in dims)]
 
 
-def _chunks(members: list[_Member]) -> list[list[_Member]]:
-    """At most MAX_MEMBERS_PER_DOCUMENT members per document, and a metric name at most once in each."""
-    if len(set(map(_NAME, members))) == len(members):  # the usual case: every name once
+def _chunks(members: list[_Member], unique: bool) -> list[list[_Member]]:
+    """At most MAX_MEMBERS_PER_DOCUMENT members per document, and a metric name at most once in each.
+    `unique`: every name is there once (the usual case)."""
+    if unique:
         return [members[i : i + MAX_MEMBERS_PER_DOCUMENT] for i in range(0, len(members), MAX_MEMBERS_PER_DOCUMENT)]
     chunks: list[tuple[list[_Member], set[str]]] = []
     first_open = 0
