@@ -223,12 +223,9 @@ class DeltaTracker:
             bucket_counts=counts,
             bounds=bounds,
         )
-        state = self._known(key, now)
+        state, send_first = self._advance(key, fresh, point, now)
         if state is None:
-            return point if self._first(key, fresh) else None
-        if point.time_unix_nano < state.time:
-            self.last_dropped["out_of_order"] += 1
-            return None
+            return point if send_first else None
         reset = (
             point.start_time_unix_nano != state.start_time
             or bounds != state.bounds
@@ -236,10 +233,8 @@ class DeltaTracker:
             or point.count < state.count
             or any(new < old for new, old in zip(counts, state.bucket_counts, strict=True))
         )
-        self._states[key] = fresh
         if reset:
-            start = point.start_time_unix_nano if point.start_time_unix_nano != state.start_time else state.time
-            return dataclasses.replace(point, start_time_unix_nano=start)
+            return _since_reset(point, state)
         return dataclasses.replace(
             point,
             start_time_unix_nano=state.time,
@@ -249,6 +244,18 @@ class DeltaTracker:
             min=math.nan,
             max=math.nan,
         )
+
+    def _advance(self, key: SeriesKey, fresh: _State, point: Any, now: int) -> tuple[_State | None, bool]:
+        """What both histogram kinds share: (previous state, False) to subtract from; (None, True) for
+        a first point sent as it is; (None, False) for a point not sent. `fresh` becomes the state."""
+        state = self._known(key, now)
+        if state is None:
+            return None, self._first(key, fresh)
+        if point.time_unix_nano < state.time:
+            self.last_dropped["out_of_order"] += 1
+            return None, False
+        self._states[key] = fresh
+        return state, False
 
     def _exponential_point(
         self, key: SeriesKey, point: ExponentialHistogramDataPoint, now: int
@@ -269,21 +276,16 @@ class DeltaTracker:
             zero_count=point.zero_count,
             buckets=buckets,
         )
-        state = self._known(key, now)
+        state, send_first = self._advance(key, fresh, point, now)
         if state is None:
-            return point if self._first(key, fresh) else None
-        if point.time_unix_nano < state.time:
-            self.last_dropped["out_of_order"] += 1
-            return None
-        self._states[key] = fresh
+            return point if send_first else None
         deltas = None
         if point.start_time_unix_nano == state.start_time and point.scale <= state.scale:
             shift = state.scale - point.scale
             deltas = [_subtract(new, _downscale(old, shift)) for new, old in zip(buckets, state.buckets, strict=True)]
         zero = point.zero_count - state.zero_count
         if deltas is None or None in deltas or zero < 0 or point.count < state.count:
-            start = point.start_time_unix_nano if point.start_time_unix_nano != state.start_time else state.time
-            return dataclasses.replace(point, start_time_unix_nano=start)
+            return _since_reset(point, state)
         positive, negative = (_as_buckets(d) for d in deltas)
         return dataclasses.replace(
             point,
@@ -305,6 +307,12 @@ class DeltaTracker:
         limit = now - self.max_staleness_ns
         for key in [k for k, s in self._states.items() if s.last_seen_ns < limit]:
             del self._states[key]
+
+
+def _since_reset(point: Any, state: _State) -> Any:
+    """A histogram point after a reset: its own counts, from the reset (or the previous point) on."""
+    start = point.start_time_unix_nano if point.start_time_unix_nano != state.start_time else state.time
+    return dataclasses.replace(point, start_time_unix_nano=start)
 
 
 def _by_index(buckets: Buckets) -> dict[int, int]:
