@@ -22,6 +22,9 @@ DEFAULT_MAX_SERIES = 1000
 # (a custom metric that received nothing for an hour is not billed for that hour).
 SERIES_EXPIRATION_S = 3600.0
 REASON = "cardinality_limit"
+# How stale a (metric, series) pair's last-seen time may get before it is written again: a minute
+# against an hour's expiration, so an exporter sending every second does not rewrite every pair.
+LAST_SEEN_RESOLUTION_S = 60.0
 
 
 class CardinalityConfig(ConfigModel):
@@ -41,7 +44,7 @@ class SeriesGuard:
 
     Kept by series (dimension set and values), each with the metrics seen with it: an exporter admits
     the metric names of one label set at once (`admit_names`, per label set per batch), where the
-    names already known cost one set difference and one dictionary update, both in C."""
+    names already known cost one set difference (and, once a minute, one dictionary update), in C."""
 
     def __init__(
         self,
@@ -55,6 +58,7 @@ class SeriesGuard:
         self.expiration = expiration
         self.clock = clock
         self._series: dict[Hashable, dict[str, float]] = {}  # series -> metric -> last seen
+        self._refreshed: dict[Hashable, float] = {}  # series -> when its metrics' last seen were written
         self._counts: dict[str, int] = {}  # metric -> number of its series
         self._overflowed: set[str] = set()
         self._next_sweep = clock() + expiration
@@ -72,16 +76,21 @@ class SeriesGuard:
         if known is None:
             known = self._series[series] = {}
         refused: set[str] = set()
-        for name in names.difference(known):  # new (metric, series) pairs only
+        new = names.difference(known)
+        for name in new:  # new (metric, series) pairs only
             count = self._counts.get(name, 0)
             if self.limit and count >= self.limit:
                 refused.add(name)
                 self._refused(name)
             else:
                 self._counts[name] = count + 1
-        known.update(dict.fromkeys(names - refused if refused else names, now))
+                known[name] = now
+        if now - self._refreshed.get(series, -LAST_SEEN_RESOLUTION_S) >= LAST_SEEN_RESOLUTION_S:
+            known.update(dict.fromkeys(names - refused if refused else names, now))
+            self._refreshed[series] = now
         if not known:
             del self._series[series]
+            self._refreshed.pop(series, None)
         return refused
 
     def admit(self, metric: str, series: Hashable) -> bool:
@@ -113,6 +122,7 @@ class SeriesGuard:
                     del self._counts[name]
             if not known:
                 del self._series[series]
+                self._refreshed.pop(series, None)
 
 
 # What `collector validate` prints (the exporters' `describe_cost` hooks) ---------------------------
