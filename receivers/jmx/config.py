@@ -406,7 +406,7 @@ class JmxConfig(ScraperConfig):
 
     @property
     def preset_list(self) -> list[str]:
-        return [n.strip() for n in self.target_system.split(",") if n.strip()]
+        return [n.strip().lower() for n in self.target_system.split(",") if n.strip()]  # as the jmxreceiver
 
     @property
     def jmx_config_paths(self) -> list[str]:

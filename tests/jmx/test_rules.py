@@ -110,6 +110,7 @@ def test_every_preset_loads_with_descriptions_and_type_is_case_insensitive() -> 
             rules = compile_rules(load_preset(name, source))
             assert rules and all(m.desc for rule in rules for m in rule.mappings), (name, source)
     assert load_preset("jvm", "legacy") != load_preset("jvm", "auto") == load_preset("jvm", "instrumentation")
+    assert config(target_system="JVM, Kafka").preset_list == ["jvm", "kafka"]  # case-insensitive, as upstream
     rule = config(rules=[{"bean": "a:b=c", "type": "COUNTER", "mapping": {"A": None}}]).rules[0]
     assert rule.type == "counter"
 
