@@ -74,3 +74,52 @@ def merge(batches: Iterable[MetricsData]) -> MetricsData:
             for r_key, scopes in resources.items()
         ]
     )
+
+
+def split(data: MetricsData, max_points: int) -> list[MetricsData]:
+    """Cut a batch into batches of at most `max_points` points each, in order; a metric whose points
+    straddle a cut appears in both parts with its share of the points (resources and scopes repeat)."""
+    if max_points <= 0 or count_points(data) <= max_points:
+        return [data]
+    parts: list[MetricsData] = []
+    resources: list[ResourceMetrics] = []
+    scopes: list[ScopeMetrics] = []
+    metrics: list[Metric] = []
+    room = max_points
+
+    def close_scope(scope_metrics: ScopeMetrics) -> None:
+        nonlocal metrics
+        if metrics:
+            scopes.append(dataclasses.replace(scope_metrics, metrics=metrics))
+            metrics = []
+
+    def close_resource(resource_metrics: ResourceMetrics) -> None:
+        nonlocal scopes
+        if scopes:
+            resources.append(dataclasses.replace(resource_metrics, scope_metrics=scopes))
+            scopes = []
+
+    def close_part(resource_metrics: ResourceMetrics, scope_metrics: ScopeMetrics) -> None:
+        nonlocal resources, room
+        close_scope(scope_metrics)
+        close_resource(resource_metrics)
+        parts.append(MetricsData(resource_metrics=resources))
+        resources, room = [], max_points
+
+    for resource_metrics in data.resource_metrics:
+        for scope_metrics in resource_metrics.scope_metrics:
+            for metric in scope_metrics.metrics:
+                points = list(metric.data.data_points)
+                while points:
+                    taken, points = points[:room], points[room:]
+                    metrics.append(
+                        dataclasses.replace(metric, data=dataclasses.replace(metric.data, data_points=taken))
+                    )
+                    room -= len(taken)
+                    if room == 0:
+                        close_part(resource_metrics, scope_metrics)
+            close_scope(scope_metrics)
+        close_resource(resource_metrics)
+    if resources:
+        parts.append(MetricsData(resource_metrics=resources))
+    return parts

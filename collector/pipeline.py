@@ -22,8 +22,10 @@ from collector.component import (
     Exporter,
     Extension,
     Kind,
+    MemoryGate,
     Processor,
     Receiver,
+    Reservation,
 )
 from collector.config import CollectorConfig, ComponentSpec
 from collector.exporterhelper import QueuedSender, SendingConfig
@@ -51,13 +53,50 @@ class FanOut:
             raise errors[0]
 
 
-class ObservedReceiverOutput:
-    """Counts what a receiver pushes: accepted when the pipeline took it, refused when it raised."""
+class _Reservations:
+    """One reservation per memory gate downstream of a receiver, taken and released together."""
 
-    def __init__(self, receiver_id: str, downstream: Consumer, telemetry: Telemetry) -> None:
+    def __init__(self, gates: Sequence[MemoryGate]) -> None:
+        self.gates = gates
+        self.held: list[Reservation] = []
+
+    def grow(self, nbytes: int) -> None:
+        if not self.held:
+            try:
+                for gate in self.gates:
+                    self.held.append(gate.reserve(nbytes))
+            except Exception:
+                self.release()
+                raise
+            return
+        for reservation in self.held:
+            reservation.grow(nbytes)
+
+    def release(self) -> None:
+        for reservation in self.held:
+            reservation.release()
+        self.held = []
+
+
+class ObservedReceiverOutput:
+    """Counts what a receiver pushes: accepted when the pipeline took it, refused when it raised.
+
+    It is the receiver's `MemoryGate` too, standing for every gate (memory_limiter) in the pipelines the
+    receiver feeds, so a receiver asks before it reads or decodes a request without knowing any processor.
+    """
+
+    def __init__(
+        self, receiver_id: str, downstream: Consumer, telemetry: Telemetry, gates: Sequence[MemoryGate] = ()
+    ) -> None:
         self.downstream = downstream
+        self.gates = list(gates)
         self.accepted = telemetry.receiver_accepted.labels(receiver=receiver_id)
         self.refused = telemetry.receiver_refused.labels(receiver=receiver_id)
+
+    def reserve(self, nbytes: int) -> Reservation:
+        reservation = _Reservations(self.gates)
+        reservation.grow(nbytes)
+        return reservation
 
     async def consume(self, data: MetricsData) -> None:
         points = count_points(data)
@@ -135,6 +174,7 @@ class Service:
             self.graph.extensions[ext_id] = self._create(Kind.EXTENSION, ext_id)  # type: ignore[assignment]
 
         heads: dict[str, list[Consumer]] = {}
+        gates: dict[str, list[MemoryGate]] = {}
         for pipeline_id, pipeline in service.pipelines.items():
             for exp_id in pipeline.exporters:
                 if exp_id not in self.graph.exporters:
@@ -153,9 +193,10 @@ class Service:
             self.graph.processors[pipeline_id] = chain
             for rec_id in pipeline.receivers:
                 heads.setdefault(rec_id, []).append(next_consumer)
+                gates.setdefault(rec_id, []).extend(p for p in chain if isinstance(p, MemoryGate))
 
         for rec_id, consumers in heads.items():
-            output = ObservedReceiverOutput(rec_id, FanOut(consumers), self.telemetry)
+            output = ObservedReceiverOutput(rec_id, FanOut(consumers), self.telemetry, gates[rec_id])
             self.graph.receivers[rec_id] = self._create(Kind.RECEIVER, rec_id, output)  # type: ignore[assignment]
 
     # Running ----------------------------------------------------------------------------------------

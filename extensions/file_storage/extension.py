@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 from pathlib import Path
@@ -8,6 +7,7 @@ from pathlib import Path
 from pydantic import Field, field_validator
 
 from collector.component import ComponentError, ConfigModel, Extension, Factory, Kind, Stability
+from collector.executors import OwnedExecutor
 
 
 class FileStorageConfig(ConfigModel):
@@ -15,7 +15,11 @@ class FileStorageConfig(ConfigModel):
 
     directory: str = Field("/var/lib/otelcol/file_storage", min_length=1)
     create_directory: bool = Field(False, description="Create `directory` (and parents) if it is missing.")
-    directory_permissions: str = Field("0750", description="Octal mode for a directory this extension creates.")
+    directory_permissions: str = Field(
+        "0750",
+        description="Octal mode for every directory this extension and its clients create; their files get it "
+        "without the execute bits (0750 -> 0640).",
+    )
     fsync: bool = Field(False, description="fsync every write: survives a power cut, not only a crash.")
 
     @field_validator("directory_permissions")
@@ -35,8 +39,17 @@ class FileStorage(Extension):
 
     config: FileStorageConfig
 
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.permissions = int(self.config.directory_permissions, 8)
+        self.fsync = self.config.fsync
+
     async def start(self, host: object) -> None:
-        await asyncio.to_thread(self._check_directory)
+        disk = OwnedExecutor(self.id)  # once, at start: a hung mount costs this extension only
+        try:
+            await disk.run(self._check_directory)
+        finally:
+            disk.shutdown()
 
     def _check_directory(self) -> None:
         directory = Path(self.config.directory)
@@ -46,7 +59,9 @@ class FileStorage(Extension):
                     f"directory {str(directory)!r} does not exist: create it or set create_directory: true"
                 )
             try:
-                directory.mkdir(mode=int(self.config.directory_permissions, 8), parents=True, exist_ok=True)
+                for missing in [*reversed([p for p in directory.parents if not p.exists()]), directory]:
+                    missing.mkdir(mode=self.permissions, exist_ok=True)
+                    os.chmod(missing, self.permissions)  # mkdir's mode is cut by the umask
             except OSError as exc:
                 raise ComponentError(f"cannot create directory {str(directory)!r}: {exc.strerror}") from exc
         if not os.access(directory, os.W_OK | os.X_OK):
