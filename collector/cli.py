@@ -18,6 +18,7 @@ from collector import logs
 from collector.component import Command, ComponentError, Kind
 from collector.config import CollectorConfig, ConfigError, load
 from collector.costhints import cost_lines
+from collector.httpserver import raise_nofile_limit
 from collector.pipeline import Service
 from collector.registry import Registry
 from collector.schema import config_schema
@@ -111,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     logs.configure(args.log_level or telemetry_logs.level, args.log_format or telemetry_logs.encoding)
     for warning in config.warnings:
         log.warning(warning)
+    soft, hard = raise_nofile_limit()  # as the Go runtime does: listeners budget their connections from it
+    log.debug("file descriptor limit", extra={"soft": soft, "hard": hard})
     return asyncio.run(run(config, args.config))
 
 

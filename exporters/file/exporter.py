@@ -33,11 +33,11 @@ class FileExporter(Exporter):
     """Appends and flushes after every batch so a reader (or a crash) sees whole lines only.
 
     Encoding and writing run on the exporter's own thread. One consumer keeps lines in arrival order;
-    batches above 20,000 points are written as several lines, so no single write outlives the timeout.
+    batches above 10,000 points are written as several lines, so no single write outlives the timeout.
     """
 
     default_sending = SendingConfig(
-        sending_queue=QueueConfig(num_consumers=1, batch=BatchSizeConfig(sizer="items", max_size=20_000))
+        sending_queue=QueueConfig(num_consumers=1, batch=BatchSizeConfig(sizer="items", max_size=10_000))
     )
 
     def __init__(self, *args: object, **kwargs: object) -> None:
