@@ -37,6 +37,7 @@ CONTROL_MAX_CONNECTIONS = 32
 
 DEFAULT_READ_HEADER_TIMEOUT = 10.0
 MAX_AUTO_CONNECTIONS = 4096
+LINGERING_TIME = 2.0
 
 
 def raise_nofile_limit() -> tuple[int, int]:
@@ -66,9 +67,13 @@ class _AcceptErrors:
     accepted again; everything else goes to the handler that was there before."""
 
     MESSAGE = "socket.accept() out of system resource"
+    QUIET_S = 2.5
+    """Accepts count as recovery only this long after the last failure: the loop retries every second,
+    and connections accepted in the same batch as a failure are no sign of recovery."""
 
     def __init__(self) -> None:
         self.failing = False
+        self.last_failure = 0.0
         self._installed: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
 
     def install(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -79,6 +84,7 @@ class _AcceptErrors:
 
         def handle(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
             if str(context.get("message", "")).startswith(self.MESSAGE):
+                self.last_failure = loop.time()
                 if not self.failing:
                     self.failing = True
                     exc = context.get("exception")
@@ -95,7 +101,7 @@ class _AcceptErrors:
         loop.set_exception_handler(handle)
 
     def accepted(self) -> None:
-        if self.failing:
+        if self.failing and asyncio.get_running_loop().time() - self.last_failure > self.QUIET_S:
             self.failing = False
             log.info("listeners accept connections again")
 
@@ -195,6 +201,8 @@ async def start_site(
         handle_signals=False,
         # aiohttp's keep-alive timer also runs before the first request: it is the header timeout.
         keepalive_timeout=read_header_timeout,
+        # After an early answer (413, 408) the rest of the body is read and dropped for this long at most.
+        lingering_time=LINGERING_TIME,
         **runner_options,
     )
     await runner.setup()
