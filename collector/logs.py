@@ -56,7 +56,12 @@ def configure(level: str = "info", fmt: str = "console") -> None:
     handler.setFormatter(JsonFormatter() if fmt == "json" else ConsoleFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel({"warn": "WARNING"}.get(level.lower(), level.upper()))
+    wanted = logging.getLevelName({"warn": "WARNING"}.get(level.lower(), level.upper()))
+    # Libraries (py4j, aiohttp, grpc, botocore ...) log per-connection details and tracebacks at INFO, a
+    # closing peer at shutdown included; the collector's own lines (`collector.*`) say what changed. So
+    # libraries show from WARNING up, and everything at debug.
+    root.setLevel(wanted if wanted <= logging.DEBUG else max(wanted, logging.WARNING))
+    logging.getLogger("collector").setLevel(wanted)
 
 
 class ComponentLogger(logging.LoggerAdapter):
