@@ -10,6 +10,7 @@ from pydantic import Field, model_validator
 
 from collector.component import ConfigModel, Factory, Host, Kind, PermanentError, Processor, Stability
 from collector.configtypes import PositiveDuration
+from collector.executors import OwnedExecutor
 from collector.telemetry import resident_memory_bytes
 from processors.memory_limiter.limits import (
     MIB,
@@ -102,7 +103,11 @@ class MemoryLimiterProcessor(Processor):
 
     async def start(self, host: Host) -> None:
         self._host = host
-        self.limits = await asyncio.to_thread(self.config.limits, self._available_bytes)  # reads /sys and /proc
+        reader = OwnedExecutor(self.id)  # reads /sys and /proc once: not worth a thread kept for good
+        try:
+            self.limits = await reader.run(self.config.limits, self._available_bytes)
+        finally:
+            reader.shutdown()
         self.logger.info(
             "memory limiter started",
             extra={"soft_limit_mib": _mib(self.limits.soft_bytes), "hard_limit_mib": _mib(self.limits.hard_bytes)},

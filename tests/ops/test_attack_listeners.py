@@ -210,3 +210,18 @@ def _posts_ok_on(port: int) -> bool:
     except requests.RequestException:
         return False
     return response.status_code == 200
+
+
+def test_a_flood_on_grpc_is_capped_by_grpc_itself(listeners):
+    raise_nofile_limit()
+    pid = listeners.process.process.pid
+    flood = [socket.create_connection(("127.0.0.1", listeners.grpc), timeout=5) for _ in range(3 * MAX_CONNECTIONS)]
+    try:
+        time.sleep(0.5)
+        assert open_descriptors(pid) < MAX_CONNECTIONS + 64
+        assert listeners.healthy()
+        assert _posts_ok(listeners)  # the HTTP listener's cap is its own
+    finally:
+        for connection in flood:
+            connection.close()
+    assert listeners.process.process.poll() is None
