@@ -77,33 +77,17 @@ def merge(batches: Iterable[MetricsData]) -> MetricsData:
 
 
 def split(data: MetricsData, max_points: int) -> list[MetricsData]:
-    """Cut a batch into batches of at most `max_points` points each, in order; a metric whose points
-    straddle a cut appears in both parts with its share of the points (resources and scopes repeat)."""
-    if max_points <= 0 or count_points(data) <= max_points:
-        return [data]
-    parts: list[MetricsData] = []
+    """Pieces of at most `max_points` points (a metric may be cut between pieces); their concatenation
+    is `data` in the same order. Used by the `batch` processor (`send_batch_max_size`) and the sending
+    queue (`sending_queue.batch.max_size`)."""
+    pieces: list[MetricsData] = []
     resources: list[ResourceMetrics] = []
-    scopes: list[ScopeMetrics] = []
-    metrics: list[Metric] = []
     room = max_points
 
-    def close_scope(scope_metrics: ScopeMetrics) -> None:
-        nonlocal metrics
-        if metrics:
-            scopes.append(dataclasses.replace(scope_metrics, metrics=metrics))
-            metrics = []
-
-    def close_resource(resource_metrics: ResourceMetrics) -> None:
-        nonlocal scopes
-        if scopes:
-            resources.append(dataclasses.replace(resource_metrics, scope_metrics=scopes))
-            scopes = []
-
-    def close_part(resource_metrics: ResourceMetrics, scope_metrics: ScopeMetrics) -> None:
+    def close() -> None:
         nonlocal resources, room
-        close_scope(scope_metrics)
-        close_resource(resource_metrics)
-        parts.append(MetricsData(resource_metrics=resources))
+        if resources:
+            pieces.append(MetricsData(resource_metrics=resources))
         resources, room = [], max_points
 
     for resource_metrics in data.resource_metrics:
@@ -111,15 +95,23 @@ def split(data: MetricsData, max_points: int) -> list[MetricsData]:
             for metric in scope_metrics.metrics:
                 points = list(metric.data.data_points)
                 while points:
-                    taken, points = points[:room], points[room:]
-                    metrics.append(
-                        dataclasses.replace(metric, data=dataclasses.replace(metric.data, data_points=taken))
-                    )
-                    room -= len(taken)
                     if room == 0:
-                        close_part(resource_metrics, scope_metrics)
-            close_scope(scope_metrics)
-        close_resource(resource_metrics)
-    if resources:
-        parts.append(MetricsData(resource_metrics=resources))
-    return parts
+                        close()
+                    taken, points = points[:room], points[room:]
+                    room -= len(taken)
+                    piece = dataclasses.replace(metric, data=dataclasses.replace(metric.data, data_points=taken))
+                    _append(resources, resource_metrics, scope_metrics, piece)
+    close()
+    return pieces
+
+
+def _append(
+    resources: list[ResourceMetrics], resource_metrics: ResourceMetrics, scope_metrics: ScopeMetrics, metric: Metric
+) -> None:
+    """Add `metric` under its resource and scope, reusing the open ones when they are the same."""
+    if not resources or resources[-1].resource is not resource_metrics.resource:
+        resources.append(dataclasses.replace(resource_metrics, scope_metrics=[]))
+    scopes = resources[-1].scope_metrics
+    if not scopes or scopes[-1].scope is not scope_metrics.scope:
+        scopes.append(dataclasses.replace(scope_metrics, metrics=[]))
+    scopes[-1].metrics.append(metric)

@@ -180,7 +180,6 @@ def test_split_keeps_every_point_once_in_order_and_resources_apart():
     assert [count_points(p) for p in parts] == [5, 5, 5, 5, 5, 5, 5, 5, 2]
     assert [v for p in parts for v in values(p)] == values(data)
     assert {r.resource.attributes["r"] for r in parts[4].resource_metrics} == {"0", "1"}  # straddles resources
-    assert split(data, 0) == [data]
 
 
 async def test_work_that_never_started_is_cancelled_for_real():
