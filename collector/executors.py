@@ -42,8 +42,7 @@ class OwnedExecutor:
         cancellation is withdrawn: the work was done, and reporting it as abandoned is how a timed-out
         export came to be written twice. When `fn` failed, its exception is raised.
         """
-        call = functools.partial(fn, *args, **kwargs) if kwargs else (functools.partial(fn, *args) if args else fn)
-        work = self._executor().submit(call)
+        work = self._executor().submit(functools.partial(fn, *args, **kwargs))
         future = asyncio.wrap_future(work)
         try:
             return await asyncio.shield(future)
@@ -52,10 +51,9 @@ class OwnedExecutor:
                 raise  # it had not started: cancelled for real
             await asyncio.wait({future})  # a second cancellation of the caller ends this wait
             task = asyncio.current_task()
-            if future.exception() is None and task is not None:
+            if task is not None:
                 task.uncancel()
-                return future.result()
-            raise
+            return future.result()  # fn's result, or fn's own exception
 
     def shutdown(self) -> None:
         """Release idle threads; work still running finishes on its own (threads cannot be killed)."""

@@ -116,6 +116,33 @@ async def test_a_blocking_export_that_outlives_its_timeout_is_awaited_and_counte
     assert caplog.text.count("outlived its timeout") == 1
 
 
+async def test_a_blocking_export_that_outlives_its_timeout_and_fails_is_retried_once_it_ended():
+    telemetry = Telemetry()
+
+    class FailsFirst(SlowWriter):
+        spans: list[tuple[float, float]] = []
+
+        def _write(self, data: MetricsData) -> None:
+            started = time.monotonic()
+            time.sleep(self.seconds)
+            self.spans.append((started, time.monotonic()))
+            if len(self.spans) == 1:
+                raise OSError("disk hiccup")
+            self.written.extend(values(data))
+
+    exporter = FailsFirst(telemetry, seconds=0.4)
+    sender = QueuedSender(exporter, sending(timeout=0.1), telemetry)
+    await sender.start(None)  # type: ignore[arg-type]
+    await sender.consume(points_batch(5))
+    await wait_until(lambda: counted(telemetry, "slow")[0] == 5)
+    await sender.shutdown(asyncio.get_running_loop().time() + 1)
+    assert exporter.calls == 2
+    (_, first_ended), (second_started, _) = exporter.spans
+    assert second_started >= first_ended  # the retry began only once the first write had ended
+    assert exporter.written == values(points_batch(5))
+    assert counted(telemetry, "slow") == (5, 0)
+
+
 async def test_a_cancellable_export_that_times_out_is_retried():
     telemetry = Telemetry()
 
