@@ -55,6 +55,11 @@ class OwnedExecutor:
                 task.uncancel()
             return future.result()  # fn's result, or fn's own exception
 
+    def submit(self, fn: Callable[..., T], *args: object) -> asyncio.Future[T]:
+        """Run `fn` and return its future, for a caller that may give up waiting (a start-up deadline)
+        and leave the work to end on its own; unlike `run`, cancelling the future does not wait."""
+        return asyncio.wrap_future(self._executor().submit(fn, *args))
+
     def shutdown(self) -> None:
         """Release idle threads; work still running finishes on its own (threads cannot be killed)."""
         if self._pool is not None:
