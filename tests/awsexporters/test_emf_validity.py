@@ -122,6 +122,18 @@ def test_reasons_for_names_cloudwatch_refuses() -> None:
     assert document["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["ok", "server"]]
 
 
+def test_points_without_attributes() -> None:
+    """OTLP and the SDK may leave a point's attributes None rather than empty."""
+    from opentelemetry.sdk.metrics.export import Gauge, NumberDataPoint
+
+    exporter = make_exporter(factory, {"output_destination": "stdout"})
+    bare = Metric("up", "", "", Gauge([NumberDataPoint(None, 0, NOW, 1)]))
+    [line] = lines(exporter, batch([bare, gauge("lag", 2)]))
+    document = check_document(line)
+    assert (document["up"], document["lag"]) == (1, 2)
+    assert document["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [[]]
+
+
 def test_declared_set_naming_an_invalid_label_is_left_out() -> None:
     config = {
         "output_destination": "stdout",
