@@ -67,35 +67,46 @@ def lines(exporter, data) -> list[str]:
     ),
     declared=st.booleans(),
     rollup=st.sampled_from(["NoDimensionRollup", "SingleDimensionRollupOnly", "ZeroAndSingleDimensionRollup"]),
+    version=st.sampled_from(["1", "0"]),
 )
-def test_hostile_names_never_reach_cloudwatch(points, declared, rollup) -> None:
+def test_hostile_names_never_reach_cloudwatch(points, declared, rollup, version) -> None:
     """Each point is in exactly one valid document, or counted under a reason; no directive names a
     metric or dimension CloudWatch would refuse."""
-    config = {"output_destination": "stdout", "dimension_rollup_option": rollup}
+    config = {"output_destination": "stdout", "dimension_rollup_option": rollup, "version": version}
     if declared:
         config["metric_declarations"] = [{"dimensions": [["server"], ["server", "ok"]], "metric_name_selectors": ["."]}]
     exporter = make_exporter(factory, config)
     data = batch([gauge(name, value, attrs) for name, value, attrs in points])
+    reserved = {"_aws"} if version == "1" else {"_aws", "Version", "Timestamp", "CloudWatchMetrics"}
     sent: Counter[str] = Counter()
     for line in lines(exporter, data):
-        document = check_document(line)
+        if version == "1":
+            document = check_document(line)
+            directives = document["_aws"]["CloudWatchMetrics"]
+        else:
+            document = json.loads(
+                line, object_pairs_hook=lambda pairs: dict(pairs) if len({k for k, _ in pairs}) == len(pairs) else None
+            )
+            assert document is not None and document["Version"] == "0" and document["Timestamp"].isdigit()
+            directives = document.get("CloudWatchMetrics", [])
+            check_directives(document, directives)
         for key, value in document.items():
-            if key != "_aws" and isinstance(value, int | float):
+            if key not in reserved and isinstance(value, int | float):
                 sent[key] += 1
-        for directive in document["_aws"]["CloudWatchMetrics"]:
+        for directive in directives:
             for dims in directive["Dimensions"]:
                 assert all(dimension_name_accepted(d) and dimension_value_accepted(document[d]) for d in dims)
     dropped_points = sum(dropped(exporter, reason) for reason in REASONS if reason != "invalid_dimension")
     assert sum(sent.values()) + dropped_points == len(points)
     refused_label = False
     for name, value, attrs in points:
-        if not metric_name_accepted(name) or name == "_aws":
+        if not metric_name_accepted(name) or name in reserved:
             assert name not in sent
         elif abs(value) <= 2.0**360 and name not in attrs:  # sent: a refused label must have been counted
             refused_label |= any(
                 not dimension_name_accepted(k) or not dimension_value_accepted(v[:1024])
                 for k, v in attrs.items()
-                if k != "_aws"
+                if k not in reserved
             )
     if refused_label and not declared:
         assert dropped(exporter, "invalid_dimension") > 0
