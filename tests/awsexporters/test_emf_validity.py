@@ -222,13 +222,15 @@ async def test_cumulative_exponential_histograms_are_sent_as_deltas(capsys) -> N
         exponential([1, 4, 3, 5], offset=0, scale=1, zero=1, total=50.0, t=NOW + minute),
         # scale 0: index i holds scale-1 buckets 2i and 2i+1 -> cumulative [1+4, 3+5+2] plus 2 more
         exponential([5, 10], offset=0, scale=0, zero=3, total=70.0, t=NOW + 2 * minute),
+        # fewer observations than before: a restarted source; its own counts are the window's
+        exponential([0, 1], offset=0, scale=0, zero=0, total=3.0, t=NOW + 3 * minute),
     ]
     documents = []
     for metric in batches:
         await exporter.export(exporter.prepare(batch([metric])))
         documents += [check_document(line) for line in capsys.readouterr().out.splitlines()]
-    assert len(documents) == 2
-    first, second = (d["size"] for d in documents)
+    assert len(documents) == 3
+    first, second, after_reset = (d["size"] for d in documents)
     # 2 more in bucket 1 and 5 in the new bucket 3, each at its midpoint (base sqrt(2) at scale 1)
     assert (first["Count"], first["Sum"]) == (7, 30.0)
     root2 = 2**0.5
@@ -236,6 +238,7 @@ async def test_cumulative_exponential_histograms_are_sent_as_deltas(capsys) -> N
     # 2 more zeros and 2 more in scale-0 bucket 1 (2, 4]: the previous buckets brought down to scale 0
     assert (second["Count"], second["Sum"]) == (4, 20.0)
     assert second["Values"] == [0.0, 3.0] and second["Counts"] == [2.0, 2.0]
+    assert (after_reset["Count"], after_reset["Sum"], after_reset["Counts"]) == (1, 3.0, [1.0])
 
 
 async def test_version_0_writes_emf_without_aws(capsys) -> None:
