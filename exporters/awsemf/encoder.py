@@ -294,12 +294,16 @@ class EmfEncoder:
             for metric in scope_metrics.metrics:
                 name, body = metric.name, metric.data
                 kind = body.__class__
-                texts = metric_texts.get(name)
-                if texts is None or texts[2] != metric.unit:
+                try:
+                    key_text, definition, unit = metric_texts[name]
+                except (KeyError, TypeError):  # not seen yet, or a name CloudWatch refuses (None)
+                    unit = _NO_UNIT
+                if unit != metric.unit:
                     texts = self._metric_texts(metric)
                     if texts is None:
                         self.on_drop(INVALID_METRIC_NAME, len(body.data_points))
                         continue
+                    key_text, definition, unit = texts
                 if kind is Gauge or kind is Sum:
                     points, numbers = body.data_points, True
                 elif kind is Histogram or kind is ExponentialHistogram:
@@ -307,7 +311,6 @@ class EmfEncoder:
                 else:
                     self.on_drop("unsupported_type", len(body.data_points))
                     continue
-                key_text, definition = texts[0], texts[1]
                 for point in points:
                     value = point.value
                     if numbers and not low <= value <= high:  # also False for NaN
@@ -471,6 +474,7 @@ class EmfEncoder:
 
 _NOT_JSON = object()
 _NO_ATTRIBUTES_YET = object()  # unequal to every attributes value, None included
+_NO_UNIT = object()  # unequal to every unit
 
 
 def _parsed_json(text: str) -> Any:
