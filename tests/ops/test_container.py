@@ -20,12 +20,15 @@ from pathlib import Path
 import pytest
 
 from tests.ops import docker
+from tests.ops.conftest import scrape_own_metrics
 from tests.support import REPO, free_port, wait_for, write_config
 
 DOCKERFILE = (REPO / "Dockerfile").read_text(encoding="utf-8")
 CONFIG_IN_IMAGE = "/etc/collector/otel-config.yaml"
 STOP_TIMEOUT_S = 35  # above the shipped shutdown_grace_period (30s), as docs/deploy.md asks of platforms
 HEALTHY_WITHIN_S = 90
+DROPPED = "collector_dropped_metric_points_total"
+MEMORY_LIMIT_MIB = 256  # the limit deploy/ manifests give the container
 
 
 def instructions(name: str) -> list[str]:
@@ -107,6 +110,12 @@ def emf_with_reference_metric(stdout: str) -> list[dict]:
     return [d for d in documents if "MilliSecondBehindSource" in d]
 
 
+def emf_values(stdout: str) -> int:
+    """Metric values in the EMF documents: every key but `_aws` and the string-valued dimensions."""
+    documents = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+    return sum(1 for d in documents for key, value in d.items() if key != "_aws" and not isinstance(value, str))
+
+
 def health_status(name: str) -> str:
     return docker.docker("inspect", "--format", "{{.State.Health.Status}}", name).stdout.strip()
 
@@ -128,6 +137,7 @@ def test_image_runs_hardened_against_the_real_connector(image: str, debezium, tm
     run = [
         "run", "-d", "--name", name, "--network", "host",
         "--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
+        "--memory", f"{MEMORY_LIMIT_MIB}m",
         "--health-interval", "2s", "--health-start-period", "5s",
         "-v", f"{override}:/etc/collector/ports.yaml:ro",
         "-e", f"JMX_ENDPOINT={debezium.target.endpoint}",
@@ -156,14 +166,28 @@ def test_image_runs_hardened_against_the_real_connector(image: str, debezium, tm
         document = emf_with_reference_metric(docker_logs(name)[0])[-1]
         assert document["DBServerName"] == "salesdb" and document["MilliSecondBehindSource"] >= 0, document
 
+        own = scrape_own_metrics(telemetry_port)  # on the host's network, as a Prometheus sidecar would
+        assert own['otelcol_receiver_accepted_metric_points_total{receiver="jmx/debezium"}'] > 0, own
+        dropped = {series: value for series, value in own.items() if series.startswith(DROPPED)}
+        assert not any(dropped.values()), dropped
+
         stopped = docker.docker("stop", "-t", str(STOP_TIMEOUT_S), name, timeout=STOP_TIMEOUT_S + 30)
         assert stopped.returncode == 0
         exit_state = json.loads(docker.docker("inspect", name).stdout)[0]["State"]
         assert exit_state["ExitCode"] == 0 and not exit_state["OOMKilled"], exit_state
-        last = json.loads(docker_logs(name)[1].strip().splitlines()[-1])
+        stdout, stderr = docker_logs(name)
+        logs = [json.loads(line) for line in stderr.strip().splitlines()]
+        # memory_limiter sized itself from the container's limit, not the host's memory.
+        (limiter,) = [entry for entry in logs if entry["msg"] == "memory limiter started"]
+        assert limiter["soft_limit_mib"] < limiter["hard_limit_mib"] <= MEMORY_LIMIT_MIB, limiter
+        last = logs[-1]
         assert last["msg"] == "collector stopped", last
-        assert last["accepted_points"] > 0 and last["sent_points"] == last["accepted_points"], last
-        assert last["failed_points"] == 0 and last["enqueue_failed_points"] == 0, last
+        # Nothing lost on the way out: no point failed or was refused by a queue, and every point the
+        # collector counts as sent is a value on stdout, the last drained batch included. (accepted differs
+        # from sent by design: awsemf turns counters into deltas, so each counter's first point only primes,
+        # and metricstransform/reference inserts MilliSecondBehindSource beside the original.)
+        assert last["accepted_points"] > 0 and last["failed_points"] == 0 and last["enqueue_failed_points"] == 0, last
+        assert last["sent_points"] == emf_values(stdout), last
     finally:
         print(f"--- container stderr ---\n{docker_logs(name)[1][-4000:]}")
         docker.docker("rm", "-f", name, check=False)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from receivers.jmx import demo
+from receivers.jmx import demo, gateway
 from tests.jmx import testbed
 from tests.support import REPO, free_port, wait_for, write_config
 
@@ -40,7 +40,7 @@ def demo_run(tmp_path: Path):
     env = {k: v for k, v in os.environ.items() if k != "JMX_ENDPOINT"}
     env |= {"COLLECTION_INTERVAL": "1s", "HEALTH_CHECK_ENDPOINT": f"127.0.0.1:{free_port()}"}
     stdout, stderr = tmp_path / "stdout", tmp_path / "stderr"
-    command = [sys.executable, "-m", "collector", "demo", "--snapshot-seconds", "4"]
+    command = [sys.executable, "-m", "collector", "demo", "--snapshot-seconds", "3"]
     command += ["--config", str(REPO / "otel-config.yaml"), "--config", str(ports)]
     with open(stdout, "wb") as out, open(stderr, "wb") as err:
         process = subprocess.Popen(command, stdout=out, stderr=err, env=env, cwd=tmp_path)
@@ -83,23 +83,33 @@ def test_demo_shows_moving_values_through_the_shipped_pipeline(demo_run):
     assert not testbed.child_pids(process.pid)
 
 
-def attributes_by_context(service_url: str) -> dict[str, set[str]]:
-    dump = testbed.jmx_dump(service_url, "debezium.mysql:type=connector-metrics,*")
-    found: dict[str, set[str]] = {}
-    for (name, attribute), _ in dump.items():
-        context = name.split("context=")[1].split(",")[0]
-        found.setdefault(context, set()).add(attribute)
+def attribute_types(service_url: str, classes: Path) -> dict[str, set[tuple[str, str]]]:
+    """{context: {(attribute, type)}} of the connector MBeans, from their MBeanInfo (tests/ops/java)."""
+    result = subprocess.run(
+        ["java", "-cp", str(classes), "MBeanTypes", service_url, "debezium.mysql:type=connector-metrics,*"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    found: dict[str, set[tuple[str, str]]] = {}
+    for line in result.stdout.splitlines():
+        name, attribute, kind = line.split("\t")
+        found.setdefault(name.split("context=")[1].split(",")[0], set()).add((attribute, kind))
     return found
 
 
-def test_demo_mbeans_have_the_real_connectors_names(debezium):
-    """Every attribute the real connector's three MBeans offer, the demo's offer too, and no other."""
+def test_demo_mbeans_have_the_real_connectors_names_and_types(debezium, tmp_path):
+    """Every attribute the real connector's three MBeans offer, with its type, the demo's offer too, and no
+    other: a dashboard built on the demo works on the real connector."""
+    classes = tmp_path / "classes"
+    gateway.compile_java([Path(__file__).parent / "java" / "MBeanTypes.java"], [], classes)
     target = demo.start_target()
     try:
-        demo_attributes = attributes_by_context(f"service:jmx:rmi:///jndi/rmi://127.0.0.1:{target.port}/jmxrmi")
+        demo_attributes = attribute_types(f"service:jmx:rmi:///jndi/rmi://127.0.0.1:{target.port}/jmxrmi", classes)
     finally:
         target.stop()
-    real = attributes_by_context(debezium.target.service_url)
+    real = attribute_types(debezium.target.service_url, classes)
     assert set(real) == set(CONTEXTS) == set(demo_attributes)
     for context in CONTEXTS:
         assert demo_attributes[context] == real[context], (

@@ -19,7 +19,8 @@ import javax.management.remote.rmi.RMIConnectorServer;
 /**
  * A stand-in for a Debezium MySQL connector, for `collector demo`: the connector's three MBeans
  * (debezium.mysql:type=connector-metrics,context=snapshot|streaming|schema-history,server=NAME) with the
- * attribute names and types of Debezium 3.x's MXBean interfaces, and values that move with the clock:
+ * attribute names and types of Debezium 3.x's MXBean interfaces, and values that move with the clock
+ * (started by the first read):
  * a snapshot of five tables that completes after SNAPSHOT_SECONDS (30 by default), then streaming with events counting up and a lag
  * that rises and falls over a 90 s wave. Nothing is read from a database.
  *
@@ -28,7 +29,8 @@ import javax.management.remote.rmi.RMIConnectorServer;
  * the collector that started it.
  */
 public final class DemoConnector {
-  static final long STARTED = System.nanoTime();
+  /** The demo's clock starts at the first read, so a collector that starts slowly still sees the snapshot. */
+  static volatile long started;
   static final String[] TABLES = {"inventory.customers", "inventory.orders", "inventory.products",
       "inventory.addresses", "inventory.geom"};
   static final long[] TABLE_ROWS = {4_000, 12_000, 900, 5_500, 300};
@@ -39,7 +41,10 @@ public final class DemoConnector {
   private DemoConnector() {}
 
   static double seconds() {
-    return (System.nanoTime() - STARTED) / 1e9;
+    if (started == 0) {
+      started = System.nanoTime();
+    }
+    return (System.nanoTime() - started) / 1e9;
   }
 
   static double snapshotProgress() {
