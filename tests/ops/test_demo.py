@@ -116,3 +116,19 @@ def test_demo_mbeans_have_the_real_connectors_names_and_types(debezium, tmp_path
             context,
             demo_attributes[context] ^ real[context],
         )
+
+
+def test_scripts_run_without_jmx_endpoint_is_the_demo(tmp_path):
+    """The newcomer's command as README gives it: set-up, then live EMF from the demo, told it is a demo."""
+    env = {k: v for k, v in os.environ.items() if k != "JMX_ENDPOINT"}
+    env["HEALTH_CHECK_ENDPOINT"] = f"127.0.0.1:{free_port()}"
+    stdout, stderr = tmp_path / "stdout", tmp_path / "stderr"
+    with open(stdout, "wb") as out, open(stderr, "wb") as err:
+        process = subprocess.Popen([str(REPO / "scripts" / "run")], stdout=out, stderr=err, env=env)
+    try:
+        wait_for(lambda: series(emf_documents(stdout), "debezium.snapshot.SnapshotRunning"), 120, "demo EMF", 0.5)
+        logs = [line for line in stderr.read_text().splitlines() if " INFO " in line or " ERROR " in line]
+        assert "demo:" in logs[0] and "JMX_ENDPOINT=host:port scripts/run" in logs[0], logs[:3]
+    finally:
+        process.terminate()
+        assert process.wait(40) == 0
