@@ -23,6 +23,7 @@ from tests.support import REPO
 INSTALLER = "scripts/install-test-servers.d/docker.sh"
 ENGINE_START_TIMEOUT_S = 60
 IMAGE = "jmx-otel-collector:test"
+NO_COMPOSE = f"neither `docker compose` nor `docker-compose` is installed: run {INSTALLER}"
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 # The stand-in base: what python:3.11-slim-bookworm offers a Dockerfile (python3 3.11 on /usr/local/bin,
 # venv, apt sources for bookworm), plus this machine's CA bundle so pip and apt in the build trust whatever
@@ -146,3 +147,11 @@ def build_image(base: str, tag: str = IMAGE) -> str:
 
 def image_size(tag: str) -> int:
     return int(docker("image", "inspect", "--format", "{{.Size}}", tag).stdout.strip())
+
+
+def compose_command() -> list[str] | None:
+    """`docker compose` (the CLI plugin) or Debian's `docker-compose`, whichever is installed."""
+    if shutil.which("docker") and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
+        return ["docker", "compose"]
+    standalone = shutil.which("docker-compose")
+    return [standalone] if standalone else None

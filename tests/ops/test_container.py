@@ -10,7 +10,9 @@ If no Docker engine can be started on the machine, the run tests skip with the r
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 import time
 import tomllib
 import uuid
@@ -191,3 +193,62 @@ def test_image_runs_hardened_against_the_real_connector(image: str, debezium, tm
     finally:
         print(f"--- container stderr ---\n{docker_logs(name)[1][-4000:]}")
         docker.docker("rm", "-f", name, check=False)
+
+
+def test_image_runs_the_demo_on_dockers_default_network(image: str):
+    """`docker run IMAGE demo`: nothing to connect to, the demo target inside the container, on Docker's
+    default bridge network (its loopback has no IPv6, though `localhost` also names ::1)."""
+    name = f"collector-demo-{uuid.uuid4().hex[:8]}"
+    run = [
+        "run", "-d", "--name", name,
+        "--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
+        "--memory", f"{MEMORY_LIMIT_MIB}m", "--health-interval", "2s", "--health-start-period", "5s",
+        "-e", "COLLECTION_INTERVAL=2s",
+        image, "demo", "--snapshot-seconds", "3",
+    ]  # fmt: skip
+    docker.docker(*run)
+    try:
+        wait_for(
+            lambda: [d for d in emf_with_reference_metric(docker_logs(name)[0]) if d["DBServerName"] == "demo"],
+            120,
+            "demo EMF on stdout",
+        )
+        wait_for(lambda: health_status(name) == "healthy", HEALTHY_WITHIN_S, "docker health status healthy", 1)
+        first = docker_logs(name)[1].splitlines()[0]
+        assert "demo:" in first and "JMX_ENDPOINT=host:port" in first, first
+        docker.docker("stop", "-t", str(STOP_TIMEOUT_S), name, timeout=STOP_TIMEOUT_S + 30)
+        assert json.loads(docker.docker("inspect", name).stdout)[0]["State"]["ExitCode"] == 0
+    finally:
+        print(f"--- demo container stderr ---\n{docker_logs(name)[1][-4000:]}")
+        docker.docker("rm", "-f", name, check=False)
+
+
+def service_output(logs: str) -> str:
+    """`compose logs` lines without their `service_1  | ` prefix."""
+    return "\n".join(line.split("| ", 1)[1] for line in logs.splitlines() if "| " in line)
+
+
+def test_compose_demo_pair_runs(image: str):
+    """deploy/docker-compose.yaml for real: the collector container reaches the demo container's JMX over
+    the compose network (RMI stubs naming the service) and prints EMF."""
+    compose = docker.compose_command()
+    if compose is None:
+        pytest.skip(docker.NO_COMPOSE)
+    project = f"collector{uuid.uuid4().hex[:8]}"
+    base = [*compose, "-p", project, "-f", str(REPO / "deploy" / "docker-compose.yaml")]
+    env = {**os.environ, "COLLECTOR_IMAGE": image}
+
+    def compose_run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*base, *args], capture_output=True, text=True, env=env, timeout=timeout)
+
+    up = compose_run("up", "-d", "--no-build")
+    try:
+        assert up.returncode == 0, up.stderr
+
+        def demo_emf() -> list[dict]:
+            logs = service_output(compose_run("logs", "--no-color", "collector").stdout)
+            return [d for d in emf_with_reference_metric(logs) if d["DBServerName"] == "demo"]
+
+        wait_for(demo_emf, 120, "EMF from the demo in the collector service's log", 1)
+    finally:
+        compose_run("down", "-t", str(STOP_TIMEOUT_S), timeout=STOP_TIMEOUT_S * 2 + 60)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import copy
 import json
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -26,6 +25,7 @@ import yaml
 from botocore.validate import ParamValidator
 from kubernetes_validate.utils import ValidationError as KubernetesValidationError
 
+from tests.ops import docker
 from tests.support import REPO
 
 DEPLOY = REPO / "deploy"
@@ -179,18 +179,10 @@ def test_iam_policy_grants_exactly_what_the_exporters_call():
     assert metrics["Condition"] == {"StringEquals": {"cloudwatch:namespace": namespace}}
 
 
-def compose_command() -> list[str] | None:
-    if shutil.which("docker") and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
-        return ["docker", "compose"]
-    return [shutil.which("docker-compose")] if shutil.which("docker-compose") else None
-
-
 def test_docker_compose_file_is_valid_and_runs_the_demo_pair():
-    command = compose_command()
+    command = docker.compose_command()
     if command is None:
-        pytest.skip(
-            "neither `docker compose` nor `docker-compose` is installed (scripts/install-test-servers.d/docker.sh)"
-        )
+        pytest.skip(docker.NO_COMPOSE)
     result = subprocess.run(
         [*command, "-f", str(DEPLOY / "docker-compose.yaml"), "config"], capture_output=True, text=True, timeout=60
     )
