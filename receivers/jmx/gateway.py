@@ -167,12 +167,12 @@ class RmiTarget:
     url: str
     username: str = ""
     password: str = field(default="", repr=False)
+    owner: str = ""  # the receiver: two receivers of one target keep apart (neither waits on the other)
 
     @property
     def id(self) -> str:
-        """Equal targets (same URL and credentials) share their connection in the gateway."""
         digest = hashlib.sha256(f"{self.url}\0{self.username}\0{self.password}".encode()).hexdigest()[:16]
-        return f"{digest} {self.url}"
+        return f"{self.owner} {digest} {self.url}"
 
 
 class GatewayProcess:
@@ -298,7 +298,7 @@ class GatewaySupervisor:
 
     def scrape(self, target: RmiTarget, query: str, timeout: float) -> str:
         """`target`'s reply, registering it first in a gateway JVM that does not know it yet (new, restarted)."""
-        process = self._ensure()
+        process = self.ensure()
         try:
             if target.id not in process.opened:
                 process.open(target)
@@ -320,7 +320,7 @@ class GatewaySupervisor:
             except Exception as exc:  # the JVM died meanwhile: nothing left to close
                 self.logger.debug("closing %s in the gateway failed: %s", target.url, describe(exc))
 
-    def _ensure(self) -> GatewayProcess:
+    def ensure(self) -> GatewayProcess:
         with self._lock:
             if self._stopped:
                 raise GatewayError("the receiver is shutting down")
@@ -408,6 +408,14 @@ class SharedGatewayTarget:
 
     def scrape(self, query: str) -> str:
         return self.supervisor.scrape(self.target, query, self.timeout)
+
+    def prepare(self) -> None:
+        """Start the gateway JVM now rather than in the first scrape's time (a failure is the scrape's to
+        report, with its backoff)."""
+        try:
+            self.supervisor.ensure()
+        except GatewayError:
+            pass
 
     def stop(self) -> None:
         if self._stopped:

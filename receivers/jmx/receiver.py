@@ -30,11 +30,16 @@ from receivers.jmx.network import NetworkGateway
 from receivers.jmx.rules import MetricBuilder, build_query, compile_rules, parse_reply
 
 SCOPE = InstrumentationScope("jmx-otel-collector/receiver/jmx", "0.1.0")
-# Of the scrape's time (`timeout`, else `collection_interval`): the gateway's deadline for a target's
-# MBeans, and the receiver's wait for a target's reply; what is left is the margin that keeps the
-# receiver's own scrape (every target's points) inside its timeout.
-GATEWAY_DEADLINE_SHARE = 0.8
-TARGET_WAIT_SHARE = 0.9
+# Of the scrape's time T (`timeout`, else `collection_interval`): the receiver waits TARGET_WAIT_SHARE of it
+# for a target's reply, and the gateway gives the target's MBeans until the deadline below, so that its
+# answer (with what it could read) arrives before the receiver gives up on the whole target.
+TARGET_WAIT_SHARE = 0.95
+GATEWAY_MARGIN_S = 0.5
+
+
+def gateway_deadline(scrape_timeout: float) -> float:
+    """3/4 of T, or T - GATEWAY_MARGIN_S where that is less (a short T), never below T / 2."""
+    return max(scrape_timeout / 2, min(scrape_timeout * 0.75, scrape_timeout - GATEWAY_MARGIN_S))
 
 
 @dataclass
@@ -89,8 +94,8 @@ class JmxReceiver(ScraperReceiver):
         )
         return SharedGatewayTarget(
             self.jvm_spec,
-            RmiTarget(endpoint.service_url, config.username, config.password.get_secret_value()),
-            self._scrape_timeout * GATEWAY_DEADLINE_SHARE,
+            RmiTarget(endpoint.service_url, config.username, config.password.get_secret_value(), self.id),
+            gateway_deadline(self._scrape_timeout),
             self.logger,
             on_restart=restarts.labels(receiver=self.id).inc,
         )
@@ -108,6 +113,8 @@ class JmxReceiver(ScraperReceiver):
         # A missing JDK or a gateway that does not compile is a start error, not a scrape error.
         if not self.config.in_jvm:  # the in-JVM gateway needs no JDK here
             await self.slots.call(gateway.classpath, self.config.java)
+            if self.discovery is None and isinstance(self.gateway, SharedGatewayTarget):
+                await self.slots.call(self.gateway.prepare)
         await super().start(host)
 
     async def scrape(self) -> MetricsData:

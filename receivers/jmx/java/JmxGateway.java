@@ -8,11 +8,13 @@ import java.lang.reflect.Array;
 import java.net.InetAddress;
 import java.security.MessageDigest;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -30,6 +32,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import javax.management.Attribute;
 import javax.management.AttributeList;
 import javax.management.InstanceNotFoundException;
+import javax.management.MBeanAttributeInfo;
 import javax.management.MBeanServerConnection;
 import javax.management.MBeanServerDelegate;
 import javax.management.MBeanServerNotification;
@@ -104,7 +107,7 @@ public final class JmxGateway {
       StringBuilder out = new StringBuilder(4096).append("UP\n");
       for (Map.Entry<ObjectName, BeanRequest> entry : resolve(connection, query).entrySet()) {
         try {
-          out.append(readBean(connection, entry.getKey(), entry.getValue()));
+          out.append(readBean(connection, entry.getKey(), entry.getValue(), Set.of()));
         } catch (InstanceNotFoundException e) {
           // unregistered between the query and the read: it is simply gone
         }
@@ -173,9 +176,18 @@ public final class JmxGateway {
      * OutOfMemoryError while a huge value is received) costs its own {@code E} line, never the others.
      * IOException (the connection is gone) and InstanceNotFoundException (the MBean is) are the caller's.
      */
-    static String readBean(MBeanServerConnection connection, ObjectName name, BeanRequest request)
-        throws IOException, InstanceNotFoundException {
-      String[] wanted = request.attributes.toArray(new String[0]);
+    static String readBean(MBeanServerConnection connection, ObjectName name, BeanRequest request,
+        Set<String> declaredStrings) throws IOException, InstanceNotFoundException {
+      StringBuilder out = beanLine(name, request);
+      List<String> reading = new ArrayList<>();
+      for (String attribute : request.attributes) {
+        if (declaredStrings.contains(attribute) && !request.wantedAsString.contains(attribute)) {
+          skip(attribute, "string", out); // a string nobody needs is never transferred (it may be huge)
+        } else {
+          reading.add(attribute);
+        }
+      }
+      String[] wanted = reading.toArray(new String[0]);
       AttributeList values;
       try {
         values = connection.getAttributes(name, wanted);
@@ -184,8 +196,7 @@ public final class JmxGateway {
       } catch (Exception | Error e) {
         values = new AttributeList(); // the whole read failed: each attribute is retried below for its reason
       }
-      StringBuilder out = beanLine(name, request);
-      Set<String> missing = new LinkedHashSet<>(request.attributes);
+      Set<String> missing = new LinkedHashSet<>(reading);
       for (Attribute attribute : values.asList()) {
         missing.remove(attribute.getName());
         flatten(attribute.getName(), attribute.getValue(), request.wantedAsString.contains(attribute.getName()), out);
@@ -201,6 +212,23 @@ public final class JmxGateway {
         }
       }
       return out.toString();
+    }
+
+    /** The attributes an MBean declares as strings (its MBeanInfo); none if it cannot tell. */
+    static Set<String> declaredStrings(MBeanServerConnection connection, ObjectName name) throws IOException {
+      Set<String> strings = new HashSet<>();
+      try {
+        for (MBeanAttributeInfo attribute : connection.getMBeanInfo(name).getAttributes()) {
+          if (String.class.getName().equals(attribute.getType())) {
+            strings.add(attribute.getName());
+          }
+        }
+      } catch (IOException e) {
+        throw e;
+      } catch (Exception e) {
+        // no usable MBeanInfo: every wanted attribute is read
+      }
+      return strings;
     }
 
     /** The MBean's {@code B} line and an {@code E} line for each wanted attribute: it was not read. */
@@ -416,6 +444,9 @@ public final class JmxGateway {
    * One connection's reading: MBeans read concurrently on the target's own bounded pool, each within the
    * scrape's deadline, and the names a query resolved to cached between scrapes.
    *
+   * <p>An MBean whose read is still running from an earlier scrape (a getter that hangs) is not read again
+   * until it returns: it holds one thread, never all of them, and costs only its own points.
+   *
    * <p>With a warm cache a scrape is one round trip in time: one {@code getAttributes} per MBean, all at
    * once, no {@code queryNames}. The cache is dropped when the target registers or unregisters an MBean
    * (a notification from its MBeanServerDelegate), when a cached MBean is gone, and every
@@ -428,6 +459,8 @@ public final class JmxGateway {
     private final ExecutorService pool;
     private final Map<String, Map<ObjectName, MBeanReader.BeanRequest>> plans = new HashMap<>();
     private final Map<String, Integer> uses = new HashMap<>();
+    private final Map<ObjectName, Future<String>> hung = new HashMap<>(); // reads past their deadline
+    private final Map<ObjectName, Set<String>> declaredStrings = new ConcurrentHashMap<>(); // per resolution
     private volatile boolean changed;
 
     Session(MBeanServerConnection connection, ExecutorService pool) {
@@ -455,13 +488,20 @@ public final class JmxGateway {
           uses.clear();
         }
         plans.put(query, plan);
+        declaredStrings.clear();
         used = 0;
       }
       uses.put(query, used + 1);
       Map<ObjectName, Future<String>> reads = new LinkedHashMap<>();
       for (Map.Entry<ObjectName, MBeanReader.BeanRequest> bean : plan.entrySet()) {
-        reads.put(bean.getKey(), pool.submit(() -> MBeanReader.readBean(connection, bean.getKey(), bean.getValue())));
+        Future<String> previous = hung.get(bean.getKey());
+        if (previous != null && !previous.isDone()) {
+          reads.put(bean.getKey(), previous); // still stuck in its getter: no second thread for it
+        } else {
+          reads.put(bean.getKey(), pool.submit(() -> readBean(bean.getKey(), bean.getValue())));
+        }
       }
+      hung.clear();
       StringBuilder out = new StringBuilder(4096).append("UP\n");
       int answered = 0;
       int late = 0;
@@ -471,7 +511,7 @@ public final class JmxGateway {
           out.append(read.getValue().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS));
           answered++;
         } catch (TimeoutException e) {
-          read.getValue().cancel(true); // a read still queued never starts; a hung one keeps its thread
+          hung.put(read.getKey(), read.getValue()); // queued or stuck: the next scrape waits on this one read
           late++;
           out.append(MBeanReader.erroredBean(read.getKey(), request, "timeout"));
         } catch (ExecutionException e) {
@@ -479,6 +519,9 @@ public final class JmxGateway {
           if (cause instanceof InstanceNotFoundException) {
             changed = true; // gone since it was resolved: resolve again next scrape
             answered++;
+          } else if (MBeanReader.rootCause(cause) instanceof SocketTimeoutException) {
+            late++; // the RMI response timeout ended a getter that hung: that MBean's problem, not the target's
+            out.append(MBeanReader.erroredBean(read.getKey(), request, "timeout"));
           } else if (cause instanceof IOException) {
             throw (IOException) cause;
           } else {
@@ -494,6 +537,17 @@ public final class JmxGateway {
         throw new NoAnswer("no MBean answered within the scrape timeout");
       }
       return out.toString();
+    }
+
+    /** One MBean, on a pool thread; its MBeanInfo is asked once per resolution (strings not to transfer). */
+    private String readBean(ObjectName name, MBeanReader.BeanRequest request)
+        throws IOException, InstanceNotFoundException {
+      Set<String> strings = declaredStrings.get(name);
+      if (strings == null) {
+        strings = MBeanReader.declaredStrings(connection, name);
+        declaredStrings.put(name, strings);
+      }
+      return MBeanReader.readBean(connection, name, request, strings);
     }
   }
 
