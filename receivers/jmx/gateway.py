@@ -8,6 +8,7 @@ Everything here blocks (process start, py4j socket calls): the receiver calls it
 from __future__ import annotations
 
 import collections
+import contextlib
 import hashlib
 import logging
 import os
@@ -412,10 +413,8 @@ class SharedGatewayTarget:
     def prepare(self) -> None:
         """Start the gateway JVM now rather than in the first scrape's time (a failure is the scrape's to
         report, with its backoff)."""
-        try:
+        with contextlib.suppress(GatewayError):
             self.supervisor.ensure()
-        except GatewayError:
-            pass
 
     def stop(self) -> None:
         if self._stopped:
