@@ -30,31 +30,6 @@ FIGURES = (
     "jmx_scrape_jmxquery_ms",
 )
 
-# Attribute names of Debezium 3.6.3's MySQL connector MBeans as read from the real connector: 74 in all
-# (issue 3 says 77; MBeanInfo of 3.6.3 here lists 29 + 37 + 8).
-_COMMON = (
-    "LastEvent,TotalNumberOfEventsSeen,MilliSecondsSinceLastEvent,TotalNumberOfCreateEventsSeen,"
-    "TotalNumberOfUpdateEventsSeen,TotalNumberOfDeleteEventsSeen,NumberOfEventsFiltered,NumberOfErroneousEvents,"
-    "QueueTotalCapacity,CurrentQueueSizeInBytes,QueueRemainingCapacity,MaxQueueSizeInBytes,CapturedTables"
-)
-DEBEZIUM_ATTRIBUTES = {
-    "snapshot": "HoldingGlobalLock,"
-    + _COMMON
-    + ",RowsScanned,TotalTableCount,RemainingTableCount,SnapshotRunning,SnapshotPaused,SnapshotCompleted,"
-    "SnapshotAborted,SnapshotSkipped,SnapshotDurationInSeconds,SnapshotPausedDurationInSeconds,ChunkId,ChunkFrom,"
-    "ChunkTo,TableFrom,TableTo",
-    "schema-history": "RecoveryStartTime,ChangesRecovered,ChangesApplied,MilliSecondsSinceLastAppliedChange,"
-    "MilliSecondsSinceLastRecoveredChange,LastAppliedChange,LastRecoveredChange,Status",
-    "streaming": "BinlogFilename,NumberOfSkippedEvents,NumberOfDisconnects,IsGtidModeEnabled,"
-    "NumberOfCommittedTransactions,NumberOfRolledBackTransactions,NumberOfNotWellFormedTransactions,"
-    "NumberOfLargeTransactions,GtidSet,BinlogPosition,"
-    + _COMMON
-    + ",Connected,MilliSecondsBehindSource,SourceEventPosition,LastTransactionId,NumberOfUnchangedEventsSkipped,"
-    "MilliSecondsBehindSourceMinValue,MilliSecondsBehindSourceMaxValue,MilliSecondsBehindSourceAverageValue,"
-    "MilliSecondsBehindSourceP50,MilliSecondsBehindSourceP95,MilliSecondsBehindSourceP99,NumberOfCreateEventsSeen,"
-    "NumberOfUpdateEventsSeen,NumberOfDeleteEventsSeen",
-}
-
 
 def _java_bulk_ms(target: testbed.JavaTarget, query: str, repeat: int) -> float:
     with tempfile.NamedTemporaryFile("w", suffix=".query") as file:
@@ -84,12 +59,7 @@ def _jmxquery_ms(target: testbed.JavaTarget, reply_beans: list[str], query: str,
 
 def debezium_target() -> AbstractContextManager[testbed.JavaTarget]:
     """A JVM registering the Debezium MySQL connector's 3 MBeans (server=bench) with their real attributes."""
-    assert sum(len(v.split(",")) for v in DEBEZIUM_ATTRIBUTES.values()) == 74
-    spec_arg = ";".join(
-        f"debezium.mysql:type=connector-metrics,context={context},server=bench|{names}"
-        for context, names in DEBEZIUM_ATTRIBUTES.items()
-    )
-    return testbed.edge_case_target("--beans", spec_arg)
+    return testbed.edge_case_target("--beans", testbed.debezium_bean_spec("bench"))
 
 
 def rss_mib(pid: int) -> float:

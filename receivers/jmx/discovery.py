@@ -56,8 +56,8 @@ def parse_entry(text: str, protocol: str) -> Endpoint:
     """`host:port` (of `protocol`), `py4j://host:port` or a `service:jmx:...` URL; ValueError otherwise."""
     text = text.strip()
     if text.startswith("service:jmx:"):
-        match = _URL_ADDRESS.search(text)
-        host, port = (match.group(1).strip("[]"), int(match.group(2))) if match else ("", 0)
+        found = _URL_ADDRESS.findall(text)  # the last is the registry's (`.../jndi/rmi://host:port/...`)
+        host, port = (found[-1][0].strip("[]"), int(found[-1][1])) if found else ("", 0)
         return Endpoint(host, port, host, "rmi", text)
     if text.startswith(PY4J_SCHEME):
         host, port = parse_host_port(text.removeprefix(PY4J_SCHEME))
