@@ -1,6 +1,9 @@
 """JMX scrape latency through the gateway, batched vs one call per attribute, against a plain JDK client's
 bulk read of the same attributes (the limit); the gateway JVM's memory and start time.
 
+A batched scrape with the MBean set unchanged is one RMI round trip in time: the names are cached in the
+gateway (no queryNames) and the 3 MBeans' getAttributes run at once.
+
 The target is a JVM registering Debezium-shaped MBeans (the 3 MBeans / 74 attributes of a real Debezium 3.6.3
 MySQL connector, with their real names, long values and a 6 KB `LastAppliedChange` string), so this runs
 without MariaDB. The scrape reads what the `debezium-mysql` preset asks for.
@@ -17,7 +20,7 @@ from pathlib import Path
 
 from benchmarks.figures import Figure, median_seconds
 from receivers.jmx.config import load_preset
-from receivers.jmx.gateway import GatewayProcess, LaunchSpec
+from receivers.jmx.gateway import GatewayProcess, JvmSpec, RmiTarget
 from receivers.jmx.rules import MetricBuilder, build_query, compile_rules, parse_reply
 from tests.jmx import testbed
 
@@ -29,6 +32,7 @@ FIGURES = (
     "gateway_start_ms",
     "jmx_scrape_jmxquery_ms",
 )
+SCRAPE_TIMEOUT_S = 10.0
 
 
 def _java_bulk_ms(target: testbed.JavaTarget, query: str, repeat: int) -> float:
@@ -76,25 +80,27 @@ def run(quick: bool) -> list[Figure]:
     query = build_query(rules)
     builder = MetricBuilder(rules)
     with debezium_target() as target:
-        spec = LaunchSpec(service_url=target.service_url)
+        spec, jmx = JvmSpec(), RmiTarget(target.service_url)
 
         start_samples = []
         for _ in range(1 if quick else 5):
             started = time.perf_counter()
             probe = GatewayProcess(spec)
             probe.start()
-            assert parse_reply(probe.scrape(query)).up
+            probe.open(jmx)
+            assert parse_reply(probe.scrape(jmx.id, query, SCRAPE_TIMEOUT_S)).up
             start_samples.append(time.perf_counter() - started)
             probe.stop()
 
         gateway = GatewayProcess(spec)
         gateway.start()
+        gateway.open(jmx)
         try:
 
             def batched() -> None:
-                builder.build(parse_reply(gateway.scrape(query)), time.time_ns())
+                builder.build(parse_reply(gateway.scrape(jmx.id, query, SCRAPE_TIMEOUT_S)), time.time_ns())
 
-            reply = parse_reply(gateway.scrape(query))
+            reply = parse_reply(gateway.scrape(jmx.id, query, SCRAPE_TIMEOUT_S))
             assert len(reply.beans) == 3, reply
             attributes_of_group = {line.split("\t")[0]: line.split("\t")[2:] for line in query.splitlines()}
             per_attribute_queries = [
@@ -105,7 +111,7 @@ def run(quick: bool) -> list[Figure]:
 
             def per_attribute() -> None:
                 for single in per_attribute_queries:
-                    gateway.scrape(single)
+                    gateway.scrape(jmx.id, single, SCRAPE_TIMEOUT_S)
 
             batched_ms = median_seconds(batched, repeat, warmup=repeat) * 1000  # JmxDump warms up as long
             per_attribute_ms = median_seconds(per_attribute, repeat // 5, warmup=repeat // 10) * 1000

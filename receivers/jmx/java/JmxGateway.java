@@ -480,15 +480,18 @@ public final class JmxGateway {
     synchronized String read(String query, long deadline) throws IOException, MalformedObjectNameException {
       Map<ObjectName, MBeanReader.BeanRequest> plan = plans.get(query);
       int used = uses.getOrDefault(query, 0);
-      if (plan == null || changed || used >= RESOLVE_EVERY) {
+      boolean stale = changed || used >= RESOLVE_EVERY;
+      if (plan == null || stale) {
         changed = false; // before resolving: a registration during it marks the new plan stale again
+        if (stale) {
+          declaredStrings.clear(); // an MBean registered again under its name may declare other types
+        }
         plan = MBeanReader.resolve(connection, query);
         if (plans.size() >= MAX_CACHED_QUERIES && !plans.containsKey(query)) {
           plans.clear();
           uses.clear();
         }
         plans.put(query, plan);
-        declaredStrings.clear();
         used = 0;
       }
       uses.put(query, used + 1);
