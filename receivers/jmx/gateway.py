@@ -8,7 +8,6 @@ Everything here blocks (process start, py4j socket calls): the receiver calls it
 from __future__ import annotations
 
 import collections
-import contextlib
 import hashlib
 import logging
 import os
@@ -296,13 +295,24 @@ class GatewaySupervisor:
         self._backoff = 0.0
         self._next_start = 0.0
         self._stopped = False
+        self._targets: dict[str, RmiTarget] = {}  # opened in every JVM this supervisor starts
+
+    def open(self, target: RmiTarget) -> GatewayProcess:
+        """Registers `target` (its connection starts at once) in the running JVM, and in every JVM started
+        after a restart."""
+        with self._lock:
+            self._targets[target.id] = target
+        process = self.ensure()
+        if target.id not in process.opened:
+            process.open(target)
+        return process
 
     def scrape(self, target: RmiTarget, query: str, timeout: float) -> str:
         """`target`'s reply, registering it first in a gateway JVM that does not know it yet (new, restarted)."""
         process = self.ensure()
         try:
             if target.id not in process.opened:
-                process.open(target)
+                process = self.open(target)
             reply = process.scrape(target.id, query, timeout)
         except Exception as exc:
             if process.alive:
@@ -314,6 +324,7 @@ class GatewaySupervisor:
     def close(self, target: RmiTarget) -> None:
         """Forget `target` in the running JVM (its connection and threads); a dead JVM forgot it already."""
         with self._lock:
+            self._targets.pop(target.id, None)
             process = self.current
         if process is not None and process.alive:
             try:
@@ -345,7 +356,21 @@ class GatewaySupervisor:
                 raise
             self.current = process
             self.logger.info("gateway JVM started", extra={"pid": process.pid, "port": process.port})
+            for target in self._targets.values():  # after a restart: every target reconnects at once
+                process.open(target)
+            threading.Thread(target=self._watch, args=(process,), name="jmx-gateway-watch", daemon=True).start()
             return process
+
+    def _watch(self, process: GatewayProcess) -> None:
+        """Restart a JVM that died as soon as it does (its targets reconnecting before the next scrape needs
+        them); a start that fails is left to the next scrape, with its backoff."""
+        assert process.process is not None
+        process.process.wait()
+        if not self._stopped and self.current is process:
+            try:
+                self.ensure()
+            except Exception as exc:
+                self.logger.debug("gateway restart failed, the next scrape retries: %s", describe(exc))
 
     def stop(self) -> None:
         with self._lock:
@@ -410,11 +435,13 @@ class SharedGatewayTarget:
     def scrape(self, query: str) -> str:
         return self.supervisor.scrape(self.target, query, self.timeout)
 
-    def prepare(self) -> None:
-        """Start the gateway JVM now rather than in the first scrape's time (a failure is the scrape's to
-        report, with its backoff)."""
-        with contextlib.suppress(GatewayError):
-            self.supervisor.ensure()
+    def prepare(self, wait: float) -> None:
+        """Start the gateway JVM and the target's connection now rather than in the first scrape's time,
+        waiting up to `wait` seconds for it (a failure is the scrape's to report, with its backoff)."""
+        try:
+            self.supervisor.open(self.target).scrape(self.target.id, "", wait)  # an empty query: connect only
+        except Exception as exc:
+            self.supervisor.logger.debug("gateway not ready at start: %s", describe(exc))
 
     def stop(self) -> None:
         if self._stopped:

@@ -34,6 +34,7 @@ SCOPE = InstrumentationScope("jmx-otel-collector/receiver/jmx", "0.1.0")
 # for a target's reply, and the gateway gives the target's MBeans until the deadline below, so that its
 # answer (with what it could read) arrives before the receiver gives up on the whole target.
 TARGET_WAIT_SHARE = 0.95
+PREPARE_WAIT_S = 2.0  # at start, how long a single target's first connection may take before scrapes begin
 GATEWAY_MARGIN_S = 0.5
 
 
@@ -114,7 +115,7 @@ class JmxReceiver(ScraperReceiver):
         if not self.config.in_jvm:  # the in-JVM gateway needs no JDK here
             await self.slots.call(gateway.classpath, self.config.java)
             if self.discovery is None and isinstance(self.gateway, SharedGatewayTarget):
-                await self.slots.call(self.gateway.prepare)
+                await self.slots.call(self.gateway.prepare, PREPARE_WAIT_S)
         await super().start(host)
 
     async def scrape(self) -> MetricsData:

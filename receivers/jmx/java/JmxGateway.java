@@ -579,6 +579,11 @@ public final class JmxGateway {
         return thread;
       });
       pool.allowCoreThreadTimeOut(true); // an idle target holds no thread
+      connecting = pool.submit(this::connect); // from the moment it is opened, not within a scrape's time
+    }
+
+    private JMXConnector connect() throws IOException {
+      return JMXConnectorFactory.connect(new JMXServiceURL(url), environment);
     }
 
     /** The reply for one scrape, within {@code timeoutMillis}; never throws (py4j would ask for the trace). */
@@ -587,7 +592,7 @@ public final class JmxGateway {
       try {
         if (session == null) {
           if (connecting == null) {
-            connecting = pool.submit(() -> JMXConnectorFactory.connect(new JMXServiceURL(url), environment));
+            connecting = pool.submit(this::connect);
           }
           try {
             connector = connecting.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
