@@ -354,10 +354,13 @@ class GatewaySupervisor:
                 self._backoff = min(self.max_backoff, max(1.0, self._backoff * 2))
                 self._next_start = time.monotonic() + self._backoff
                 raise
-            self.current = process
             self.logger.info("gateway JVM started", extra={"pid": process.pid, "port": process.port})
             for target in self._targets.values():  # after a restart: every target reconnects at once
-                process.open(target)
+                try:
+                    process.open(target)
+                except Exception as exc:  # left to its next scrape
+                    self.logger.debug("reopening %s failed: %s", target.url, describe(exc))
+            self.current = process
             threading.Thread(target=self._watch, args=(process,), name="jmx-gateway-watch", daemon=True).start()
             return process
 

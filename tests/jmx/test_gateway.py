@@ -105,9 +105,14 @@ def test_supervisor_restarts_a_killed_gateway(
         assert supervisor.scrape(target, QUERY, 5.0).startswith("UP\n")
         first = supervisor.current.pid
         os.kill(first, signal.SIGKILL)
-        wait_for(lambda: not supervisor.current.alive, 10, "the killed gateway to be reaped")
-        assert supervisor.scrape(target, QUERY, 5.0).startswith("UP\n"), "the target is opened in the new JVM"
-        assert supervisor.current.pid != first
+        # Restarted at once by its watcher, before any scrape asks for it.
+        wait_for(
+            lambda: (current := supervisor.current) is not None and current.pid != first and current.alive,
+            15,
+            "the killed gateway restarted",
+        )
+        assert target.id in supervisor.current.opened, "its targets are opened in the new JVM"
+        assert supervisor.scrape(target, QUERY, 5.0).startswith("UP\n")
     finally:
         supervisor.stop()
     messages = [r.getMessage() for r in caplog.records]
