@@ -76,9 +76,10 @@ def measure(size: int, measured_scrapes: int) -> tuple[float, float, float]:
             except (OSError, AssertionError):  # not listening yet, or no scrape finished yet
                 return 0
 
-        wait_for(lambda: scrapes() >= WARM_SCRAPES, 60 + size, "warm-up scrapes")
         up = f'collector_scraper_target_up{{receiver="{RECEIVER}"}}'
-        assert own_metric(port, up) == 1, f"some targets are down:\n{collector.logs()[-2000:]}"
+        wait_for(lambda: scrapes() and own_metric(port, up) == 1, 60 + size, "every target connected")
+        warm = scrapes() + WARM_SCRAPES
+        wait_for(lambda: scrapes() >= warm, 60 + size, "warm-up scrapes")
         gateways = testbed.gateway_pids(pid)
         processes = [pid, *gateways]
         cpu0, count0, sum0 = sum(map(_cpu_seconds, processes)), own_metric(port, count), own_metric(port, total)
@@ -86,6 +87,7 @@ def measure(size: int, measured_scrapes: int) -> tuple[float, float, float]:
         wait_for(lambda: scrapes() >= wanted, measured_scrapes * INTERVAL_S * 3 + 30, "measured scrapes")
         cpu1, count1, sum1 = sum(map(_cpu_seconds, processes)), own_metric(port, count), own_metric(port, total)
         rss = sum(map(rss_mib, processes))
+        assert own_metric(port, up) == 1, f"some targets went down:\n{collector.logs()[-2000:]}"
     scraped = count1 - count0
     return rss, (sum1 - sum0) / scraped * 1000, (cpu1 - cpu0) * 1000 / (scraped * size)
 
