@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from collector.telemetry import Telemetry
 from tests.jmx import testbed
+from tests.jmx.conftest import make_receiver
 from tests.support import free_port, own_metric, read_points, run_collector, wait_for, write_config
 
 pytestmark = pytest.mark.integration
@@ -101,3 +103,37 @@ def test_a_hung_getter_and_a_huge_value_cost_only_their_own_points(
     states = [line for line in logs.splitlines() if "component=jmx/hostile" in line and "target " in line]
     assert states and "target reachable" in states[-1] and len(states) <= 2, states
     assert "refused command" not in logs, logs[-2000:]
+
+
+async def test_a_huge_string_a_rule_wants_costs_its_own_points_and_reads_as_itself(
+    hostile_target: testbed.JavaTarget,
+) -> None:
+    """The 64 MB string wanted as a state: the gateway (64 MiB heap) runs out of memory receiving it. That is
+    one attribute's error, counted with its reason; its MBean's other attribute, the other MBean and `jmx.up`
+    are read as usual, and no py4j follow-up call ("refused command p") is ever made."""
+    telemetry = Telemetry()
+    state = {"metric": "hostile.blob.state", "type": "state", "metricAttribute": {"state": {"any": "*"}}}
+    rules = [
+        {"bean": "test.hostile:type=Huge", "mapping": {"Blob": state, "Size": {"metric": "hostile.size"}}},
+        {"bean": "test.hostile:type=Fine", "mapping": {"Value": {"metric": "hostile.fine"}}},
+    ]
+    receiver = make_receiver(
+        {"endpoint": hostile_target.endpoint, "rules": rules, "collection_interval": "60s", "timeout": "40s"},
+        telemetry,
+    )
+    try:
+        data = await receiver.scrape()
+    finally:
+        await receiver.shutdown()
+    values = {
+        m.name: m.data.data_points[0].value
+        for rm in data.resource_metrics
+        for sm in rm.scope_metrics
+        for m in sm.metrics
+    }
+    assert set(values) == {"hostile.size", "hostile.fine", "jmx.up"}, values  # no state point: Blob unread
+    assert values["hostile.size"] == 64 << 20 and values["hostile.fine"] >= 1 and values["jmx.up"] == 1
+    errored = telemetry.value(
+        "otelcol_scraper_errored_metric_points", receiver="jmx/test", scraper="jmx", reason="OutOfMemoryError"
+    )
+    assert errored == 1
