@@ -455,6 +455,7 @@ public final class JmxGateway {
   static final class Session {
     static final int RESOLVE_EVERY = 30;
     private static final int MAX_CACHED_QUERIES = 8;
+    final JMXConnector connector;
     private final MBeanServerConnection connection;
     private final ExecutorService pool;
     private final Map<String, Map<ObjectName, MBeanReader.BeanRequest>> plans = new HashMap<>();
@@ -463,8 +464,9 @@ public final class JmxGateway {
     private final Map<ObjectName, Set<String>> declaredStrings = new ConcurrentHashMap<>(); // per resolution
     private volatile boolean changed;
 
-    Session(MBeanServerConnection connection, ExecutorService pool) {
-      this.connection = connection;
+    Session(JMXConnector connector, ExecutorService pool) throws IOException {
+      this.connector = connector;
+      this.connection = connector.getMBeanServerConnection();
       this.pool = pool;
       NotificationFilterSupport registrations = new NotificationFilterSupport();
       registrations.enableType(MBeanServerNotification.REGISTRATION_NOTIFICATION);
@@ -474,6 +476,14 @@ public final class JmxGateway {
             registrations, null);
       } catch (Exception e) {
         // no notifications from this server: the periodic re-resolution still finds new MBeans
+      }
+    }
+
+    static void closeQuietly(JMXConnector connector) {
+      try {
+        connector.close();
+      } catch (IOException | RuntimeException ignored) {
+        // the target is gone already
       }
     }
 
@@ -564,9 +574,8 @@ public final class JmxGateway {
     private final String url;
     private final Map<String, Object> environment = new HashMap<>();
     private final ThreadPoolExecutor pool;
-    private JMXConnector connector;
     private Session session;
-    private Future<JMXConnector> connecting;
+    private Future<Session> connecting;
 
     RemoteTarget(String url, String username, String password) {
       this.url = url;
@@ -582,8 +591,15 @@ public final class JmxGateway {
       connecting = pool.submit(this::connect); // from the moment it is opened, not within a scrape's time
     }
 
-    private JMXConnector connect() throws IOException {
-      return JMXConnectorFactory.connect(new JMXServiceURL(url), environment);
+    /** Connects and subscribes to registrations: all on the pool, so a slow target costs only the deadline. */
+    private Session connect() throws IOException {
+      JMXConnector connector = JMXConnectorFactory.connect(new JMXServiceURL(url), environment);
+      try {
+        return new Session(connector, pool);
+      } catch (IOException | RuntimeException e) {
+        Session.closeQuietly(connector);
+        throw e;
+      }
     }
 
     /** The reply for one scrape, within {@code timeoutMillis}; never throws (py4j would ask for the trace). */
@@ -595,7 +611,7 @@ public final class JmxGateway {
             connecting = pool.submit(this::connect);
           }
           try {
-            connector = connecting.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            session = connecting.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
           } catch (TimeoutException e) {
             return "DOWN\tconnect timed out (still trying)\n"; // the next scrape waits on the same attempt
           } finally {
@@ -603,7 +619,6 @@ public final class JmxGateway {
               connecting = null;
             }
           }
-          session = new Session(connector.getMBeanServerConnection(), pool);
         }
         return session.read(query, deadline);
       } catch (ExecutionException e) {
@@ -629,22 +644,18 @@ public final class JmxGateway {
     }
 
     private void disconnect() {
-      JMXConnector closing = connector;
-      connector = null;
+      Session closing = session;
       session = null;
-      if (closing != null) {
-        pool.execute(() -> { // closing a connection to a hung target can block: not on the caller's thread
-          try {
-            closing.close();
-          } catch (IOException | RuntimeException ignored) {
-            // the target is gone already
-          }
-        });
+      if (closing != null) { // closing a connection to a hung target can block: not on the caller's thread
+        pool.execute(() -> Session.closeQuietly(closing.connector));
       }
     }
 
     synchronized void close() {
       disconnect();
+      if (connecting != null) {
+        connecting.cancel(true);
+      }
       pool.shutdown();
     }
   }
