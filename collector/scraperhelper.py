@@ -29,7 +29,9 @@ class ScrapeSlots:
     """A receiver's own bounded threads for its blocking calls (never the loop's default executor, which
     every component would share), with at most one call in flight per target: a call that hangs past its
     scrape's timeout keeps only its own target's slot, and that target's next scrape is refused at once
-    instead of parking one more thread."""
+    instead of parking one more thread. Unlike `collector.executors.OwnedExecutor.run`, a scrape gives up
+    waiting at its deadline (a read has no side effect to duplicate; the slot stays taken until the call
+    ends)."""
 
     def __init__(self, workers: int, name: str) -> None:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
