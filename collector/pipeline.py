@@ -16,14 +16,19 @@ from opentelemetry.sdk.metrics.export import MetricsData
 
 from collector.component import (
     Component,
+    ComponentDescription,
     ComponentError,
     Consumer,
     CreateSettings,
     Exporter,
     Extension,
     Kind,
+    PipelineDescription,
     Processor,
     Receiver,
+    ReceiverOutputObserver,
+    ScrapeTargets,
+    ServiceDescription,
 )
 from collector.config import CollectorConfig, ComponentSpec
 from collector.exporterhelper import QueuedSender, SendingConfig
@@ -52,15 +57,32 @@ class FanOut:
 
 
 class ObservedReceiverOutput:
-    """Counts what a receiver pushes: accepted when the pipeline took it, refused when it raised."""
+    """Counts what a receiver pushes: accepted when the pipeline took it, refused when it raised; and shows
+    it to the extensions that observe receiver output (status pages)."""
 
-    def __init__(self, receiver_id: str, downstream: Consumer, telemetry: Telemetry) -> None:
+    def __init__(
+        self,
+        receiver_id: str,
+        downstream: Consumer,
+        telemetry: Telemetry,
+        observers: Sequence[ReceiverOutputObserver] = (),
+    ) -> None:
+        self.receiver_id = receiver_id
         self.downstream = downstream
         self.accepted = telemetry.receiver_accepted.labels(receiver=receiver_id)
         self.refused = telemetry.receiver_refused.labels(receiver=receiver_id)
+        self.observers = list(observers)
+        self.failed_observers: set[int] = set()
 
     async def consume(self, data: MetricsData) -> None:
         points = count_points(data)
+        for observer in self.observers:
+            try:
+                observer.observe_receiver_output(self.receiver_id, data)
+            except Exception:  # an observer's bug must never cost a point; logged once per observer
+                if id(observer) not in self.failed_observers:
+                    self.failed_observers.add(id(observer))
+                    log.exception("receiver output observer failed", extra={"receiver": self.receiver_id})
         try:
             await self.downstream.consume(data)
         except Exception:
@@ -91,6 +113,7 @@ class Service:
         self.config = config
         self.telemetry = telemetry or Telemetry()
         self.statuses: dict[str, ComponentStatus] = {}
+        self.scrape_targets = ScrapeTargets()
         self.graph = Graph()
         self.state = "starting"  # starting | running | stopping | stopped
         self.metrics_server: web.AppRunner | None = None
@@ -114,6 +137,20 @@ class Service:
         if previous is None or previous.status != status:
             # debug: the component itself logs the change in its own words
             log.debug("component status: %s", status, extra={"component": component_id, "detail": detail})
+
+    def describe(self) -> ServiceDescription:
+        service = self.config.service
+        return ServiceDescription(
+            pipelines=tuple(
+                PipelineDescription(pid, tuple(p.receivers), tuple(p.processors), tuple(p.exporters))
+                for pid, p in service.pipelines.items()
+            ),
+            extensions=tuple(service.extensions),
+            components=tuple(
+                ComponentDescription(str(spec.id), spec.kind, spec.factory.stability, spec.config)
+                for spec in self.config.components.values()
+            ),
+        )
 
     # Building ---------------------------------------------------------------------------------------
     def _settings(self, spec: ComponentSpec) -> CreateSettings:
@@ -154,8 +191,9 @@ class Service:
             for rec_id in pipeline.receivers:
                 heads.setdefault(rec_id, []).append(next_consumer)
 
+        observers = [e for e in self.graph.extensions.values() if isinstance(e, ReceiverOutputObserver)]
         for rec_id, consumers in heads.items():
-            output = ObservedReceiverOutput(rec_id, FanOut(consumers), self.telemetry)
+            output = ObservedReceiverOutput(rec_id, FanOut(consumers), self.telemetry, observers)
             self.graph.receivers[rec_id] = self._create(Kind.RECEIVER, rec_id, output)  # type: ignore[assignment]
 
     # Running ----------------------------------------------------------------------------------------

@@ -133,6 +133,7 @@ class JmxReceiver(ScraperReceiver):
     async def _scrape(self, target: Target, tolerant: bool = False) -> ResourceMetrics:
         """One target's metrics and its `jmx.up`. `tolerant`: a refused token is that target being down
         (one worker's problem never costs the others' points); otherwise it fails the scrape."""
+        started = time.time()
         try:
             text = await asyncio.to_thread(target.gateway.scrape, self.query)
         except GatewayError as exc:
@@ -146,6 +147,15 @@ class JmxReceiver(ScraperReceiver):
         for reason, count in dropped.items():
             self.settings.telemetry.dropped_points.labels(component=self.id, reason=reason).inc(count)
         metrics.append(self._up_metric(reply.up, now))
+        self.report_target(
+            target.name,
+            target.resource.attributes,
+            reply.up,
+            reply.detail,
+            started,
+            sum(len(m.data.data_points) for m in metrics),
+            dropped,
+        )
         scope = ScopeMetrics(scope=SCOPE, metrics=metrics, schema_url="")
         return ResourceMetrics(resource=target.resource, scope_metrics=[scope], schema_url="")
 
