@@ -28,7 +28,7 @@ SPARK_W, SPARK_H = 120, 24
 STYLE = """
 body{font:14px/1.4 system-ui,sans-serif;margin:0;color:#1b1f24;background:#f6f7f9}
 header{background:#1f2a37;color:#fff;padding:.5rem 1rem;display:flex;gap:1.5rem;align-items:baseline;flex-wrap:wrap}
-header a{color:#cfe3ff;text-decoration:none}header a.here{color:#fff;font-weight:600}
+header a{color:#cfe3ff;text-decoration:none;margin-right:1rem}header a.here{color:#fff;font-weight:600}
 header .meta{margin-left:auto;color:#aab6c4;font-size:12px}
 main{padding:1rem}h1{font-size:18px;margin:.2rem 0 1rem}h2{font-size:15px;margin:1.2rem 0 .4rem}
 table{border-collapse:collapse;background:#fff;width:100%;margin-bottom:1rem}
@@ -136,12 +136,14 @@ def sparkline(points: Sequence[Sequence[float]], now: float, window_s: float) ->
         column = min(SPARK_W - 1, max(0, int((at - start) / window_s * (SPARK_W - 1))))
         columns[column] = max(value, columns.get(column, value))
     top = max(columns.values()) or 1.0
-    coords = " ".join(f"{x},{SPARK_H - 1 - (v / top) * (SPARK_H - 2):.1f}" for x, v in sorted(columns.items()))
+    xy = [(x, round(SPARK_H - 1 - (v / top) * (SPARK_H - 2), 1)) for x, v in sorted(columns.items())]
+    coords = " ".join(f"{x},{y}" for x, y in xy)
     label = f"lag over the last {duration(window_s)}: max {top:,.0f} ms"
     return (
         f'<svg class="spark" width="{SPARK_W}" height="{SPARK_H}" viewBox="0 0 {SPARK_W} {SPARK_H}" role="img" '
         f'aria-label="{esc(label)}"><title>{esc(label)}</title>'
-        f'<polyline fill="none" stroke="currentColor" stroke-width="1.5" points="{coords}"/></svg>'
+        f'<polyline fill="none" stroke="currentColor" stroke-width="1.5" points="{coords}"/>'
+        f'<circle cx="{xy[-1][0]}" cy="{xy[-1][1]}" r="2" fill="currentColor"/></svg>'  # now, even alone
     )
 
 
