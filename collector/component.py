@@ -242,7 +242,12 @@ def redacted_config(config: BaseModel) -> dict[str, Any]:
     """A component config as JSON-ready data with every credential replaced by `[redacted]`: SecretStr
     fields, values under secret-looking keys (password, token, auth, headers such as Authorization ...) and
     anything shaped like an AWS access key. For status pages; never for anything that needs the values."""
-    return _redact(config.model_dump(mode="json", by_alias=True), secret=False)  # type: ignore[no-any-return]
+    return redacted(config.model_dump(mode="json", by_alias=True))
+
+
+def redacted(data: Mapping[str, Any]) -> dict[str, Any]:
+    """`data` with the same redaction as `redacted_config` (e.g. resource attributes shown on a page)."""
+    return _redact(data, secret=False)  # type: ignore[no-any-return]
 
 
 def _redact(node: Any, secret: bool) -> Any:

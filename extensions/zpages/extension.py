@@ -25,6 +25,7 @@ from collector.component import (
     ReceiverOutputObserver,
     ScrapeTarget,
     Stability,
+    redacted,
     redacted_config,
 )
 from collector.httpserver import start_site
@@ -201,7 +202,7 @@ def targetz_data(targets: list[ScrapeTarget], tracker: ConnectorTracker, header:
             {
                 "receiver": target.receiver,
                 "name": target.name,
-                "resource": dict(target.resource),
+                "resource": redacted(dict(target.resource)),
                 "scraped": True,
                 "up": target.up,
                 "since": target.since,
@@ -218,7 +219,7 @@ def targetz_data(targets: list[ScrapeTarget], tracker: ConnectorTracker, header:
             {
                 "receiver": receiver,
                 "name": receiver,
-                "resource": dict(resource),
+                "resource": redacted(dict(resource)),
                 "scraped": False,
                 "up": None,
                 "since": None,
@@ -236,7 +237,7 @@ def targetz_data(targets: list[ScrapeTarget], tracker: ConnectorTracker, header:
 def connector_data(c: Connector, now: float) -> dict[str, Any]:
     return {
         "server": c.server,
-        "attributes": dict(c.attributes),
+        "attributes": redacted(c.attributes),
         "lag_ms": c.lag_ms,
         "lag_history": [[round(t, 3), v] for t, v in c.lag_history(now)],
         "events_per_s": None if c.events_per_s is None else round(c.events_per_s, 3),
