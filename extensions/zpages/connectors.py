@@ -7,6 +7,7 @@ Every structure here is bounded: a fixed-size ring per lag series, at most `MAX_
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -19,6 +20,8 @@ from collector.component import resource_key
 HISTORY_S = 3600.0  # the sparkline's window: the last hour
 HISTORY_POINTS = 720  # per lag series: an hour of 5 s scrapes; faster scrapes keep the last 720 readings
 MAX_CONNECTORS = 5000
+SPARK_COLUMNS = 120  # the sparkline's resolution: one column per 30 s of the hour
+SPARK_BUCKET_S = HISTORY_S / SPARK_COLUMNS
 
 LAG = "debezium.streaming.MilliSecondsBehindSource"
 EVENTS = "debezium.streaming.TotalNumberOfEventsSeen"
@@ -48,6 +51,8 @@ class Connector:
     attributes: dict[str, str]
     last_seen: float = 0.0
     lag: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=HISTORY_POINTS))
+    # the highest lag per SPARK_BUCKET_S, kept as readings arrive, so drawing the hour costs 120 steps
+    lag_buckets: deque[list[float]] = field(default_factory=lambda: deque(maxlen=SPARK_COLUMNS + 1))
     events: tuple[float, float] | None = None  # last (time, TotalNumberOfEventsSeen)
     events_per_s: float | None = None
     connected: bool | None = None
@@ -76,6 +81,11 @@ class Connector:
         self.last_seen = max(self.last_seen, at)
         if name == LAG:
             self.lag.append((at, value))
+            bucket = (at // SPARK_BUCKET_S) * SPARK_BUCKET_S
+            if self.lag_buckets and self.lag_buckets[-1][0] == bucket:
+                self.lag_buckets[-1][1] = max(self.lag_buckets[-1][1], value)
+            elif not self.lag_buckets or bucket > self.lag_buckets[-1][0]:  # a late reading only joins the list
+                self.lag_buckets.append([bucket, value])
         elif name == EVENTS:
             previous, self.events = self.events, (at, value)
             if previous is not None and at > previous[0]:
@@ -93,7 +103,13 @@ class Connector:
             self.schema_history = str(attributes.get("state", ""))
 
     def lag_history(self, now: float) -> list[tuple[float, float]]:
-        return [(t, v) for t, v in self.lag if t >= now - HISTORY_S]
+        """The readings of the last hour (the ring is in arrival order, which is time order)."""
+        readings = list(self.lag)
+        return readings[bisect_left(readings, (now - HISTORY_S, float("-inf"))) :]
+
+    def lag_sparkline(self, now: float) -> list[tuple[float, float]]:
+        """(bucket start, highest lag in it) for every bucket of the last hour that had a reading."""
+        return [(t, v) for t, v in self.lag_buckets if t >= now - HISTORY_S - SPARK_BUCKET_S]
 
 
 class ConnectorTracker:

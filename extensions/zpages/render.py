@@ -17,13 +17,15 @@ from typing import Any
 
 import yaml
 
+from extensions.zpages.connectors import SPARK_COLUMNS
+
 PAGES = (
     ("servicez", "Service"),
     ("pipelinez", "Pipelines"),
     ("extensionz", "Extensions"),
     ("targetz", "Targets"),
 )
-SPARK_W, SPARK_H = 120, 24
+SPARK_W, SPARK_H = SPARK_COLUMNS, 24
 
 STYLE = """
 body{font:14px/1.4 system-ui,sans-serif;margin:0;color:#1b1f24;background:#f6f7f9}
@@ -214,7 +216,7 @@ def _connector_row(c: Mapping[str, Any], now: float, window_s: float) -> str:
         f'<tr class="connector"><td><strong class="server">{esc(c["server"])}</strong> '
         f"{tags(c['attributes'], skip=('server',))}</td>"
         f'<td class="num lag">{millis(c["lag_ms"])}</td>'
-        f"<td>{sparkline(c['lag_history'], now, window_s)}</td>"
+        f"<td>{sparkline(c['lag_sparkline'], now, window_s)}</td>"
         f'<td class="num">{number(rate, None if rate is None else f"{rate:,.1f}/s")}</td>'
         f'<td class="connected">{flag(c["connected"])}</td>'
         f'<td class="snapshot">{esc(snapshot["state"])}{esc(progress)}</td>'

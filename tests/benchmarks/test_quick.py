@@ -30,6 +30,7 @@ FIGURES = {
     "otlp_encode_points_per_sec": ("points/s", True, None),
     "first_export_s": ("s", False, "<= 3"),
     "cpu_ms_per_scrape": ("ms", False, None),
+    "zpages_targetz_render_ms": ("ms", False, "<= 1000"),
 }
 
 

@@ -8,10 +8,13 @@ import hashlib
 
 from pydantic import SecretStr
 
-from collector.component import ConfigModel, ScrapeTargets, redacted_config
-from extensions.zpages import render
-from extensions.zpages.connectors import HISTORY_POINTS, HISTORY_S, ConnectorTracker
+from collector.component import ConfigModel, Kind, ScrapeTargets, redacted_config
+from collector.config import load
+from collector.registry import Registry
+from extensions.zpages import ZPagesConfig, render
+from extensions.zpages.connectors import HISTORY_POINTS, HISTORY_S, SPARK_COLUMNS, ConnectorTracker
 from extensions.zpages.extension import targetz_data
+from tests.support import REPO
 from tests.zpages.data import assert_targetz_matches, debezium_batch, parse_html
 
 MARKUP = "<img src=x onerror=alert(1)>\"'&"
@@ -137,6 +140,10 @@ def test_history_ring_connector_count_and_age_are_bounded() -> None:
         tracker.observe("jmx/a", debezium_batch("sales", T0 + i, lag_ms=i))
     [(_, [connector])] = list(tracker.sources())
     assert len(connector.lag) == HISTORY_POINTS and connector.lag[0][1] == 50
+    now = T0 + HISTORY_S + 669
+    assert connector.lag_history(now)[0] == (T0 + 669, 669)  # only the last hour
+    buckets = connector.lag_sparkline(now)
+    assert len(buckets) <= SPARK_COLUMNS + 1 and buckets[-1][1] == HISTORY_POINTS + 49  # each bucket's highest
     for i in range(5):  # more connectors than allowed: the least recently seen go
         tracker.observe("jmx/a", debezium_batch(f"s{i}", T0 + 10_000 + i, lag_ms=i))
     assert len(tracker) == 3
@@ -239,3 +246,12 @@ def test_page_is_self_contained_under_its_policy() -> None:
     digest = base64.b64encode(hashlib.sha256(style.all_text().encode()).digest()).decode()
     assert f"'sha256-{digest}'" in render.CSP and "default-src 'none'" in render.CSP
     assert "refresh" in [m.attrs.get("http-equiv") for m in root.find_all("meta")]
+
+
+def test_readme_sample_is_valid_and_shows_the_defaults() -> None:
+    folder = REPO / "extensions" / "zpages"
+    config = load([folder / "testdata" / "config.yaml"], Registry.discover(), {})
+    assert config.component(Kind.EXTENSION, "zpages").config == ZPagesConfig()
+    assert ZPagesConfig().endpoint == "localhost:55679"  # the Collector's default
+    sample = (folder / "testdata" / "config.yaml").read_text().split("extensions:\n")[1].split("service:")[0]
+    assert sample in (folder / "README.md").read_text()
