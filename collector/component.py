@@ -335,22 +335,33 @@ class ScrapeTargets:
         return target
 
     def scrape_done(
-        self, receiver: str, *, started: float, duration_s: float, points: int, failure: str | None, reason: str
+        self,
+        receiver: str,
+        *,
+        started: float,
+        duration_s: float,
+        points: int,
+        error: str | None = None,
+        degraded: str | None = None,
     ) -> None:
-        """One whole scrape of `receiver` ended; `failure` says why it failed or was degraded (`reason`
-        names it in the error counts), None when it worked."""
+        """One whole scrape of `receiver` ended: `error` when it raised, `degraded` when it worked but the
+        receiver says its target is down (both the reason shown)."""
         mine = {key: t for key, t in self._targets.items() if key[0] == receiver}
         reported = {key for key, t in mine.items() if t.last_scrape is not None and t.last_scrape >= started}
-        if reported:
-            for key in mine.keys() - reported:
+        missed = mine.keys() - reported
+        if reported and error is None:  # every target answered this scrape: the others are gone
+            for key in missed:
                 del self._targets[key]
             return
-        if failure is None or not mine:  # no target reported: the receiver is its one target
-            mine = {(receiver, receiver): self._target(receiver, receiver, {})}
-        for target in mine.values():  # a failure before any target answered: every target missed it
-            target.record(failure is None, failure or "", started, duration_s, 0 if failure else points)
-            if failure is not None:
-                target.count(reason)
+        if error is not None and (reported or missed - {(receiver, receiver)}):
+            for key in missed:  # the scrape failed before these targets answered
+                mine[key].record(False, error, started, duration_s, 0)
+                mine[key].count("scrape_failed")
+            return
+        target = self._target(receiver, receiver, {})  # a receiver that names no target is its own
+        target.record(not (error or degraded), error or degraded or "", started, duration_s, 0 if error else points)
+        if error or degraded:
+            target.count("scrape_failed" if error else "target_down")
 
 
 @dataclass(frozen=True)

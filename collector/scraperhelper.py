@@ -79,9 +79,9 @@ class ScraperReceiver(Receiver):
             self._report("degraded", detail)
             self._count_errored()
             target_up.set(0)
-            self._targets_done(started, clock, 0, detail, "scrape_failed")
+            self._targets_done(started, clock, 0, error=detail)
             return
-        self._targets_done(started, clock, count_points(data), self.degraded_reason, "target_down")
+        self._targets_done(started, clock, count_points(data), degraded=self.degraded_reason)
         target_up.set(0 if self.degraded_reason else 1)
         self._set_scrape_failing(False)
         self._report("degraded" if self.degraded_reason else "ok", self.degraded_reason or "")
@@ -129,15 +129,13 @@ class ScraperReceiver(Receiver):
                 errors=errors,
             )
 
-    def _targets_done(self, started: float, clock: float, points: int, failure: str | None, reason: str) -> None:
+    def _targets_done(
+        self, started: float, clock: float, points: int, error: str | None = None, degraded: str | None = None
+    ) -> None:
         if self.host is not None:
+            duration_s = time.monotonic() - clock
             self.host.scrape_targets.scrape_done(
-                self.id,
-                started=started,
-                duration_s=time.monotonic() - clock,
-                points=points,
-                failure=failure,
-                reason=reason,
+                self.id, started=started, duration_s=duration_s, points=points, error=error, degraded=degraded
             )
 
     def _count_errored(self) -> None:

@@ -144,6 +144,7 @@ def sparkline(points: Sequence[Sequence[float]], now: float, window_s: float) ->
     return (
         f'<svg class="spark" width="{SPARK_W}" height="{SPARK_H}" viewBox="0 0 {SPARK_W} {SPARK_H}" role="img" '
         f'aria-label="{esc(label)}"><title>{esc(label)}</title>'
+        f'<line x1="0" y1="{SPARK_H - 0.5}" x2="{SPARK_W}" y2="{SPARK_H - 0.5}" stroke="#d5dae0"/>'  # the hour
         f'<polyline fill="none" stroke="currentColor" stroke-width="1.5" points="{coords}"/>'
         f'<circle cx="{xy[-1][0]}" cy="{xy[-1][1]}" r="2" fill="currentColor"/></svg>'  # now, even alone
     )

@@ -30,14 +30,14 @@ def test_targets_reported_by_a_receiver_and_gone_ones_removed() -> None:
     table = ScrapeTargets()
     for name in ("a:1", "b:2"):
         table.record("jmx/x", name, {"server.address": name}, up=True, detail="", started=T0, duration_s=0.1, points=5)
-    table.scrape_done("jmx/x", started=T0, duration_s=0.2, points=10, failure=None, reason="target_down")
+    table.scrape_done("jmx/x", started=T0, duration_s=0.2, points=10)
     assert sorted(t.name for t in table.all()) == ["a:1", "b:2"]
 
     # next scrape: b is down (dropping 2 NaN points), a is gone from discovery
     table.record(
         "jmx/x", "b:2", {}, up=False, detail="refused", started=T0 + 60, duration_s=0.1, points=1, errors={"nan": 2}
     )
-    table.scrape_done("jmx/x", started=T0 + 60, duration_s=0.2, points=1, failure="1 of 1 down", reason="target_down")
+    table.scrape_done("jmx/x", started=T0 + 60, duration_s=0.2, points=1, degraded="1 of 1 targets unreachable")
     [b] = table.all()
     assert (b.name, b.up, b.since, b.detail, b.points) == ("b:2", False, T0 + 60, "refused", 1)
     assert b.errors == {"nan": 2, "unreachable": 1}
@@ -45,22 +45,35 @@ def test_targets_reported_by_a_receiver_and_gone_ones_removed() -> None:
 
 def test_a_receiver_that_names_no_target_is_its_own_target_and_failures_count() -> None:
     table = ScrapeTargets()
-    table.scrape_done("static", started=T0, duration_s=0.01, points=3, failure=None, reason="target_down")
-    table.scrape_done("static", started=T0 + 1, duration_s=0.01, points=3, failure=None, reason="target_down")
+    table.scrape_done("static", started=T0, duration_s=0.01, points=3)
+    table.scrape_done("static", started=T0 + 1, duration_s=0.01, points=3)
     [target] = table.all()
     assert (target.name, target.up, target.since, target.points, target.errors) == ("static", True, T0, 3, {})
-    table.scrape_done("static", started=T0 + 2, duration_s=5, points=0, failure="TimeoutError", reason="scrape_failed")
+    table.scrape_done("static", started=T0 + 2, duration_s=5, points=0, error="TimeoutError")
     assert (target.up, target.since, target.detail, target.points) == (False, T0 + 2, "TimeoutError", 0)
-    assert target.errors == {"scrape_failed": 1}
+    table.scrape_done("static", started=T0 + 3, duration_s=0.01, points=2, degraded="target unreachable")
+    assert (target.up, target.since, target.detail, target.points) == (False, T0 + 2, "target unreachable", 2)
+    assert target.errors == {"scrape_failed": 1, "target_down": 1}
 
 
-def test_a_whole_scrape_failing_marks_every_known_target_down() -> None:
+def test_a_failed_scrape_marks_the_targets_that_did_not_answer_down_and_removes_none() -> None:
     table = ScrapeTargets()
-    table.record("jmx/x", "a:1", {}, up=True, detail="", started=T0, duration_s=0.1, points=5)
-    table.scrape_done("jmx/x", started=T0, duration_s=0.1, points=5, failure=None, reason="target_down")
-    table.scrape_done("jmx/x", started=T0 + 60, duration_s=9, points=0, failure="GatewayError", reason="scrape_failed")
-    [a] = table.all()
-    assert (a.name, a.up, a.detail, a.errors) == ("a:1", False, "GatewayError", {"scrape_failed": 1})
+    for name in ("a:1", "b:2"):
+        table.record("jmx/x", name, {}, up=True, detail="", started=T0, duration_s=0.1, points=5)
+    table.scrape_done("jmx/x", started=T0, duration_s=0.1, points=10)
+    # a answers, then the scrape times out before b does
+    table.record("jmx/x", "a:1", {}, up=True, detail="", started=T0 + 60, duration_s=0.1, points=5)
+    table.scrape_done("jmx/x", started=T0 + 60, duration_s=9, points=0, error="TimeoutError")
+    a, b = sorted(table.all(), key=lambda t: t.name)
+    assert (a.up, a.errors) == (True, {})
+    assert (b.up, b.since, b.detail, b.errors) == (False, T0 + 60, "TimeoutError", {"scrape_failed": 1})
+    # the whole scrape fails before anyone answers (a gateway error): both missed it
+    table.scrape_done("jmx/x", started=T0 + 120, duration_s=9, points=0, error="GatewayError")
+    assert [(t.up, t.detail, t.errors.get("scrape_failed")) for t in (a, b)] == [
+        (False, "GatewayError", 1),
+        (False, "GatewayError", 2),
+    ]
+    assert ("jmx/x", "jmx/x") not in {(t.receiver, t.name) for t in table.all()}
 
 
 # Redaction -------------------------------------------------------------------------------------------------
