@@ -7,6 +7,7 @@ Every structure here is bounded: a fixed-size ring per lag series, at most `MAX_
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left
 from collections import deque
 from collections.abc import Iterator, Mapping
@@ -130,7 +131,7 @@ class ConnectorTracker:
                     source = source or (receiver_id, resource_key(rm.resource.attributes))
                     for point in metric.data.data_points:
                         attributes = point.attributes or {}
-                        if "server" not in attributes:
+                        if "server" not in attributes or not math.isfinite(point.value):  # JSON has no NaN
                             continue
                         at = point.time_unix_nano / 1e9
                         self._connector(source, attributes).update(metric.name, attributes, at, float(point.value))

@@ -6,11 +6,15 @@ from __future__ import annotations
 import base64
 import hashlib
 
+import pytest
+from opentelemetry.sdk.metrics.export import MetricsData
 from pydantic import SecretStr
 
-from collector.component import ConfigModel, Kind, ScrapeTargets, redacted_config
+from collector.component import ConfigModel, Kind, ReceiverOutputObserver, ScrapeTargets, redacted_config
 from collector.config import load
+from collector.pipeline import ObservedReceiverOutput
 from collector.registry import Registry
+from collector.telemetry import Telemetry
 from extensions.zpages import ZPagesConfig, render
 from extensions.zpages.connectors import HISTORY_POINTS, HISTORY_S, SPARK_COLUMNS, ConnectorTracker
 from extensions.zpages.extension import targetz_data
@@ -132,6 +136,8 @@ def test_connector_state_from_debezium_points() -> None:
     assert connector.lag_ms == 900 and connector.events_per_s == 6.0 and connector.connected is False
     assert connector.snapshot_state == "completed" and (connector.tables_total, connector.tables_remaining) == (4, 0)
     assert connector.schema_history == "running"
+    tracker.observe("jmx/a", debezium_batch("sales", T0 + 15, lag_ms=float("nan")))
+    assert connector.lag_ms == 900  # a NaN reading is no reading (and the JSON stays valid)
     # a restarted connector counts from zero: no negative rate
     tracker.observe("jmx/a", debezium_batch("sales", T0 + 20, events=5))
     assert connector.events_per_s is None
@@ -268,3 +274,35 @@ def test_readme_sample_is_valid_and_shows_the_defaults() -> None:
     assert ZPagesConfig().endpoint == "localhost:55679"  # the Collector's default
     sample = (folder / "testdata" / "config.yaml").read_text().split("extensions:\n")[1].split("service:")[0]
     assert sample in (folder / "README.md").read_text()
+
+
+class Collecting:
+    def __init__(self) -> None:
+        self.batches: list[MetricsData] = []
+
+    async def consume(self, data: MetricsData) -> None:
+        self.batches.append(data)
+
+
+class Broken(ReceiverOutputObserver):
+    calls = 0
+
+    def observe_receiver_output(self, receiver_id: str, data: MetricsData) -> None:
+        self.calls += 1
+        raise RuntimeError("observer bug")
+
+
+async def test_an_observer_that_raises_never_costs_a_point(caplog: pytest.LogCaptureFixture) -> None:
+    telemetry, downstream, broken, tracker = Telemetry(), Collecting(), Broken(), ConnectorTracker()
+
+    class Tracking(ReceiverOutputObserver):
+        def observe_receiver_output(self, receiver_id: str, data: MetricsData) -> None:
+            tracker.observe(receiver_id, data)
+
+    output = ObservedReceiverOutput("jmx/a", downstream, telemetry, [broken, Tracking()])
+    for i in range(3):
+        await output.consume(debezium_batch("sales", T0 + i, lag_ms=i))
+    assert len(downstream.batches) == 3 and broken.calls == 3
+    assert telemetry.value("otelcol_receiver_accepted_metric_points", receiver="jmx/a") == 3
+    assert [c.lag_ms for _, group in tracker.sources() for c in group] == [2]  # the next observer still saw all
+    assert caplog.text.count("receiver output observer failed") == 1
