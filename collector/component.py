@@ -297,9 +297,10 @@ class ScrapeTargets:
     """The host's table of scrape targets, fed by the scraper helper.
 
     A receiver that knows its targets reports each after reading it (`record`); the scraper helper then
-    closes the scrape (`scrape_done`): targets of that receiver not reported in it are gone (discovery
-    dropped them) and are removed. A receiver that reports no target is shown as one target named by its
-    id. The table holds only what the running receivers scrape, so it is bounded by them.
+    closes the scrape (`scrape_done`): after a scrape that completed, targets of that receiver it did not
+    report are gone (discovery dropped them) and are removed; after one that failed, they missed it and
+    are marked down. A receiver that reports no target is shown as one target named by its id. The table
+    holds only what the running receivers scrape, so it is bounded by them.
     """
 
     def __init__(self) -> None:

@@ -124,7 +124,7 @@ class ScraperReceiver(Receiver):
                 up=up,
                 detail=detail,
                 started=started,
-                duration_s=time.time() - started,
+                duration_s=max(0.0, time.time() - started),
                 points=points,
                 errors=errors,
             )
