@@ -27,10 +27,12 @@ from tests.zpages.data import assert_targetz_matches, data_value, parse_html
 pytestmark = pytest.mark.integration
 
 HOSTILE = "<img src=x onerror=alert(1)>"
-# A Debezium-shaped MBean whose server key is markup (Debezium itself refuses such a topic.prefix, but an
-# ObjectName value may hold it quoted, and any JVM can register it).
+HOSTILE_TAG = "<script>alert(2)</script>"
+# A Debezium-shaped MBean whose server key and extra key (as `custom.metric.tags` adds) are markup: Debezium
+# itself refuses such a topic.prefix, but an ObjectName value may hold it quoted, and any JVM can register it.
 HOSTILE_BEAN = (
-    f'debezium.mysql:type=connector-metrics,context=streaming,server="{HOSTILE}"|MilliSecondsBehindSource,Connected'
+    f'debezium.mysql:type=connector-metrics,context=streaming,server="{HOSTILE}",team="{HOSTILE_TAG}"'
+    "|MilliSecondsBehindSource,Connected"
 )
 STREAMING = "debezium.mysql:context=streaming,server=salesdb,type=connector-metrics"
 SLOW = "1h"  # scraped once: what those targets show stays put while a test compares page and JSON
@@ -125,11 +127,12 @@ def test_page_shows_the_connector_with_the_lag_jmx_reports(pages: Pages) -> None
 def test_a_server_name_that_is_markup_shows_as_text(pages: Pages) -> None:
     dom = pages.dom()
     root = parse_html(dom)
-    assert not root.find_all("img"), "the target's markup became an element"
+    assert not root.find_all("img") and not root.find_all("script"), "the target's markup became an element"
     servers = [s.all_text() for s in root.find_all("strong", "server")]
     hostile = [s for s in servers if HOSTILE in s]
     assert hostile and hostile[0] == connector(pages.json(), HOSTILE)["server"]  # type: ignore[index]
     assert "&lt;img src=x onerror=alert(1)&gt;" in dom
+    assert any(HOSTILE_TAG in tag.all_text() for tag in root.find_all("span", "tag"))
 
 
 def test_the_page_loads_nothing_from_outside_loopback(pages: Pages) -> None:
