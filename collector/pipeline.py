@@ -36,6 +36,7 @@ from collector.httpserver import start_site
 from collector.logs import component_logger
 from collector.metrics import count_points
 from collector.telemetry import Telemetry
+from collector.validity import drop_invalid_names
 
 log = logging.getLogger("collector.service")
 
@@ -57,8 +58,10 @@ class FanOut:
 
 
 class ObservedReceiverOutput:
-    """Counts what a receiver pushes: accepted when the pipeline took it, refused when it raised; and shows
-    it to the extensions that observe receiver output (status pages)."""
+    """Where data enters the pipelines: drops metrics with names no exporter can write
+    (`collector.validity`, counted in `collector_dropped_metric_points{component=<receiver>}`), shows the rest
+    to the extensions that observe receiver output (status pages), then counts what the receiver pushes:
+    accepted when the pipeline took it, refused when it raised."""
 
     def __init__(
         self,
@@ -69,13 +72,19 @@ class ObservedReceiverOutput:
     ) -> None:
         self.receiver_id = receiver_id
         self.downstream = downstream
+        self.dropped = telemetry.dropped_points
         self.accepted = telemetry.receiver_accepted.labels(receiver=receiver_id)
         self.refused = telemetry.receiver_refused.labels(receiver=receiver_id)
         self.observers = list(observers)
         self.failed_observers: set[int] = set()
 
     async def consume(self, data: MetricsData) -> None:
+        data, dropped = drop_invalid_names(data)
+        for reason, count in dropped.items():
+            self.dropped.labels(component=self.receiver_id, reason=reason).inc(count)
         points = count_points(data)
+        if not points and dropped:
+            return
         for observer in self.observers:
             try:
                 observer.observe_receiver_output(self.receiver_id, data)
