@@ -4,8 +4,8 @@ helper: throttling, 5xx and connection errors are raised as they are (retried); 
 
 from __future__ import annotations
 
-import asyncio
 import logging
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from botocore.utils import IMDSRegionProvider
 from pydantic import Field, field_validator
 
 from collector.component import ComponentError, ConfigModel, PermanentError
+from collector.executors import OwnedExecutor
 
 # Error codes AWS uses for "slow down" or "try later": retried even when the HTTP status is 4xx.
 RETRYABLE_CODES = frozenset(
@@ -48,6 +49,9 @@ RETRYABLE_CODES = frozenset(
 )
 
 
+_ROLE_ARN = re.compile(r"arn:[^:]+:iam::\d{12}:role/.+")
+
+
 class AwsConfig(ConfigModel):
     """The AWS session keys of the Collector's AWS exporters (`awsutil.AWSSessionSettings`), same meaning."""
 
@@ -61,9 +65,7 @@ class AwsConfig(ConfigModel):
     request_timeout_seconds: float | None = Field(
         None, gt=0, description="Connect and read timeout of one AWS request; default: the exporter's timeout."
     )
-    role_arn: str | None = Field(
-        None, pattern=r"^arn:[^:]+:iam::\d{12}:role/.+", description="IAM role to assume through STS for every call."
-    )
+    role_arn: str | None = Field(None, description="IAM role to assume through STS for every call.")
     external_id: str | None = Field(None, min_length=2, description="ExternalId of the role assumption (role_arn).")
     no_verify_ssl: bool = Field(False, description="Do not verify the service's TLS certificate.")
     certificate_file_path: str | None = Field(None, description="CA bundle (PEM) to verify the service's certificate.")
@@ -76,6 +78,13 @@ class AwsConfig(ConfigModel):
     imds_retries: int = Field(0, ge=0, description="Retries of instance-metadata (IMDS) requests.")
     resource_arn: str | None = Field(None, description="ARN of the resource running the collector; no effect here.")
     num_workers: int = Field(8, ge=1, description="X-Ray's concurrency key in the Collector; no effect here.")
+
+    @field_validator("role_arn")
+    @classmethod
+    def _role(cls, value: str | None) -> str | None:
+        if value is not None and not _ROLE_ARN.match(value):
+            raise ValueError(f"{value!r} is not an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>)")
+        return value
 
     @field_validator("shared_credentials_file", mode="before")
     @classmethod
@@ -207,11 +216,16 @@ def is_retryable(exc: BaseException) -> bool:
     return isinstance(exc, BotoCoreError | OSError)  # connection, timeouts, credentials not yet available
 
 
-async def call(method: Callable[..., Any], handled: frozenset[str] = frozenset(), **kwargs: Any) -> Any:
-    """Run one boto3 call in a thread. A non-retryable AWS error becomes PermanentError (with its
-    reason), except codes in `handled`, which the caller deals with (e.g. ResourceNotFoundException)."""
+async def call(
+    method: Callable[..., Any], handled: frozenset[str] = frozenset(), *, threads: OwnedExecutor, **kwargs: Any
+) -> Any:
+    """Run one boto3 call on the exporter's own `threads`. A non-retryable AWS error becomes PermanentError
+    (with its reason), except codes in `handled`, which the caller deals with (e.g. ResourceNotFoundException).
+
+    A call outliving the export timeout is awaited, not abandoned (see `OwnedExecutor.run`): a retry while
+    a PutLogEvents still ran would deliver its events twice."""
     try:
-        return await asyncio.to_thread(method, **kwargs)
+        return await threads.run(method, **kwargs)
     except ClientError as exc:
         if is_retryable(exc) or error_code(exc) in handled:
             raise

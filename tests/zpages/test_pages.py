@@ -299,7 +299,7 @@ async def test_an_observer_that_raises_never_costs_a_point(caplog: pytest.LogCap
         def observe_receiver_output(self, receiver_id: str, data: MetricsData) -> None:
             tracker.observe(receiver_id, data)
 
-    output = ObservedReceiverOutput("jmx/a", downstream, telemetry, [broken, Tracking()])
+    output = ObservedReceiverOutput("jmx/a", downstream, telemetry, observers=[broken, Tracking()])
     for i in range(3):
         await output.consume(debezium_batch("sales", T0 + i, lag_ms=i))
     assert len(downstream.batches) == 3 and broken.calls == 3
