@@ -10,8 +10,9 @@ import abc
 import argparse
 import enum
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -100,6 +101,13 @@ class Host(Protocol):
 
     def component_statuses(self) -> dict[str, Any]:
         """The last status each component reported (objects with `status` and `detail`)."""
+        ...
+
+    scrape_targets: ScrapeTargets
+    """Every scrape target the running receivers reported (status pages read it, scrapers feed it)."""
+
+    def describe(self) -> ServiceDescription:
+        """The running configuration: pipelines, extensions, every component's validated config."""
         ...
 
 
@@ -215,6 +223,182 @@ class Reservation(Protocol):
         ...
 
     def release(self) -> None: ...
+
+
+class ReceiverOutputObserver(abc.ABC):
+    """An extension that also sees every batch a receiver hands to its pipelines, as the receiver made it
+    (before any processor renames or drops a point): a status page's live view of what targets report.
+
+    The service calls it on the event loop for every batch, so it must be quick (a pass over the points)
+    and must not keep a reference to `data` (later processors may reuse it). An exception is logged once
+    and never reaches the receiver: observing can never cost a point.
+    """
+
+    @abc.abstractmethod
+    def observe_receiver_output(self, receiver_id: str, data: MetricsData) -> None: ...
+
+
+# ---------------------------------------------------------------------------------------------------
+# What the host tells status pages: the running configuration and the scrape targets
+
+
+@dataclass(frozen=True)
+class ComponentDescription:
+    id: str
+    kind: Kind
+    stability: Stability
+    config: BaseModel
+
+
+@dataclass(frozen=True)
+class PipelineDescription:
+    id: str
+    receivers: tuple[str, ...]
+    processors: tuple[str, ...]
+    exporters: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ServiceDescription:
+    pipelines: tuple[PipelineDescription, ...]
+    extensions: tuple[str, ...]
+    components: tuple[ComponentDescription, ...]
+
+
+REDACTED = "[redacted]"
+# Keys whose values are credentials whatever their type (a plain str as much as a SecretStr).
+_SECRET_KEY = re.compile(
+    r"pass(word|phrase)?|secret|token|credential|api[_-]?key|access[_-]?key|auth|session|cookie", re.I
+)
+# Values that are AWS access key ids or look like a secret access key, wherever they appear.
+_SECRET_VALUE = re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b|(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
+
+
+def redacted_config(config: BaseModel) -> dict[str, Any]:
+    """A component config as JSON-ready data with every credential replaced by `[redacted]`: SecretStr
+    fields, values under secret-looking keys (password, token, auth, headers such as Authorization ...) and
+    anything shaped like an AWS access key. For status pages; never for anything that needs the values."""
+    return redacted(config.model_dump(mode="json", by_alias=True))
+
+
+def redacted(data: Mapping[str, Any]) -> dict[str, Any]:
+    """`data` with the same redaction as `redacted_config` (e.g. resource attributes shown on a page)."""
+    return _redact(data, secret=False)  # type: ignore[no-any-return]
+
+
+def _redact(node: Any, secret: bool) -> Any:
+    if isinstance(node, Mapping):
+        return {key: _redact(value, secret or bool(_SECRET_KEY.search(str(key)))) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_redact(item, secret) for item in node]
+    if secret and node not in (None, "", 0, False):
+        return REDACTED
+    if isinstance(node, str) and _SECRET_VALUE.search(node):
+        return REDACTED
+    return node
+
+
+@dataclass
+class ScrapeTarget:
+    """One scrape target as a status page shows it. `resource` is the resource the target's metrics carry
+    (how a page matches observed points to their target)."""
+
+    receiver: str
+    name: str
+    resource: tuple[tuple[str, str], ...] = ()
+    up: bool | None = None
+    since: float | None = None  # unix seconds when `up` last changed
+    detail: str = ""  # why it is down
+    last_scrape: float | None = None  # unix seconds the last scrape started
+    last_duration_s: float | None = None
+    points: int = 0  # what the last scrape produced
+    errors: dict[str, int] = field(default_factory=dict)  # since the start, by reason
+
+    def record(self, up: bool, detail: str, started: float, duration_s: float, points: int) -> None:
+        if up != self.up:
+            self.up, self.since = up, started
+        self.detail = "" if up else detail
+        self.last_scrape, self.last_duration_s, self.points = started, duration_s, points
+
+    def count(self, reason: str, n: int = 1) -> None:
+        self.errors[reason] = self.errors.get(reason, 0) + n
+
+
+def resource_key(attributes: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """A resource's attributes as a hashable, ordered key."""
+    return tuple(sorted((str(k), str(v)) for k, v in attributes.items()))
+
+
+class ScrapeTargets:
+    """The host's table of scrape targets, fed by the scraper helper.
+
+    A receiver that knows its targets reports each after reading it (`record`); the scraper helper then
+    closes the scrape (`scrape_done`): after a scrape that completed, targets of that receiver it did not
+    report are gone (discovery dropped them) and are removed; after one that failed, they missed it and
+    are marked down. A receiver that reports no target is shown as one target named by its id. The table
+    holds only what the running receivers scrape, so it is bounded by them.
+    """
+
+    def __init__(self) -> None:
+        self._targets: dict[tuple[str, str], ScrapeTarget] = {}
+
+    def all(self) -> list[ScrapeTarget]:
+        return list(self._targets.values())
+
+    def record(
+        self,
+        receiver: str,
+        name: str,
+        resource: Mapping[str, Any],
+        *,
+        up: bool,
+        detail: str,
+        started: float,
+        duration_s: float,
+        points: int,
+        errors: Mapping[str, int] | None = None,
+    ) -> None:
+        """One target was read (`up`) or found unreachable (counted as `unreachable`); `errors` are the
+        points it dropped in this scrape, by reason."""
+        target = self._target(receiver, name, resource)
+        target.record(up, detail, started, duration_s, points)
+        for reason, n in {**(errors or {}), **({} if up else {"unreachable": 1})}.items():
+            target.count(reason, n)
+
+    def _target(self, receiver: str, name: str, resource: Mapping[str, Any]) -> ScrapeTarget:
+        target = self._targets.get((receiver, name))
+        if target is None:
+            target = self._targets[(receiver, name)] = ScrapeTarget(receiver, name, resource_key(resource))
+        return target
+
+    def scrape_done(
+        self,
+        receiver: str,
+        *,
+        started: float,
+        duration_s: float,
+        points: int,
+        error: str | None = None,
+        degraded: str | None = None,
+    ) -> None:
+        """One whole scrape of `receiver` ended: `error` when it raised, `degraded` when it worked but the
+        receiver says its target is down (both the reason shown)."""
+        mine = {key: t for key, t in self._targets.items() if key[0] == receiver}
+        reported = {key for key, t in mine.items() if t.last_scrape is not None and t.last_scrape >= started}
+        missed = mine.keys() - reported
+        if reported and error is None:  # every target answered this scrape: the others are gone
+            for key in missed:
+                del self._targets[key]
+            return
+        if error is not None and (reported or missed - {(receiver, receiver)}):
+            for key in missed:  # the scrape failed before these targets answered
+                mine[key].record(False, error, started, duration_s, 0)
+                mine[key].count("scrape_failed")
+            return
+        target = self._target(receiver, receiver, {})  # a receiver that names no target is its own
+        target.record(not (error or degraded), error or degraded or "", started, duration_s, 0 if error else points)
+        if error or degraded:
+            target.count("scrape_failed" if error else "target_down")
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from opentelemetry.sdk.metrics.export import MetricsData
 
 from collector.component import (
     Component,
+    ComponentDescription,
     ComponentError,
     Consumer,
     CreateSettings,
@@ -23,9 +24,13 @@ from collector.component import (
     Extension,
     Kind,
     MemoryGate,
+    PipelineDescription,
     Processor,
     Receiver,
+    ReceiverOutputObserver,
     Reservation,
+    ScrapeTargets,
+    ServiceDescription,
 )
 from collector.config import CollectorConfig, ComponentSpec
 from collector.exporterhelper import QueuedSender, SendingConfig
@@ -81,15 +86,21 @@ class _Reservations:
 
 class ObservedReceiverOutput:
     """Where data enters the pipelines: drops metrics with names no exporter can write
-    (`collector.validity`, counted in `collector_dropped_metric_points{component=<receiver>}`), then counts
-    what the receiver pushes: accepted when the pipeline took it, refused when it raised.
+    (`collector.validity`, counted in `collector_dropped_metric_points{component=<receiver>}`), shows the rest
+    to the extensions that observe receiver output (status pages), then counts what the receiver pushes:
+    accepted when the pipeline took it, refused when it raised.
 
     It is the receiver's `MemoryGate` too, standing for every gate (memory_limiter) in the pipelines the
     receiver feeds, so a receiver asks before it reads or decodes a request without knowing any processor.
     """
 
     def __init__(
-        self, receiver_id: str, downstream: Consumer, telemetry: Telemetry, gates: Sequence[MemoryGate] = ()
+        self,
+        receiver_id: str,
+        downstream: Consumer,
+        telemetry: Telemetry,
+        gates: Sequence[MemoryGate] = (),
+        observers: Sequence[ReceiverOutputObserver] = (),
     ) -> None:
         self.receiver_id = receiver_id
         self.downstream = downstream
@@ -97,6 +108,8 @@ class ObservedReceiverOutput:
         self.dropped = telemetry.dropped_points
         self.accepted = telemetry.receiver_accepted.labels(receiver=receiver_id)
         self.refused = telemetry.receiver_refused.labels(receiver=receiver_id)
+        self.observers = list(observers)
+        self.failed_observers: set[int] = set()
 
     def reserve(self, nbytes: int) -> Reservation:
         reservation = _Reservations(self.gates)
@@ -110,6 +123,13 @@ class ObservedReceiverOutput:
         points = count_points(data)
         if not points and dropped:
             return
+        for observer in self.observers:
+            try:
+                observer.observe_receiver_output(self.receiver_id, data)
+            except Exception:  # an observer's bug must never cost a point; logged once per observer
+                if id(observer) not in self.failed_observers:
+                    self.failed_observers.add(id(observer))
+                    log.exception("receiver output observer failed", extra={"receiver": self.receiver_id})
         try:
             await self.downstream.consume(data)
         except Exception:
@@ -140,6 +160,7 @@ class Service:
         self.config = config
         self.telemetry = telemetry or Telemetry()
         self.statuses: dict[str, ComponentStatus] = {}
+        self.scrape_targets = ScrapeTargets()
         self.graph = Graph()
         self.state = "starting"  # starting | running | stopping | stopped
         self.metrics_server: web.AppRunner | None = None
@@ -163,6 +184,20 @@ class Service:
         if previous is None or previous.status != status:
             # debug: the component itself logs the change in its own words
             log.debug("component status: %s", status, extra={"component": component_id, "detail": detail})
+
+    def describe(self) -> ServiceDescription:
+        service = self.config.service
+        return ServiceDescription(
+            pipelines=tuple(
+                PipelineDescription(pid, tuple(p.receivers), tuple(p.processors), tuple(p.exporters))
+                for pid, p in service.pipelines.items()
+            ),
+            extensions=tuple(service.extensions),
+            components=tuple(
+                ComponentDescription(str(spec.id), spec.kind, spec.factory.stability, spec.config)
+                for spec in self.config.components.values()
+            ),
+        )
 
     # Building ---------------------------------------------------------------------------------------
     def _settings(self, spec: ComponentSpec) -> CreateSettings:
@@ -205,8 +240,9 @@ class Service:
                 heads.setdefault(rec_id, []).append(next_consumer)
                 gates.setdefault(rec_id, []).extend(p for p in chain if isinstance(p, MemoryGate))
 
+        observers = [e for e in self.graph.extensions.values() if isinstance(e, ReceiverOutputObserver)]
         for rec_id, consumers in heads.items():
-            output = ObservedReceiverOutput(rec_id, FanOut(consumers), self.telemetry, gates[rec_id])
+            output = ObservedReceiverOutput(rec_id, FanOut(consumers), self.telemetry, gates[rec_id], observers)
             self.graph.receivers[rec_id] = self._create(Kind.RECEIVER, rec_id, output)  # type: ignore[assignment]
 
     # Running ----------------------------------------------------------------------------------------

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import abc
 import asyncio
-from collections.abc import Callable, Hashable
+import time
+from collections.abc import Callable, Hashable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from opentelemetry.sdk.metrics.export import MetricsData
 from pydantic import Field
@@ -109,6 +110,7 @@ class ScraperReceiver(Receiver):
         timeout = self.config.timeout or self.config.collection_interval
         telemetry = self.settings.telemetry
         target_up = telemetry.scrape_target_up.labels(receiver=self.id)
+        started, clock = time.time(), time.monotonic()
         try:
             with telemetry.scrape_duration.labels(receiver=self.id).time():
                 async with asyncio.timeout(timeout):  # not wait_for: see exporterhelper
@@ -121,7 +123,9 @@ class ScraperReceiver(Receiver):
             self._report("degraded", detail)
             self._count_errored("scrape_failed")
             target_up.set(0)
+            self._targets_done(started, clock, 0, error=detail)
             return
+        self._targets_done(started, clock, count_points(data), degraded=self.degraded_reason)
         target_up.set(0 if self.degraded_reason else 1)
         self._set_scrape_failing(False)
         self._report("degraded" if self.degraded_reason else "ok", self.degraded_reason or "")
@@ -143,6 +147,40 @@ class ScraperReceiver(Receiver):
         if self.refused:
             self.refused = False
             self.logger.info("pipeline accepting scraped data again")
+
+    def report_target(
+        self,
+        name: str,
+        resource: Mapping[str, Any],
+        up: bool,
+        detail: str,
+        started: float,
+        points: int,
+        errors: Mapping[str, int],
+    ) -> None:
+        """For receivers that read several targets (or know their one target's name): one call per target
+        read, `started` its unix start time; status pages show each (see `ScrapeTargets`)."""
+        if self.host is not None:
+            self.host.scrape_targets.record(
+                self.id,
+                name,
+                resource,
+                up=up,
+                detail=detail,
+                started=started,
+                duration_s=max(0.0, time.time() - started),
+                points=points,
+                errors=errors,
+            )
+
+    def _targets_done(
+        self, started: float, clock: float, points: int, error: str | None = None, degraded: str | None = None
+    ) -> None:
+        if self.host is not None:
+            duration_s = time.monotonic() - clock
+            self.host.scrape_targets.scrape_done(
+                self.id, started=started, duration_s=duration_s, points=points, error=error, degraded=degraded
+            )
 
     def _count_errored(self, reason: str) -> None:
         """otelcol_scraper_errored_metric_points: the points the last full scrape had (none before one)."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from dataclasses import dataclass
 
 from opentelemetry.sdk.metrics.export import (
@@ -152,6 +153,7 @@ class JmxReceiver(ScraperReceiver):
         scrape still holds its slot, is down. `tolerant`: a gateway JVM that cannot be started or reached is
         that target being down too (one target's problem never costs the others' points); otherwise it
         fails the scrape."""
+        started = time.time()
         try:
             async with asyncio.timeout(self._scrape_timeout * TARGET_WAIT_SHARE):
                 text = await self.slots.run(target.name, target.gateway.scrape, self.query)
@@ -173,6 +175,15 @@ class JmxReceiver(ScraperReceiver):
         for reason, count in target.builder.errored.items():
             self.count_errored(reason, count)
         metrics.append(self._up_metric(reply.up, now))
+        self.report_target(
+            target.name,
+            target.resource.attributes,
+            reply.up,
+            reply.detail,
+            started,
+            sum(len(m.data.data_points) for m in metrics),
+            dict(Counter(dropped) + Counter(target.builder.errored)),
+        )
         scope = ScopeMetrics(scope=SCOPE, metrics=metrics, schema_url="")
         return ResourceMetrics(resource=target.resource, scope_metrics=[scope], schema_url="")
 

@@ -35,6 +35,7 @@ FIGURES = {
     "fleet_50_rss_per_target_mib": ("MiB", False, None),
     "fleet_50_scrape_ms": ("ms", False, "<= 500"),
     "fleet_cpu_ms_per_target_scrape": ("ms", False, "<= 2"),
+    "zpages_targetz_render_ms": ("ms", False, "<= 1000"),
 }
 
 
