@@ -14,6 +14,7 @@ from collector.component import ConfigModel
 from collector.configtls import TLSClientConfig
 from collector.configtypes import PositiveDuration
 from collector.scraperhelper import ScraperConfig
+from receivers.jmx.listen import ListenConfig
 
 PRESETS_DIR = Path(__file__).parent / "presets"
 PY4J_SCHEME = "py4j://"
@@ -188,6 +189,11 @@ class JmxConfig(ScraperConfig):
     endpoints: EndpointsConfig | None = Field(
         None, description="Instead of `endpoint`: the in-JVM gateways of a worker group (py4j, one per worker)."
     )
+    listen: ListenConfig | None = Field(
+        None,
+        description="Instead of `endpoint`: in-JVM gateways dial in here (`collector.gateway.connect`); "
+        "each connected worker is a target.",
+    )
     auth_token: SecretStr = Field(
         SecretStr(""), description="py4j:// only: the in-JVM gateway's token; write it as ${env:VAR}. Never logged."
     )
@@ -238,8 +244,10 @@ class JmxConfig(ScraperConfig):
 
     @model_validator(mode="after")
     def _keys_of_the_transport(self) -> JmxConfig:
-        if bool(self.endpoint) == (self.endpoints is not None):
-            raise ValueError("give exactly one of `endpoint` or `endpoints`")
+        if [bool(self.endpoint), self.endpoints is not None, self.listen is not None].count(True) != 1:
+            raise ValueError("give exactly one of `endpoint`, `endpoints` or `listen`")
+        if self.listen is not None and (self.auth_token.get_secret_value() or "tls" in self.model_fields_set):
+            raise ValueError("with `listen`, the tokens and TLS are listen.auth_tokens and listen.tls")
         if self.in_jvm:
             remote_only = [k for k in _REMOTE_JMX_KEYS if getattr(self, k) not in ("", SecretStr(""))]
             if remote_only:
@@ -251,7 +259,7 @@ class JmxConfig(ScraperConfig):
     @property
     def in_jvm(self) -> bool:
         """The target serves the gateway itself (agent or connector wrapper): no gateway JVM of ours."""
-        return self.endpoint.startswith(PY4J_SCHEME) or self.endpoints is not None
+        return self.endpoint.startswith(PY4J_SCHEME) or self.endpoints is not None or self.listen is not None
 
     @property
     def py4j_address(self) -> tuple[str, int]:

@@ -24,6 +24,7 @@ from receivers.jmx import gateway
 from receivers.jmx.config import UP_METRIC, JmxConfig
 from receivers.jmx.discovery import Discovery, Endpoint
 from receivers.jmx.gateway import GatewayError, GatewaySupervisor, LaunchSpec
+from receivers.jmx.listen import DialedGateway, Listener
 from receivers.jmx.network import NetworkGateway
 from receivers.jmx.rules import MetricBuilder, build_query, compile_rules, parse_reply
 
@@ -35,7 +36,7 @@ class Target:
     """One JVM: how to reach it, its series state (counter start times), its resource, its last up state."""
 
     name: str
-    gateway: GatewaySupervisor | NetworkGateway
+    gateway: GatewaySupervisor | NetworkGateway | DialedGateway
     builder: MetricBuilder
     resource: Resource
     up: bool | None = None
@@ -50,9 +51,14 @@ class JmxReceiver(ScraperReceiver):
         config = self.config
         self.rules = compile_rules(config.all_rules())
         self.query = build_query(self.rules)
-        self.targets: dict[Endpoint, Target] = {}
+        self.targets: dict[Endpoint | str, Target] = {}
         self.discovery = Discovery(config.endpoints, self.logger) if config.endpoints else None
-        if self.discovery is None:
+        self.listener = (
+            Listener(config.listen, self.logger, self.settings.telemetry, self.id, self._scrape_timeout)
+            if config.listen
+            else None
+        )
+        if self.discovery is None and self.listener is None:
             self.target = Target(config.endpoint, self._single_gateway(), MetricBuilder(self.rules), self._resource())
 
     def _resource(self, **extra: str | int) -> Resource:
@@ -97,14 +103,16 @@ class JmxReceiver(ScraperReceiver):
         # A missing JDK or a gateway that does not compile is a start error, not a scrape error.
         if not self.config.in_jvm:  # the in-JVM gateway needs no JDK here
             await asyncio.to_thread(gateway.classpath, self.config.java)
+        if self.listener is not None:
+            await self.listener.start()
         await super().start(host)
 
     async def scrape(self) -> MetricsData:
-        if self.discovery is None:
+        if self.discovery is None and self.listener is None:
             resource_metrics = [await self._scrape(self.target)]
             self.degraded_reason = None if self.target.up else f"target unreachable: {self.target.detail}"
         else:
-            targets = await self._discovered_targets()
+            targets = self._listened_targets() if self.listener else await self._discovered_targets()
             resource_metrics = list(await asyncio.gather(*(self._scrape(t, tolerant=True) for t in targets)))
             down = [t.name for t in targets if not t.up]
             self.degraded_reason = f"{len(down)} of {len(targets)} targets unreachable" if down else None
@@ -130,11 +138,28 @@ class JmxReceiver(ScraperReceiver):
                 self.targets[endpoint] = Target(str(endpoint), network, MetricBuilder(self.rules), resource)
         return [self.targets[e] for e in endpoints]
 
+    def _listened_targets(self) -> list[Target]:
+        """The workers connected to `listen` now; a JVM that reconnected keeps its target (and series)."""
+        assert self.listener is not None
+        workers = self.listener.workers
+        for gone in set(self.targets) - set(workers):
+            del self.targets[gone]
+        for key, worker in workers.items():
+            if key in self.targets:
+                self.targets[key].gateway = worker
+            else:
+                resource = self._resource(**worker.resource)
+                self.targets[key] = Target(worker.name, worker, MetricBuilder(self.rules), resource)
+        return list(self.targets.values())
+
     async def _scrape(self, target: Target, tolerant: bool = False) -> ResourceMetrics:
         """One target's metrics and its `jmx.up`. `tolerant`: a refused token is that target being down
         (one worker's problem never costs the others' points); otherwise it fails the scrape."""
         try:
-            text = await asyncio.to_thread(target.gateway.scrape, self.query)
+            if isinstance(target.gateway, DialedGateway):  # asyncio-native: no thread
+                text = await target.gateway.scrape(self.query)
+            else:
+                text = await asyncio.to_thread(target.gateway.scrape, self.query)
         except GatewayError as exc:
             if not tolerant:
                 raise
@@ -170,6 +195,9 @@ class JmxReceiver(ScraperReceiver):
 
     async def shutdown(self) -> None:
         await super().shutdown()
+        if self.listener is not None:
+            await self.listener.stop()
+            return
         gateways = [t.gateway for t in self.targets.values()] + ([self.target.gateway] if not self.discovery else [])
         for each in gateways:
             await asyncio.to_thread(each.stop)
