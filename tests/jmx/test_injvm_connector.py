@@ -1,6 +1,9 @@
-"""The Debezium connector wrapper: the real Debezium MySQL connector (embedded engine, real MariaDB) started
-with `connector.class` set to our wrapper serves its MBeans over py4j with token + TLS, equal to a direct
-JMX read, and a connector restart in the same JVM neither leaks a second gateway nor clashes on the port."""
+"""The connector wrapper on the real Debezium MySQL connector (embedded engine, real MariaDB), started with
+`connector.class` set to our wrapper. Listening (the first releases' class name, GatewayMySqlConnector):
+serves its MBeans over py4j with token + TLS, equal to a direct JMX read, and a connector restart in the
+same JVM neither leaks a second gateway nor clashes on the port. Dialing out (the generic GatewayConnector
+wrapping `collector.gateway.wrapped.class`): nothing listens in the worker JVM, values equal JMX, the
+collector restarted mid-way and the gateway back on its own."""
 
 from __future__ import annotations
 
@@ -15,6 +18,16 @@ from tests.jmx.conftest import make_receiver, streaming_connected
 from tests.support import free_port, wait_for
 
 pytestmark = pytest.mark.integration
+LOG4J2 = """
+appender.out.type = Console
+appender.out.name = out
+appender.out.layout.type = PatternLayout
+appender.out.layout.pattern = %p %c{1} %m%n
+rootLogger.level = error
+rootLogger.appenderRef.out.ref = out
+logger.gateway.name = jmxotel
+logger.gateway.level = info
+"""
 SERVER = "salesdb"
 STREAMING = f"debezium.mysql:context=streaming,server={SERVER},type=connector-metrics"
 
@@ -27,7 +40,7 @@ def test_wrapper_serves_debezium_over_py4j_and_survives_a_restart(
         tmp_path,
         mariadb,
         {
-            "connector.class": gateway_jar.connector_class,
+            "connector.class": injvm.MYSQL_WRAPPER,  # the first releases' name keeps working
             "database.server.id": "5402",
             "collector.gateway.port": str(port),
             "collector.gateway.bind": "127.0.0.1",
@@ -80,11 +93,83 @@ def test_wrapper_serves_debezium_over_py4j_and_survives_a_restart(
         target.stop()
 
 
-def stable_events(target: testbed.JavaTarget) -> dict[str, str] | None:
-    """Direct JMX values of the streaming MBean once it has seen two creates and stopped moving."""
+def test_the_generic_wrapper_dials_out_from_debezium_and_nothing_listens(
+    mariadb: testbed.MariaDB, gateway_jar: injvm.GatewayJar, recipe: injvm.Recipe, tmp_path: Path
+) -> None:
+    port = free_port()
+    properties = testbed.debezium_properties(
+        tmp_path,
+        mariadb,
+        {
+            "connector.class": gateway_jar.connector_class,
+            "collector.gateway.wrapped.class": "io.debezium.connector.mysql.MySqlConnector",
+            "database.server.id": "5403",
+            "collector.gateway.connect": f"localhost:{port}",
+            "collector.gateway.token": recipe.token,
+            # inline, as a secrets-manager config provider gives it on MSK Connect
+            "collector.gateway.tls.ca.base64": recipe.file("ca.pem.base64").read_text(),
+        },
+    )
+
+    async def connected(receiver) -> None:
+        for _ in range(600):
+            if receiver.listener.workers:
+                return
+            await asyncio.sleep(0.1)
+        raise AssertionError("the wrapped connector's gateway did not dial in")
+
+    async def scenario() -> None:
+        receiver = make_receiver({**injvm.listen_config(port, recipe), "target_system": "debezium-mysql"})
+        await receiver.listener.start()
+        # The worker's log as Kafka Connect keeps it (log4j2 behind slf4j): the gateway's INFO lines, Debezium's errors.
+        log_config = tmp_path / "log4j2.properties"
+        log_config.write_text(LOG4J2)
+        target = await asyncio.to_thread(
+            testbed.start_debezium,
+            properties,
+            extra_classpath=[str(gateway_jar.jar), str(gateway_jar.py4j_jar)],
+            jvm_options=[f"-Dlog4j2.configurationFile={log_config}"],
+        )
+        try:
+            await asyncio.to_thread(wait_for, lambda: streaming_connected(target.service_url), 90, "streaming")
+            await connected(receiver)
+            assert injvm.listening_ports(target.process.pid) == {target.port}  # the bed's JMX oracle only
+            mariadb.sql("INSERT INTO sales.orders (customer, total) VALUES (3, 1.25), (4, 2.50)")
+            settled = await asyncio.to_thread(wait_for, lambda: stable_events(target), 60, "inserts", interval=0.5)
+            data = await receiver.scrape()
+            attributes = {"server": SERVER, "plugin": "mysql"}
+            for attribute in ("TotalNumberOfEventsSeen", "TotalNumberOfCreateEventsSeen"):
+                assert injvm.value(data, f"debezium.streaming.{attribute}", **attributes) == int(settled[attribute])
+            assert dict(data.resource_metrics[0].resource.attributes)["process.pid"] == target.process.pid
+
+            # The collector restarts: the gateway reconnects by itself, Debezium never noticed.
+            await receiver.listener.stop()
+            await asyncio.sleep(2)
+            receiver = make_receiver({**injvm.listen_config(port, recipe), "target_system": "debezium-mysql"})
+            await receiver.listener.start()
+            await connected(receiver)
+            mariadb.sql("INSERT INTO sales.orders (customer, total) VALUES (5, 3.75)")
+            settled = await asyncio.to_thread(wait_for, lambda: stable_events(target, 3), 60, "insert", interval=0.5)
+            again = await receiver.scrape()
+            assert injvm.value(again, "jmx.up") == 1
+            total = "debezium.streaming.TotalNumberOfCreateEventsSeen"
+            assert injvm.value(again, total, **attributes) == int(settled["TotalNumberOfCreateEventsSeen"])
+            assert target.process.poll() is None
+        finally:
+            await asyncio.to_thread(target.stop)
+            await receiver.listener.stop()
+        log = "\n".join(target.log)
+        assert log.count(f"connected to collector localhost:{port}") == 2, log
+        assert recipe.token not in log
+
+    asyncio.run(scenario())
+
+
+def stable_events(target: testbed.JavaTarget, creates: int = 2) -> dict[str, str] | None:
+    """Direct JMX values of the streaming MBean once it has seen `creates` creates and stopped moving."""
     first = testbed.jmx_dump(target.service_url, STREAMING)
     second = testbed.jmx_dump(target.service_url, STREAMING)
     values = {attribute: text for (_, attribute), text in second.items()}
-    if int(values.get("TotalNumberOfCreateEventsSeen", "0")) < 2 or first != second:
+    if int(values.get("TotalNumberOfCreateEventsSeen", "0")) < creates or first != second:
         return None
     return values

@@ -111,7 +111,7 @@ public class GatewayTask extends SourceTask {
     Map<String, String> settings = new HashMap<>();
     for (Map.Entry<String, String> entry : connectorConfig.entrySet()) {
       String key = entry.getKey();
-      if (key.startsWith(PREFIX) && !key.startsWith(GatewayConnector.WRAPPED_CLASS)) {
+      if (key.startsWith(PREFIX) && !key.startsWith(PREFIX + "wrapped.")) { // the wrapper's own keys
         settings.put(key.substring(PREFIX.length()).replace('.', '_'), entry.getValue());
       }
     }
