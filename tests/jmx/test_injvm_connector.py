@@ -15,7 +15,7 @@ import pytest
 
 from tests.jmx import injvm, testbed
 from tests.jmx.conftest import make_receiver, streaming_connected
-from tests.support import free_port, wait_for
+from tests.support import Point, free_port, read_points, run_collector, wait_for, write_config
 
 pytestmark = pytest.mark.integration
 LOG4J2 = """
@@ -93,7 +93,7 @@ def test_wrapper_serves_debezium_over_py4j_and_survives_a_restart(
         target.stop()
 
 
-def test_the_generic_wrapper_dials_out_from_debezium_and_nothing_listens(
+def test_the_generic_wrapper_dials_out_from_debezium_to_a_collector_that_restarts(
     mariadb: testbed.MariaDB, gateway_jar: injvm.GatewayJar, recipe: injvm.Recipe, tmp_path: Path
 ) -> None:
     port = free_port()
@@ -104,72 +104,85 @@ def test_the_generic_wrapper_dials_out_from_debezium_and_nothing_listens(
             "connector.class": gateway_jar.connector_class,
             "collector.gateway.wrapped.class": "io.debezium.connector.mysql.MySqlConnector",
             "database.server.id": "5403",
-            "collector.gateway.connect": f"localhost:{port}",
+            "collector.gateway.connect": f"localhost:{port}",  # the name the recipe's certificate carries
             "collector.gateway.token": recipe.token,
             # inline, as a secrets-manager config provider gives it on MSK Connect
             "collector.gateway.tls.ca.base64": recipe.file("ca.pem.base64").read_text(),
         },
     )
+    listen = injvm.listen_config(port, recipe, auth_tokens=["${env:GATEWAY_TOKEN}"])
 
-    async def connected(receiver) -> None:
-        for _ in range(600):
-            if receiver.listener.workers:
-                return
-            await asyncio.sleep(0.1)
-        raise AssertionError("the wrapped connector's gateway did not dial in")
+    def config(name: str) -> tuple[Path, Path]:
+        out = tmp_path / f"{name}.jsonl"
+        receiver = {**listen, "target_system": "debezium-mysql", "collection_interval": "1s", "initial_delay": "0s"}
+        pipeline = {"receivers": ["jmx/msk"], "exporters": ["file"]}
+        path = write_config(
+            tmp_path,
+            {
+                "receivers": {"jmx/msk": receiver},
+                "exporters": {"file": {"path": str(out)}},
+                "service": {"pipelines": {"metrics": pipeline}},
+            },
+            f"{name}.yaml",
+        )
+        return path, out
 
-    async def scenario() -> None:
-        receiver = make_receiver({**injvm.listen_config(port, recipe), "target_system": "debezium-mysql"})
-        await receiver.listener.start()
-        # The worker's log as Kafka Connect keeps it (log4j2 behind slf4j): the gateway's INFO lines, Debezium's errors.
-        log_config = tmp_path / "log4j2.properties"
-        log_config.write_text(LOG4J2)
-        target = await asyncio.to_thread(
-            testbed.start_debezium,
+    def creates(out: Path, expected: int) -> Point | None:
+        found = [p for p in read_points(out) if p.name == "debezium.streaming.TotalNumberOfCreateEventsSeen"]
+        return found[-1] if found and found[-1].value == expected else None
+
+    # The worker's log as Kafka Connect keeps it (log4j2 behind slf4j): the gateway's INFO lines, errors.
+    log_config = tmp_path / "log4j2.properties"
+    log_config.write_text(LOG4J2)
+    env = {"GATEWAY_TOKEN": recipe.token}
+    first_config, first_out = config("first")
+    with run_collector(first_config, env=env) as first:
+        target = testbed.start_debezium(
             properties,
             extra_classpath=[str(gateway_jar.jar), str(gateway_jar.py4j_jar)],
             jvm_options=[f"-Dlog4j2.configurationFile={log_config}"],
         )
         try:
-            await asyncio.to_thread(wait_for, lambda: streaming_connected(target.service_url), 90, "streaming")
-            await connected(receiver)
+            wait_for(lambda: streaming_connected(target.service_url), 90, "Debezium (wrapped) streaming")
+            wait_for(lambda: "worker connected" in first.logs(), 60, "the gateway to dial in")
             assert injvm.listening_ports(target.process.pid) == {target.port}  # the bed's JMX oracle only
             mariadb.sql("INSERT INTO sales.orders (customer, total) VALUES (3, 1.25), (4, 2.50)")
-            settled = await asyncio.to_thread(wait_for, lambda: stable_events(target), 60, "inserts", interval=0.5)
-            data = await receiver.scrape()
-            attributes = {"server": SERVER, "plugin": "mysql"}
-            for attribute in ("TotalNumberOfEventsSeen", "TotalNumberOfCreateEventsSeen"):
-                assert injvm.value(data, f"debezium.streaming.{attribute}", **attributes) == int(settled[attribute])
-            assert dict(data.resource_metrics[0].resource.attributes)["process.pid"] == target.process.pid
+            settled = wait_for(lambda: stable_events(target), 60, "Debezium to see the inserts", interval=0.5)
+            expected = int(settled["TotalNumberOfCreateEventsSeen"])
+            point = wait_for(lambda: creates(first_out, expected), 30, "the value JMX has, through the dial-out")
+            assert point.attributes == {"server": SERVER, "plugin": "mysql"}
+            assert point.resource["process.pid"] == target.process.pid
+            assert point.resource["server.address"] == "127.0.0.1"
+            assert first.stop() == 0  # the collector restarts: the gateway reconnects by itself
 
-            # The collector restarts: the gateway reconnects by itself, Debezium never noticed.
-            await receiver.listener.stop()
-            await asyncio.sleep(2)
-            receiver = make_receiver({**injvm.listen_config(port, recipe), "target_system": "debezium-mysql"})
-            await receiver.listener.start()
-            await connected(receiver)
-            mariadb.sql("INSERT INTO sales.orders (customer, total) VALUES (5, 3.75)")
-            settled = await asyncio.to_thread(wait_for, lambda: stable_events(target, 3), 60, "insert", interval=0.5)
-            again = await receiver.scrape()
-            assert injvm.value(again, "jmx.up") == 1
-            total = "debezium.streaming.TotalNumberOfCreateEventsSeen"
-            assert injvm.value(again, total, **attributes) == int(settled["TotalNumberOfCreateEventsSeen"])
-            assert target.process.poll() is None
+            second_config, second_out = config("second")
+            with run_collector(second_config, env=env) as second:
+                wait_for(lambda: "worker connected" in second.logs(), 60, "the gateway to dial in again")
+                mariadb.sql("INSERT INTO sales.orders (customer, total) VALUES (5, 3.75)")
+                settled = wait_for(lambda: stable_events(target, 3), 60, "Debezium to see the insert", interval=0.5)
+                expected = int(settled["TotalNumberOfCreateEventsSeen"])
+                wait_for(lambda: creates(second_out, expected), 30, "the new value after the collector's restart")
+                assert target.process.poll() is None  # Debezium never noticed
+                target.stop()
+                wait_for(lambda: "worker gone" in second.logs(), 30, "the collector to see the worker go")
+                logs = first.logs() + second.logs()
         finally:
-            await asyncio.to_thread(target.stop)
-            await receiver.listener.stop()
-        log = "\n".join(target.log)
-        assert log.count(f"connected to collector localhost:{port}") == 2, log
-        assert recipe.token not in log
-
-    asyncio.run(scenario())
+            target.stop()
+    assert recipe.token not in logs
+    worker_log = "\n".join(target.log)
+    assert worker_log.count(f"connected to collector localhost:{port}") == 2, worker_log
+    assert recipe.token not in worker_log
 
 
 def stable_events(target: testbed.JavaTarget, creates: int = 2) -> dict[str, str] | None:
-    """Direct JMX values of the streaming MBean once it has seen `creates` creates and stopped moving."""
-    first = testbed.jmx_dump(target.service_url, STREAMING)
-    second = testbed.jmx_dump(target.service_url, STREAMING)
-    values = {attribute: text for (_, attribute), text in second.items()}
-    if int(values.get("TotalNumberOfCreateEventsSeen", "0")) < creates or first != second:
+    """Direct JMX values of the streaming MBean once it has seen `creates` creates and its event counts stopped
+    moving (MilliSecondsSinceLastEvent moves with the clock alone, so it is left out of the comparison)."""
+
+    def counts() -> dict[str, str]:
+        values = testbed.jmx_dump(target.service_url, STREAMING)
+        return {attribute: text for (_, attribute), text in values.items() if attribute != "MilliSecondsSinceLastEvent"}
+
+    first, second = counts(), counts()
+    if int(second.get("TotalNumberOfCreateEventsSeen", "0")) < creates or first != second:
         return None
-    return values
+    return second
