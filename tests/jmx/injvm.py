@@ -98,12 +98,17 @@ def agent_option(jar: GatewayJar, settings: dict[str, str]) -> str:
     return f"-javaagent:{jar.jar}=" + ",".join(f"{k}={v}" for k, v in settings.items())
 
 
-@contextmanager
-def agent_target(jar: GatewayJar, settings: dict[str, str]) -> Iterator[testbed.JavaTarget]:
+def start_agent_target(jar: GatewayJar, settings: dict[str, str]) -> testbed.JavaTarget:
     """A plain JVM (the edge-case MBeans, JMX on loopback for direct reads) with the gateway as its agent."""
-    target = testbed.start_target(
+    return testbed.start_target(
         "EdgeCaseTarget", classpath=testbed.testbed_classes(), jvm_options=[agent_option(jar, settings)]
     )
+
+
+@contextmanager
+def agent_target(jar: GatewayJar, settings: dict[str, str]) -> Iterator[testbed.JavaTarget]:
+    """`start_agent_target`, stopped on exit."""
+    target = start_agent_target(jar, settings)
     try:
         yield target
     finally:

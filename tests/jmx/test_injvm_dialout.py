@@ -74,12 +74,7 @@ def test_the_agent_dials_two_collectors_and_a_restart_of_one_costs_the_other_not
         first, second = dialing_receiver(first_port, recipe), dialing_receiver(second_port, recipe)
         await first.listener.start()
         await second.listener.start()
-        target = await asyncio.to_thread(
-            testbed.start_target,
-            "EdgeCaseTarget",
-            classpath=testbed.testbed_classes(),
-            jvm_options=[injvm.agent_option(gateway_jar, settings)],
-        )
+        target = await asyncio.to_thread(injvm.start_agent_target, gateway_jar, settings)
         try:
             worker = await one_worker(first)
             await one_worker(second)
@@ -198,12 +193,7 @@ def test_dialing_out_alone_and_listening_together_are_one_gateway(
             }
         )
         await receiver.listener.start()
-        target = await asyncio.to_thread(
-            testbed.start_target,
-            "EdgeCaseTarget",
-            classpath=testbed.testbed_classes(),
-            jvm_options=[injvm.agent_option(gateway_jar, settings)],
-        )
+        target = await asyncio.to_thread(injvm.start_agent_target, gateway_jar, settings)
         try:
             await one_worker(receiver)
             assert injvm.listening_ports(target.process.pid) == {target.port, listen_port}
