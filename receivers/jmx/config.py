@@ -245,7 +245,7 @@ class JmxConfig(ScraperConfig):
     @model_validator(mode="after")
     def _keys_of_the_transport(self) -> JmxConfig:
         if [bool(self.endpoint), self.endpoints is not None, self.listen is not None].count(True) != 1:
-            raise ValueError("give exactly one of `endpoint`, `endpoints` or `listen`")
+            raise ValueError("give exactly one of `endpoint` or `endpoints` (or `listen`)")
         if self.listen is not None and (self.auth_token.get_secret_value() or "tls" in self.model_fields_set):
             raise ValueError("with `listen`, the tokens and TLS are listen.auth_tokens and listen.tls")
         if self.in_jvm:

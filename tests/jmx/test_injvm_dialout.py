@@ -280,7 +280,11 @@ TOKEN = "t" * 32
         ({"auth_tokens": []}, {}, "auth_tokens"),
         ({"auth_tokens": [TOKEN], "keepalive": "2m"}, {}, "keepalive: at most 60s"),
         ({"auth_tokens": [TOKEN], "insecure": True, "tls": {"cert_file": "c", "key_file": "k"}}, {}, "not both"),
-        ({"auth_tokens": [TOKEN]}, {"endpoint": "127.0.0.1:1"}, "exactly one of `endpoint`, `endpoints` or `listen`"),
+        (
+            {"auth_tokens": [TOKEN]},
+            {"endpoint": "127.0.0.1:1"},
+            "exactly one of `endpoint` or `endpoints` (or `listen`)",
+        ),
         ({"auth_tokens": [TOKEN]}, {"auth_token": TOKEN}, "listen.auth_tokens"),
     ],
 )
