@@ -12,11 +12,14 @@ import logging
 import signal
 import sys
 from collections.abc import Awaitable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from importlib.metadata import PackageNotFoundError, entry_points, version
 
 from collector import logs
 from collector.component import Command, ComponentError, Kind
 from collector.config import CollectorConfig, ConfigError, load
+from collector.configfile import DEFAULT_MAX_BYTES
 from collector.costhints import cost_lines
 from collector.pipeline import Service
 from collector.registry import Registry
@@ -26,6 +29,8 @@ log = logging.getLogger("collector")
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 DEFAULT_CONFIG = "otel-config.yaml"
+# SIGHUP reads the new config off the event loop, on a thread of its own: never the loop's default executor.
+_RELOAD_READER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="config-reload")
 
 
 def _version() -> str:
@@ -58,6 +63,13 @@ def build_parser() -> argparse.ArgumentParser:
             action="append",
             metavar="FILE",
             help=f"config file; repeat to merge several in order (default {DEFAULT_CONFIG})",
+        )
+        command.add_argument(
+            "--max-config-bytes",
+            type=int,
+            default=DEFAULT_MAX_BYTES,
+            metavar="N",
+            help=f"refuse a config file larger than N bytes (default {DEFAULT_MAX_BYTES})",
         )
     commands.add_parser("components", help="list every installed component type")
     commands.add_parser("schema", help="print the JSON Schema of otel-config.yaml for editors")
@@ -98,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(config_schema(registry), indent=2))
         return EXIT_OK
     try:
-        config = load(args.config or [DEFAULT_CONFIG], registry)
+        config = load(args.config or [DEFAULT_CONFIG], registry, max_bytes=args.max_config_bytes)
     except ConfigError as exc:
         print(f"invalid configuration ({len(exc.problems)} problem{'s' * (len(exc.problems) != 1)}):", file=sys.stderr)
         for problem in exc.problems:
@@ -111,10 +123,10 @@ def main(argv: list[str] | None = None) -> int:
     logs.configure(args.log_level or telemetry_logs.level, args.log_format or telemetry_logs.encoding)
     for warning in config.warnings:
         log.warning(warning)
-    return asyncio.run(run(config, args.config))
+    return asyncio.run(run(config, args.config, args.max_config_bytes))
 
 
-async def run(config: CollectorConfig, paths: list[str] | None = None) -> int:
+async def run(config: CollectorConfig, paths: list[str] | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> int:
     """Run until SIGTERM/SIGINT. SIGHUP re-reads `paths`: an invalid config keeps the running pipelines;
     a valid one replaces them after the old ones drained (a graceful in-process restart)."""
     service = Service(config)
@@ -133,7 +145,7 @@ async def run(config: CollectorConfig, paths: list[str] | None = None) -> int:
         if stop.is_set():
             break
         reload.clear()
-        service = await _reload(service, paths or [DEFAULT_CONFIG])
+        service = await _reload(service, paths or [DEFAULT_CONFIG], max_bytes)
     log.info("shutting down", extra={"grace_period_s": service.config.service.shutdown_grace_period})
     await service.shutdown()
     return EXIT_OK
@@ -146,11 +158,16 @@ async def _first(*waits: Awaitable[object]) -> None:
         task.cancel()
 
 
-async def _reload(current: Service, paths: list[str]) -> Service:
+async def _reload(current: Service, paths: list[str], max_bytes: int) -> Service:
+    """Never kills the running collector: whatever goes wrong reading the new config, the old one stays."""
     try:
-        config = await asyncio.to_thread(load, paths, Registry.discover())
+        reading = partial(load, paths, Registry.discover(), max_bytes=max_bytes)
+        config = await asyncio.get_running_loop().run_in_executor(_RELOAD_READER, reading)
     except ConfigError as exc:
         log.error("reload refused, keeping the running configuration: %s", "; ".join(map(str, exc.problems)))
+        return current
+    except Exception as exc:  # a bug in a component's validator must not end a running collector either
+        log.error("reload refused, keeping the running configuration: %s: %s", type(exc).__name__, exc)
         return current
     log.info("reloading configuration")
     await current.shutdown()
@@ -158,7 +175,7 @@ async def _reload(current: Service, paths: list[str]) -> Service:
     try:
         await replacement.start()
         return replacement
-    except ComponentError as exc:
+    except Exception as exc:  # ComponentError, or anything a new component raised while starting
         log.error("new configuration failed to start, restoring the previous one: %s", exc)
     previous = Service(current.config, current.telemetry)
     await previous.start()

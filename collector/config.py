@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from collector.component import ComponentID, ConfigModel, Factory, Kind
+from collector.configfile import DEFAULT_MAX_BYTES, FileProblem, read_yaml_file
 from collector.configtypes import Duration
 from collector.registry import Registry
 
@@ -47,20 +47,19 @@ class ConfigError(Exception):
 # Loading and ${env:...} expansion
 
 
-def load_files(paths: list[str | Path]) -> dict[str, Any]:
-    """Read and deep-merge the YAML files in order (later wins; lists are replaced, as in the Collector)."""
+def load_files(paths: list[str | Path], max_bytes: int = DEFAULT_MAX_BYTES) -> dict[str, Any]:
+    """Read and deep-merge the YAML files in order (later wins; lists are replaced, as in the Collector).
+
+    Each file is read within the limits of `collector.configfile` (regular file, size, depth, aliasing);
+    the problems of every file are reported together.
+    """
     merged: dict[str, Any] = {}
     problems: list[Problem] = []
     for path in paths:
         try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            problems.append(Problem(str(path), f"cannot read config: {exc.strerror or exc}"))
-            continue
-        try:
-            document = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            problems.append(Problem(str(path), f"invalid YAML: {exc}"))
+            document = read_yaml_file(path, max_bytes)
+        except FileProblem as exc:
+            problems.append(Problem(str(path), str(exc)))
             continue
         if document is None:
             continue
@@ -89,12 +88,20 @@ def expand_env(node: Any, environ: Mapping[str, str] | None = None, path: str = 
     Values stay strings: the component's model converts `"8080"` to an int where it wants one. That keeps
     a password of digits a string. Every unset variable is reported, not only the first.
     """
-    environ = os.environ if environ is None else environ
-    problems: list[Problem] = []
-    result = _expand(node, environ, path, problems)
+    result, problems = expand_env_collecting(node, environ, path)
     if problems:
         raise ConfigError(problems)
     return result
+
+
+def expand_env_collecting(
+    node: Any, environ: Mapping[str, str] | None = None, path: str = ""
+) -> tuple[Any, list[Problem]]:
+    """As `expand_env`, but returns the problems beside the result (unresolved references left as written),
+    so that validation can still report every other problem of the file in the same run."""
+    problems: list[Problem] = []
+    result = _expand(node, os.environ if environ is None else environ, path, problems)
+    return result, problems
 
 
 def _expand(node: Any, environ: Mapping[str, str], path: str, problems: list[Problem]) -> Any:
@@ -204,6 +211,9 @@ class CollectorConfig:
 def validate(raw: Mapping[str, Any], registry: Registry) -> CollectorConfig:
     """Validate a loaded, expanded config. Raises ConfigError listing every problem."""
     problems: list[Problem] = []
+    if raw and not any(key in TOP_LEVEL_KEYS for key in raw):
+        # Not a collector config at all (a wrong path, `/etc/shadow`): say so without quoting its contents.
+        raise ConfigError([Problem("", "not a collector config: it has none of the keys " + ", ".join(TOP_LEVEL_KEYS))])
     for key in raw:
         if key not in TOP_LEVEL_KEYS:
             problems.append(Problem(str(key), unknown_key_message(key, TOP_LEVEL_KEYS)))
@@ -443,6 +453,28 @@ def _unwrap_model(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
-def load(paths: list[str | Path], registry: Registry, environ: Mapping[str, str] | None = None) -> CollectorConfig:
-    """The whole path from files to a validated config."""
-    return validate(expand_env(load_files(paths), environ), registry)
+def load(
+    paths: list[str | Path],
+    registry: Registry,
+    environ: Mapping[str, str] | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> CollectorConfig:
+    """The whole path from files to a validated config; every problem at once, unset variables included.
+
+    A value whose variable is unset is left as written, so its own validation error would only repeat the
+    unset-variable problem: problems at or below such a path are not reported twice.
+    """
+    expanded, env_problems = expand_env_collecting(load_files(paths, max_bytes), environ)
+    try:
+        config = validate(expanded, registry)
+    except ConfigError as exc:
+        unset = [problem.path for problem in env_problems]
+        repeated = [p for p in exc.problems if any(_within(p.path, path) for path in unset)]
+        raise ConfigError(env_problems + [p for p in exc.problems if p not in repeated]) from None
+    if env_problems:
+        raise ConfigError(env_problems)
+    return config
+
+
+def _within(path: str, ancestor: str) -> bool:
+    return path == ancestor or path.startswith((f"{ancestor}.", f"{ancestor}["))

@@ -52,3 +52,19 @@ Duration = Annotated[
 """Seconds, written in config as a Go duration."""
 
 PositiveDuration = Annotated[Duration, Field(gt=0)]
+
+
+def Refused(reason: str) -> Any:
+    """A Collector key this design cannot honour, as `key: Refused("why; use Y instead") = None`.
+
+    The key stays in the model so that setting it fails with its path and the reason (say why, and what
+    to use instead), not with a bare "unknown key"; left out, it is None and means nothing. The JSON
+    Schema marks it as never valid, with the reason as its description.
+    """
+
+    def refuse(_value: Any) -> None:
+        raise ValueError(f"not supported: {reason}")
+
+    return Annotated[
+        Any, BeforeValidator(refuse), Field(description=f"Not supported: {reason}", json_schema_extra={"not": {}})
+    ]

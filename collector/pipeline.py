@@ -31,6 +31,7 @@ from collector.httpserver import start_site
 from collector.logs import component_logger
 from collector.metrics import count_points
 from collector.telemetry import Telemetry
+from collector.validity import drop_invalid_names
 
 log = logging.getLogger("collector.service")
 
@@ -52,15 +53,24 @@ class FanOut:
 
 
 class ObservedReceiverOutput:
-    """Counts what a receiver pushes: accepted when the pipeline took it, refused when it raised."""
+    """Where data enters the pipelines: drops metrics with names no exporter can write
+    (`collector.validity`, counted in `collector_dropped_metric_points{component=<receiver>}`), then counts
+    what the receiver pushes: accepted when the pipeline took it, refused when it raised."""
 
     def __init__(self, receiver_id: str, downstream: Consumer, telemetry: Telemetry) -> None:
+        self.receiver_id = receiver_id
         self.downstream = downstream
+        self.dropped = telemetry.dropped_points
         self.accepted = telemetry.receiver_accepted.labels(receiver=receiver_id)
         self.refused = telemetry.receiver_refused.labels(receiver=receiver_id)
 
     async def consume(self, data: MetricsData) -> None:
+        data, dropped = drop_invalid_names(data)
+        for reason, count in dropped.items():
+            self.dropped.labels(component=self.receiver_id, reason=reason).inc(count)
         points = count_points(data)
+        if not points and dropped:
+            return
         try:
             await self.downstream.consume(data)
         except Exception:

@@ -10,17 +10,18 @@ from __future__ import annotations
 import abc
 import asyncio
 import logging
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
     ExportMetricsServiceResponse,
 )
 from opentelemetry.sdk.metrics.export import MetricsData
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BeforeValidator, Field, SecretStr, WithJsonSchema, field_validator
 
-from collector.component import CreateSettings, Exporter
+from collector.component import ConfigModel, CreateSettings, Exporter
 from collector.configtls import TLSClientConfig
+from collector.configtypes import Refused
 from collector.exporterhelper import SendingConfig
 from collector.otlpjson import to_request
 
@@ -38,6 +39,30 @@ def without_userinfo(url: str) -> str:
     return f"{scheme}{separator}{authority}{rest[end:]}"
 
 
+_UNAVAILABLE_COMPRESSIONS = ("snappy", "zstd", "zlib", "lz4", "x-snappy-framed")
+_AUTH = (
+    "authenticator extensions are not available: send credentials as headers (e.g. authorization: Bearer ${env:TOKEN})"
+)
+
+
+def _compression(value: Any) -> Any:
+    if value == "":
+        return "none"  # the Collector's spelling of no compression, too
+    if value in _UNAVAILABLE_COMPRESSIONS:
+        raise ValueError(f"compression {value!r} is not supported: use gzip (the default), deflate or none")
+    return value
+
+
+class CompressionParams(ConfigModel):
+    level: int = Field(6, ge=1, le=9, description="gzip/deflate level; 6 is Go's (and the Collector's) default.")
+
+
+class OTLPTLSConfig(TLSClientConfig):
+    server_name_override: str | None = Field(
+        None, description="gRPC: the name the server's certificate must carry, when it is not the endpoint's host."
+    )
+
+
 class OTLPClientConfig(SendingConfig):
     """Keys common to `otlp` and `otlphttp`; the sending keys (timeout, retry, queue) come with SendingConfig."""
 
@@ -45,8 +70,17 @@ class OTLPClientConfig(SendingConfig):
         default_factory=dict,
         description="Sent with every request; write secrets as ${env:VAR}. Values are never logged.",
     )
-    compression: Literal["gzip", "none"] = "gzip"
-    tls: TLSClientConfig = TLSClientConfig()
+    compression: Annotated[
+        Literal["gzip", "deflate", "none"],
+        BeforeValidator(_compression),
+        WithJsonSchema({"enum": ["gzip", "deflate", "none", ""]}),
+    ] = "gzip"
+    compression_params: CompressionParams = CompressionParams()
+    tls: OTLPTLSConfig = OTLPTLSConfig()
+    auth: Refused(_AUTH) = None
+    middlewares: Refused("middleware extensions are not available") = None
+    read_buffer_size: Refused("buffers are sized by the client library") = None
+    write_buffer_size: Refused("buffers are sized by the client library") = None
 
     @field_validator("headers")
     @classmethod

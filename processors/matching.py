@@ -15,15 +15,26 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import AliasChoices, Field, ValidationInfo, field_validator
+from pydantic import AliasChoices, BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
 from collector.component import ConfigModel
+from collector.configtypes import Refused
 
-MatchType = Literal["strict", "regexp"]
+
+def _no_expr(value: Any) -> Any:
+    if value == "expr":
+        raise ValueError(
+            "match_type expr is not supported (the Collector deprecated it for OTTL): use strict or regexp"
+        )
+    return value
+
+
+MatchType = Annotated[Literal["strict", "regexp"], BeforeValidator(_no_expr)]
 PointPredicate = Callable[[Mapping[str, Any]], bool]
 _CACHE_LIMIT = 10_000
+_METRICS_ONLY = "spans and logs only; this collector runs metrics pipelines"
 
 
 def compile_regexp(pattern: str) -> re.Pattern[str]:
@@ -37,14 +48,29 @@ def compile_regexp(pattern: str) -> re.Pattern[str]:
 class NamePattern:
     """One name, matched strictly or as a regexp; `match` returns the regexp match for templates."""
 
-    def __init__(self, pattern: str, match_type: MatchType) -> None:
+    def __init__(self, pattern: str, match_type: MatchType, full_match: bool = False) -> None:
         self.pattern = pattern
         self.regexp = compile_regexp(pattern) if match_type == "regexp" else None
+        self.full_match = full_match
 
     def match(self, name: str) -> re.Match[str] | bool:
         if self.regexp is None:
             return name == self.pattern
-        return self.regexp.search(name) or False
+        return (self.regexp.fullmatch(name) if self.full_match else self.regexp.search(name)) or False
+
+
+class RegexpConfig(ConfigModel):
+    """The Collector's `regexp:` block beside `match_type: regexp` (filterset/regexp)."""
+
+    cacheenabled: bool = Field(False, description="Remember each name's result (the Collector's LRU cache).")
+    cachemaxnumentries: int = Field(0, ge=0, description="Cache bound; 0 = unbounded, as in the Collector.")
+    fullmatchrequired: bool = Field(False, description="A pattern must match the whole name (as if in ^...$).")
+
+    def cache_limit(self) -> int | None:
+        """Entries the name cache may hold: 0 = no cache, None = unbounded."""
+        if not self.cacheenabled:
+            return 0
+        return self.cachemaxnumentries or None
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -129,15 +155,26 @@ def check_patterns(patterns: list[str], info: ValidationInfo) -> list[str]:
 
 
 class MetricsSelector(ConfigModel):
-    """The cumulativetodelta processor's `include`/`exclude`."""
+    """The cumulativetodelta processor's `include`/`exclude`, with the Collector's rules: `match_type` and
+    `metrics` go together, `metric_types` narrows by type (`sum`, `histogram`)."""
 
-    match_type: MatchType = "strict"
+    match_type: MatchType | None = None
     metrics: list[str] = Field(default_factory=list)
+    regexp: RegexpConfig | None = None
+    metric_types: list[Literal["sum", "histogram"]] = Field(default_factory=list)
 
     _valid_patterns = field_validator("metrics")(check_patterns)
 
+    @model_validator(mode="after")
+    def _together(self) -> Self:
+        if self.metrics and self.match_type is None:
+            raise ValueError("match_type must be set if metrics are supplied")
+        if self.match_type is not None and not self.metrics:
+            raise ValueError("metrics must be supplied if match_type is set")
+        return self
+
     def selector(self) -> Selector:
-        return Selector(self.metrics, self.match_type)
+        return Selector(self.metrics, self.match_type or "strict", regexp=self.regexp)
 
 
 class MatchProperties(ConfigModel):
@@ -153,6 +190,17 @@ class MatchProperties(ConfigModel):
     attributes: list[AttributeMatch] = Field(
         default_factory=list, description="Every one must match the data point's attributes."
     )
+    regexp: RegexpConfig | None = None
+    expressions: Refused("expr expressions are not supported (deprecated in the Collector): use match_type regexp") = (
+        None
+    )
+    libraries: Refused("instrumentation scopes cannot be selected: use metric_names, resources or attributes") = None
+    services: Refused(_METRICS_ONLY) = None
+    span_names: Refused(_METRICS_ONLY) = None
+    span_kinds: Refused(_METRICS_ONLY) = None
+    log_bodies: Refused(_METRICS_ONLY) = None
+    log_severity_texts: Refused(_METRICS_ONLY) = None
+    log_severity_number: Refused(_METRICS_ONLY) = None
 
     _valid_names = field_validator("metric_names")(check_patterns)
 
@@ -163,7 +211,7 @@ class MatchProperties(ConfigModel):
         return matches
 
     def selector(self) -> Selector:
-        return Selector(self.metric_names, self.match_type, self.attributes, self.resource_attributes)
+        return Selector(self.metric_names, self.match_type, self.attributes, self.resource_attributes, self.regexp)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -204,18 +252,24 @@ class Selector:
         match_type: MatchType = "strict",
         attributes: list[AttributeMatch] | None = None,
         resource_attributes: list[AttributeMatch] | None = None,
+        regexp: RegexpConfig | None = None,
     ) -> None:
-        self.patterns = [NamePattern(n, match_type) for n in names]
+        full = regexp is not None and regexp.fullmatchrequired
+        self.patterns = [NamePattern(n, match_type, full) for n in names]
         self.point_predicate = _attributes_predicate(attributes or [], match_type)
         self.resource_predicate = _attributes_predicate(resource_attributes or [], match_type)
+        # Without a `regexp:` block, names are cached up to _CACHE_LIMIT (the result is the same, only faster).
+        self.cache_limit = _CACHE_LIMIT if regexp is None else regexp.cache_limit()
         self._names: dict[str, bool] = {}
 
     def matches_name(self, name: str) -> bool:
         hit = self._names.get(name)
         if hit is None:
             hit = not self.patterns or any(bool(p.match(name)) for p in self.patterns)
-            if len(self._names) >= _CACHE_LIMIT:
-                self._names.clear()
+            if self.cache_limit == 0:
+                return hit
+            if self.cache_limit is not None and len(self._names) >= self.cache_limit:
+                self._names.pop(next(iter(self._names)))  # the oldest entry
             self._names[name] = hit
         return hit
 

@@ -129,6 +129,14 @@ def wait_for(condition: Callable[[], Any], timeout: float, message: str, interva
     raise AssertionError(f"timed out after {timeout}s: {message} (last: {last!r})")
 
 
+def wait_listening(process: CollectorProcess, *ports: int, timeout: float = 30) -> None:
+    """Wait until a started collector listens on every port; fail with its log if it does not."""
+    try:
+        wait_for(lambda: all(listening(port) for port in ports), timeout, f"collector listening on {ports}")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{process.logs()}") from None
+
+
 def write_config(directory: Path, config: dict[str, Any], name: str = "otel-config.yaml") -> Path:
     path = directory / name
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")

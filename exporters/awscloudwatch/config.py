@@ -8,26 +8,37 @@ from collector.component import ConfigModel
 from collector.exporterhelper import SendingConfig
 from exporters.awscommon.cardinality import UNKNOWN, CardinalityConfig, per_target
 from exporters.awscommon.client import AwsConfig
+from exporters.awscommon.delta import DeltaConfig
+from exporters.awscommon.names import MAX_DIMENSION_NAME, dimension_name_ok
 
 
 class DimensionRule(ConfigModel):
     """A point attribute that becomes a dimension, optionally under another name."""
 
     attribute: str = Field(min_length=1)
-    name: str | None = Field(None, min_length=1, max_length=255, description="Dimension name; default: attribute.")
+    name: str | None = Field(None, description="Dimension name; default: attribute.")
 
     @model_validator(mode="before")
     @classmethod
     def _from_string(cls, value: object) -> object:
         return {"attribute": value} if isinstance(value, str) else value
 
+    @model_validator(mode="after")
+    def _accepted_name(self) -> DimensionRule:
+        if not dimension_name_ok(self.dimension):
+            raise ValueError(
+                f"{self.dimension!r} is not a dimension name CloudWatch accepts (1-{MAX_DIMENSION_NAME} printable "
+                "ASCII characters, not blank, not starting with ':')"
+            )
+        return self
+
     @property
     def dimension(self) -> str:
         return self.name or self.attribute
 
 
-class AwsCloudWatchConfig(SendingConfig, AwsConfig, CardinalityConfig):
-    namespace: str = Field(min_length=1, max_length=255)
+class AwsCloudWatchConfig(SendingConfig, AwsConfig, CardinalityConfig, DeltaConfig):
+    namespace: str = Field(min_length=1, max_length=255, pattern=r"^[^:]")
     dimensions: list[DimensionRule] | None = Field(
         None,
         max_length=30,

@@ -1,6 +1,7 @@
 """MetricsData -> PutMetricData `MetricData` entries and requests within CloudWatch's limits:
-≤ 1000 entries and ≤ 1 MB per request, ≤ 30 dimensions, names ≤ 255 and dimension values ≤ 1024
-characters, values finite and within ±2^360 (smaller than 2^-260 in magnitude is sent as 0)."""
+≤ 1000 entries and ≤ 1 MB per request, ≤ 30 dimensions, metric names and dimensions as
+exporters/awscommon/names.py has them, values finite and within ±2^360 (smaller than 2^-260 in
+magnitude is sent as 0)."""
 
 from __future__ import annotations
 
@@ -16,15 +17,19 @@ from collector.metrics import iter_metrics
 from exporters.awscloudwatch.config import AwsCloudWatchConfig
 from exporters.awscommon.cardinality import REASON as CARDINALITY_LIMIT
 from exporters.awscommon.cardinality import SeriesGuard
-from exporters.awscommon.histogram import distribution
+from exporters.awscommon.histogram import MAX_MAGNITUDE, Unsendable, distribution
+from exporters.awscommon.names import (
+    INVALID_DIMENSION,
+    INVALID_METRIC_NAME,
+    MAX_DIMENSIONS,
+    dimension_name_ok,
+    dimension_value,
+    metric_name_ok,
+)
 from exporters.awscommon.units import cloudwatch_unit
 
 MAX_DATUMS_PER_REQUEST = 1000
 MAX_REQUEST_BYTES = 1_000_000  # 1 MB; sizes are estimated as the (largest) query-protocol encoding
-MAX_DIMENSIONS = 30
-MAX_NAME = 255
-MAX_DIMENSION_VALUE = 1024
-MAX_MAGNITUDE = 2.0**360
 MIN_MAGNITUDE = 2.0**-260
 
 Datum = dict[str, Any]
@@ -48,35 +53,42 @@ class DatumBuilder:
         self.on_drop = on_drop
         self.guard = guard
 
-    def dimensions(self, attributes: dict[str, Any]) -> list[dict[str, str]] | None:
+    def dimensions(self, attributes: dict[str, Any]) -> tuple[list[dict[str, str]], bool]:
+        """The point's dimensions, and whether an attribute was left out because CloudWatch would refuse
+        it as a dimension (name or value; a value over 1024 characters is cut first)."""
         rules = self.config.dimensions
         if rules is None:
             pairs = sorted((k, _string(v)) for k, v in attributes.items())
         else:
             pairs = [(r.dimension, _string(attributes[r.attribute])) for r in rules if r.attribute in attributes]
-        if len(pairs) > MAX_DIMENSIONS or any(not k or len(k) > MAX_NAME for k, _ in pairs):
-            return None
-        return [{"Name": k, "Value": v[:MAX_DIMENSION_VALUE]} for k, v in pairs if v]
+        dimensions = []
+        for key, text in pairs:
+            value = dimension_value(text)
+            if value is not None and dimension_name_ok(key):
+                dimensions.append({"Name": key, "Value": value})
+        return dimensions, len(dimensions) < len(pairs)
 
     def datums(self, data: MetricsData) -> list[Datum]:
         out: list[Datum] = []
-        admit = self.guard.admitter()
+        now = self.guard.batch()
         for metric in iter_metrics(data):
-            if not metric.name or len(metric.name) > MAX_NAME:
-                self.on_drop("metric_name_length", len(metric.data.data_points))
+            if not metric_name_ok(metric.name):
+                self.on_drop(INVALID_METRIC_NAME, len(metric.data.data_points))
                 continue
             unit = cloudwatch_unit(metric.unit)
             for point in metric.data.data_points:
-                datum = self._datum(metric.name, unit, metric.data, point, admit)
+                datum = self._datum(metric.name, unit, metric.data, point, now)
                 if datum is not None:
                     out.append(datum)
         return out
 
-    def _datum(self, name: str, unit: str, body: Any, point: Any, admit: Callable[[str, Any], bool]) -> Datum | None:
-        dimensions = self.dimensions(dict(point.attributes or {}))
-        if dimensions is None:
+    def _datum(self, name: str, unit: str, body: Any, point: Any, now: float) -> Datum | None:
+        dimensions, left_out = self.dimensions(dict(point.attributes or {}))
+        if len(dimensions) > MAX_DIMENSIONS:
             self.on_drop("too_many_dimensions", 1)
             return None
+        if left_out:
+            self.on_drop(INVALID_DIMENSION, 1)  # sent without the attributes CloudWatch would refuse
         datum: Datum = {
             "MetricName": name,
             "Dimensions": dimensions,
@@ -91,18 +103,19 @@ class DatumBuilder:
                 return None
             datum["Value"] = value
         elif isinstance(body, Histogram | ExponentialHistogram):
-            dist = distribution(point)
-            values = [_number(v) for v in dist.values] if dist else [None]
-            if dist is None or None in values:
-                self.on_drop("non_finite", 1)
+            try:
+                dist = distribution(point)
+            except Unsendable as exc:
+                self.on_drop(exc.reason, 1)
                 return None
-            if not values:
-                return None  # an empty histogram: nothing to add
-            datum["Values"], datum["Counts"] = values, dist.counts
+            if dist is None:
+                return None  # no observation in the window: nothing to add
+            datum["Values"] = [0.0 if abs(v) < MIN_MAGNITUDE else v for v in dist.values]
+            datum["Counts"] = dist.counts
         else:
             self.on_drop("unsupported_type", 1)
             return None
-        if not admit(name, tuple([(d["Name"], d["Value"]) for d in dimensions])):
+        if self.guard.admit_names(tuple([(d["Name"], d["Value"]) for d in dimensions]), {name}, now):
             self.on_drop(CARDINALITY_LIMIT, 1)  # a new custom metric over max_series_per_metric
             return None
         return datum

@@ -22,6 +22,9 @@ DEFAULT_MAX_SERIES = 1000
 # (a custom metric that received nothing for an hour is not billed for that hour).
 SERIES_EXPIRATION_S = 3600.0
 REASON = "cardinality_limit"
+# How stale a (metric, series) pair's last-seen time may get before it is written again: a minute
+# against an hour's expiration, so an exporter sending every second does not rewrite every pair.
+LAST_SEEN_RESOLUTION_S = 60.0
 
 
 class CardinalityConfig(ConfigModel):
@@ -37,7 +40,11 @@ class CardinalityConfig(ConfigModel):
 
 class SeriesGuard:
     """Admits at most `limit` distinct series per metric name; logs once per metric when it first
-    overflows. Not thread-safe: one guard belongs to one exporter."""
+    overflows. Not thread-safe: one guard belongs to one exporter.
+
+    Kept by series (dimension set and values), each with the metrics seen with it: an exporter admits
+    the metric names of one label set at once (`admit_names`, per label set per batch), where the
+    names already known cost one set difference (and, once a minute, one dictionary update), in C."""
 
     def __init__(
         self,
@@ -50,35 +57,45 @@ class SeriesGuard:
         self.logger = logger
         self.expiration = expiration
         self.clock = clock
-        self._seen: dict[str, dict[Hashable, float]] = {}  # metric -> series -> last seen
+        self._series: dict[Hashable, dict[str, float]] = {}  # series -> metric -> last seen
+        self._refreshed: dict[Hashable, float] = {}  # series -> when its metrics' last seen were written
+        self._counts: dict[str, int] = {}  # metric -> number of its series
         self._overflowed: set[str] = set()
         self._next_sweep = clock() + expiration
 
-    def admitter(self) -> Callable[[str, Hashable], bool]:
-        """`admit(metric, series)` for one batch: the clock is read (and expired series swept) once."""
+    def batch(self) -> float:
+        """Start a batch: the clock is read (and expired series swept) once; pass the result on."""
         now = self.clock()
         if now >= self._next_sweep:
             self._sweep(now)
-        seen, limit = self._seen, self.limit
-        if not limit:
-            return lambda metric, series: True
+        return now
 
-        def admit(metric: str, series: Hashable) -> bool:  # per point: keep it to dictionary operations
-            try:
-                known = seen[metric]
-            except KeyError:
-                known = seen[metric] = {}
-            if series in known or len(known) < limit:
-                known[series] = now
-                return True
-            self._refused(metric)
-            return False
-
-        return admit
+    def admit_names(self, series: Hashable, names: set[str], now: float) -> set[str]:
+        """Admit every metric of `names` with this series; returns those refused (over the cap)."""
+        known = self._series.get(series)
+        if known is None:
+            known = self._series[series] = {}
+        refused: set[str] = set()
+        new = names.difference(known)
+        for name in new:  # new (metric, series) pairs only
+            count = self._counts.get(name, 0)
+            if self.limit and count >= self.limit:
+                refused.add(name)
+                self._refused(name)
+            else:
+                self._counts[name] = count + 1
+                known[name] = now
+        if now - self._refreshed.get(series, -LAST_SEEN_RESOLUTION_S) >= LAST_SEEN_RESOLUTION_S:
+            known.update(dict.fromkeys(names - refused if refused else names, now))
+            self._refreshed[series] = now
+        if not known:
+            del self._series[series]
+            self._refreshed.pop(series, None)
+        return refused
 
     def admit(self, metric: str, series: Hashable) -> bool:
         """True when `series` of `metric` may be sent: already known, or there is room for it."""
-        return self.admitter()(metric, series)
+        return not self.admit_names(series, {metric}, self.batch())
 
     def _refused(self, metric: str) -> None:
         if metric not in self._overflowed:
@@ -89,18 +106,23 @@ class SeriesGuard:
             )
 
     def series_count(self, metric: str) -> int:
-        return len(self._seen.get(metric, ()))
+        return self._counts.get(metric, 0)
 
     def _sweep(self, now: float) -> None:
-        """Forget series not seen within `expiration`, so memory and the cap follow live series."""
+        """Forget (metric, series) pairs not seen within `expiration`, so memory and the cap follow
+        live series."""
         self._next_sweep = now + self.expiration
         oldest = now - self.expiration
-        for metric in list(self._seen):
-            known = self._seen[metric]
-            for series in [s for s, seen in known.items() if seen < oldest]:
-                del known[series]
+        for series in list(self._series):
+            known = self._series[series]
+            for name in [n for n, seen in known.items() if seen < oldest]:
+                del known[name]
+                self._counts[name] -= 1
+                if not self._counts[name]:
+                    del self._counts[name]
             if not known:
-                del self._seen[metric]
+                del self._series[series]
+                self._refreshed.pop(series, None)
 
 
 # What `collector validate` prints (the exporters' `describe_cost` hooks) ---------------------------

@@ -34,7 +34,9 @@ class AwsEmfExporter(DeltaExporter):
         destination = self.config.output_destination
         if destination == "cloudwatch":
             client = await asyncio.to_thread(make_client, "logs", self.config, self.config.timeout)
-            self.sender = LogsSender(client, self.config.log_retention, self.count_dropped, self.logger)
+            self.sender = LogsSender(
+                client, self.config.log_retention, self.count_dropped, self.logger, self.config.tags
+            )
         elif destination == "file":
             self._file = await asyncio.to_thread(self._open, Path(self.config.file_path or ""))
         else:

@@ -78,9 +78,17 @@ def _mark_as_emf(request: Any, **_: Any) -> None:
 class LogsSender:
     """PutLogEvents with the group and stream created on first need (ResourceNotFoundException)."""
 
-    def __init__(self, client: Any, retention_days: int, on_drop: Callable[[str, int], None], logger: Any) -> None:
+    def __init__(
+        self,
+        client: Any,
+        retention_days: int,
+        on_drop: Callable[[str, int], None],
+        logger: Any,
+        tags: dict[str, str] | None = None,
+    ) -> None:
         self.client = client
         self.retention_days = retention_days
+        self.tags = tags or {}
         self.on_drop = on_drop
         self.logger = logger
         client.meta.events.register("before-sign.logs.PutLogEvents", _mark_as_emf)
@@ -101,7 +109,8 @@ class LogsSender:
     async def _create(self, group: str, stream: str) -> None:
         exists = frozenset({"ResourceAlreadyExistsException"})
         try:
-            await call(self.client.create_log_group, exists, logGroupName=group)
+            tagged = {"tags": self.tags} if self.tags else {}
+            await call(self.client.create_log_group, exists, logGroupName=group, **tagged)
             self.logger.info("created log group", extra={"log_group": group})
             if self.retention_days:
                 await call(self.client.put_retention_policy, logGroupName=group, retentionInDays=self.retention_days)

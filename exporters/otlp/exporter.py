@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Literal
 from urllib.parse import urlsplit
 
 import grpc
@@ -14,7 +15,8 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2_grpc import MetricsServiceStub
 from pydantic import Field, field_validator, model_validator
 
-from collector.component import Factory, Host, Kind, PermanentError, Stability
+from collector.component import ConfigModel, Factory, Host, Kind, PermanentError, Stability
+from collector.configtypes import PositiveDuration
 from exporters.otlpcommon import OTLPClientConfig, OTLPExporter, RetryableExportError, without_userinfo
 
 # OTLP spec, "OTLP/gRPC Response": these codes are transient. RESOURCE_EXHAUSTED is only when the
@@ -33,11 +35,25 @@ RETRY_INFO_KEY = "google.rpc.retryinfo-bin"  # what the OTel SDKs read
 STATUS_DETAILS_KEY = "grpc-status-details-bin"  # google.rpc.Status with RetryInfo among its details
 
 
+class ClientKeepalive(ConfigModel):
+    """gRPC keepalive.ClientParameters."""
+
+    time: PositiveDuration | None = Field(None, description="Ping the server after this long without activity.")
+    timeout: PositiveDuration | None = Field(None, description="Close the connection if a ping is not answered.")
+    permit_without_stream: bool = False
+
+
 class OTLPGrpcConfig(OTLPClientConfig):
     endpoint: str = Field(
         min_length=1,
         description="host:port of the OTLP/gRPC receiver; an https:// prefix forces TLS, http:// is stripped.",
     )
+    keepalive: ClientKeepalive | None = None
+    authority: str | None = Field(None, description="The :authority header, when it is not the endpoint.")
+    balancer_name: Literal["pick_first", "round_robin"] = Field(
+        "pick_first", description="How calls spread over the addresses the endpoint's name resolves to."
+    )
+    wait_for_ready: bool = Field(False, description="Calls wait (up to timeout) for a connection instead of failing.")
 
     @field_validator("endpoint")
     @classmethod
@@ -56,7 +72,24 @@ class OTLPGrpcConfig(OTLPClientConfig):
             raise ValueError(
                 "tls.insecure_skip_verify is not supported by the gRPC client: give the server's CA as tls.ca_file"
             )
+        if "compression_params" in self.model_fields_set:
+            raise ValueError("compression_params is not supported by the gRPC client: it compresses at its own level")
         return self
+
+    def channel_options(self) -> list[tuple[str, int | str]]:
+        """keepalive, authority, balancer_name and server_name_override as grpc core channel arguments."""
+        options: list[tuple[str, int | str]] = [("grpc.lb_policy_name", self.balancer_name)]
+        if self.keepalive is not None:
+            if self.keepalive.time is not None:
+                options.append(("grpc.keepalive_time_ms", int(self.keepalive.time * 1000)))
+            if self.keepalive.timeout is not None:
+                options.append(("grpc.keepalive_timeout_ms", int(self.keepalive.timeout * 1000)))
+            options.append(("grpc.keepalive_permit_without_calls", int(self.keepalive.permit_without_stream)))
+        if self.authority:
+            options.append(("grpc.default_authority", self.authority))
+        if self.tls.server_name_override:
+            options.append(("grpc.ssl_target_name_override", self.tls.server_name_override))
+        return options
 
     @property
     def target(self) -> str:
@@ -108,13 +141,16 @@ class OTLPGrpcExporter(OTLPExporter):
 
     async def start(self, host: Host) -> None:
         config = self.config
-        compression = grpc.Compression.Gzip if config.compression == "gzip" else grpc.Compression.NoCompression
+        compression = {"gzip": grpc.Compression.Gzip, "deflate": grpc.Compression.Deflate}.get(
+            config.compression, grpc.Compression.NoCompression
+        )
         # gRPC's own reconnect backoff grows to 120s, and calls fail at once while it waits: cap it at the
         # sending queue's max_interval so a backend that is back is reached at the queue's next retry.
         reconnect_ms = max(100, int(config.retry_on_failure.max_interval * 1000))
         options = [
             ("grpc.initial_reconnect_backoff_ms", min(1000, reconnect_ms)),
             ("grpc.max_reconnect_backoff_ms", reconnect_ms),
+            *config.channel_options(),
         ]
         if config.uses_tls:
             ca, cert, key = await asyncio.to_thread(config.tls.read_files)
@@ -127,7 +163,9 @@ class OTLPGrpcExporter(OTLPExporter):
     async def _send(self, request: ExportMetricsServiceRequest) -> ExportMetricsServiceResponse:
         assert self._stub is not None, "export before start"
         try:
-            return await self._stub.Export(request, metadata=self._metadata, timeout=self.config.timeout)
+            return await self._stub.Export(
+                request, metadata=self._metadata, timeout=self.config.timeout, wait_for_ready=self.config.wait_for_ready
+            )
         except grpc.aio.AioRpcError as error:
             raise classify(error) from error
 

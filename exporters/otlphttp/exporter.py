@@ -1,10 +1,14 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import gzip
+import json
 import time
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from email.utils import parsedate_to_datetime
+from typing import Literal
 from urllib.parse import urlsplit
 
 import requests
@@ -18,22 +22,42 @@ from pydantic import Field, field_validator, model_validator
 from requests.adapters import HTTPAdapter
 
 from collector.component import Factory, Host, Kind, PermanentError, Stability
-from collector.configtypes import Duration
+from collector.configtypes import Duration, Refused
+from collector.otlpjson import request_to_dict
 from exporters.otlpcommon import OTLPClientConfig, OTLPExporter, RetryableExportError, without_userinfo
 
 METRICS_PATH = "/v1/metrics"
 PROTOBUF = "application/x-protobuf"
+JSON = "application/json"
 # OTLP spec, "OTLP/HTTP Response": only these are transient; every other 4xx/5xx is permanent.
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
-GZIP_LEVEL = 6  # Go's (and so the Collector's) default: level 9 costs far more CPU for a few bytes
+
+
+_METRICS_ONLY = "this collector sends metrics only: use endpoint or metrics_endpoint"
+_POOL = "the connection pool is sized by sending_queue.num_consumers (one connection per consumer, kept alive)"
 
 
 class OTLPHTTPConfig(OTLPClientConfig):
     endpoint: str | None = Field(None, description="Base URL; /v1/metrics is appended.")
     metrics_endpoint: str | None = Field(None, description="Full URL for metrics, used as is (wins over endpoint).")
     timeout: Duration = Field(30.0, gt=0, description="Per request, as the Collector's otlphttp default.")
+    encoding: Literal["proto", "json"] = Field("proto", description="Request body: OTLP protobuf or OTLP/JSON.")
+    proxy_url: str | None = Field(None, description="HTTP proxy for every request; HTTP(S)_PROXY when unset.")
+    traces_endpoint: Refused(_METRICS_ONLY) = None
+    logs_endpoint: Refused(_METRICS_ONLY) = None
+    profiles_endpoint: Refused(_METRICS_ONLY) = None
+    max_idle_conns: Refused(_POOL) = None
+    max_idle_conns_per_host: Refused(_POOL) = None
+    max_conns_per_host: Refused(_POOL) = None
+    idle_conn_timeout: Refused(_POOL) = None
+    disable_keep_alives: Refused(_POOL) = None
+    keepalive: Refused(_POOL) = None
+    http2_read_idle_timeout: Refused("requests are sent over HTTP/1.1") = None
+    http2_ping_timeout: Refused("requests are sent over HTTP/1.1") = None
+    force_attempt_http2: Refused("requests are sent over HTTP/1.1") = None
+    cookies: Refused("OTLP backends need no cookies; send credentials as headers") = None
 
-    @field_validator("endpoint", "metrics_endpoint")
+    @field_validator("endpoint", "metrics_endpoint", "proxy_url")
     @classmethod
     def _url(cls, url: str | None) -> str | None:
         if url is None:
@@ -49,12 +73,29 @@ class OTLPHTTPConfig(OTLPClientConfig):
     def _one_endpoint(self) -> OTLPHTTPConfig:
         if not self.endpoint and not self.metrics_endpoint:
             raise ValueError("set endpoint (base URL, /v1/metrics is appended) or metrics_endpoint (full URL)")
+        if self.tls.server_name_override:
+            raise ValueError("tls.server_name_override is not supported over HTTP: use the name in the URL")
         return self
 
     @property
     def metrics_url(self) -> str:
         """The Collector's rule: metrics_endpoint as is, else endpoint + /v1/metrics."""
         return self.metrics_endpoint or f"{self.endpoint.rstrip('/')}{METRICS_PATH}"  # type: ignore[union-attr]
+
+
+def otlp_json(request: ExportMetricsServiceRequest) -> bytes:
+    """OTLP/JSON as the spec has it: protobuf's JSON mapping, but trace and span ids in hex, not base64."""
+    body = request_to_dict(request)
+    for resource in body.get("resourceMetrics", []):
+        for scope in resource.get("scopeMetrics", []):
+            for metric in scope.get("metrics", []):
+                for data in metric.values():
+                    for point in data.get("dataPoints", []) if isinstance(data, dict) else []:
+                        for exemplar in point.get("exemplars", []):
+                            for key in ("traceId", "spanId"):
+                                if key in exemplar:
+                                    exemplar[key] = base64.b64decode(exemplar[key]).hex()
+    return json.dumps(body, separators=(",", ":")).encode()
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -101,9 +142,9 @@ class OTLPHTTPExporter(OTLPExporter):
         self.display_url = without_userinfo(self.url)  # for messages: user:password@ never reaches a log
         self._executor: ThreadPoolExecutor | None = None
         self._session: requests.Session | None = None
-        headers = {"Content-Type": PROTOBUF}
-        if self.config.compression == "gzip":
-            headers["Content-Encoding"] = "gzip"
+        headers = {"Content-Type": JSON if self.config.encoding == "json" else PROTOBUF}
+        if self.config.compression != "none":
+            headers["Content-Encoding"] = self.config.compression
         self._headers = {**headers, **dict(self.config.header_items())}
 
     async def start(self, host: Host) -> None:
@@ -122,7 +163,8 @@ class OTLPHTTPExporter(OTLPExporter):
             session.cert = (config.tls.cert_file, config.tls.key_file)  # type: ignore[assignment]
         # HTTP(S)_PROXY / NO_PROXY are honoured, as by the Collector; the rest of what requests reads from
         # the environment (.netrc credentials, REQUESTS_CA_BUNDLE) is not, so nothing overrides this config.
-        session.proxies = requests.utils.get_environ_proxies(self.url)
+        proxy = config.proxy_url
+        session.proxies = {"http": proxy, "https": proxy} if proxy else requests.utils.get_environ_proxies(self.url)
         session.trust_env = False
         self._session = session
 
@@ -132,9 +174,12 @@ class OTLPHTTPExporter(OTLPExporter):
 
     def _post(self, request: ExportMetricsServiceRequest) -> ExportMetricsServiceResponse:
         assert self._session is not None
-        body = request.SerializeToString()
+        body = otlp_json(request) if self.config.encoding == "json" else request.SerializeToString()
+        level = self.config.compression_params.level
         if self.config.compression == "gzip":
-            body = gzip.compress(body, compresslevel=GZIP_LEVEL)
+            body = gzip.compress(body, compresslevel=level)
+        elif self.config.compression == "deflate":
+            body = zlib.compress(body, level)  # HTTP's "deflate" is the zlib format (RFC 9110)
         try:
             response = self._session.post(self.url, data=body, headers=self._headers, timeout=self.config.timeout)
         except requests.RequestException as exc:  # connection refused, reset, TLS, timeout: transient

@@ -5,17 +5,17 @@ import gzip
 
 from aiohttp import web
 from opentelemetry.sdk.metrics.export import MetricsData
-from prometheus_client import CollectorRegistry
-from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+from prometheus_client.metrics_core import Metric
 from prometheus_client.openmetrics.exposition import CONTENT_TYPE_LATEST as OPENMETRICS_TYPE
-from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
 
 from collector.component import ComponentError, Exporter, Factory, Host, Kind, Stability
 from collector.exporterhelper import QueueConfig, SendingConfig
 from collector.httpserver import start_site
 from exporters.prometheus.accumulator import Accumulator
 from exporters.prometheus.config import PrometheusConfig
-from exporters.prometheus.families import SeriesCollector
+from exporters.prometheus.families import build_families, render
+from exporters.prometheus.translator import Translator
 
 
 class PrometheusExporter(Exporter):
@@ -29,25 +29,32 @@ class PrometheusExporter(Exporter):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        self.accumulator = Accumulator(self.config.metric_expiration, self._dropped)
-        self._conflicts: set[str] = set()
-        self.text_registry = self._registry(created=False)
-        self.openmetrics_registry = self._registry(created=True)
+        self.translator = Translator(self.config)
+        self.accumulator = Accumulator(self.config.metric_expiration, self._dropped, self.translator)
+        self._reasons_logged: set[str] = set()
         self.runner: web.AppRunner | None = None
         self.port = 0
 
-    def _registry(self, created: bool) -> CollectorRegistry:
-        registry = CollectorRegistry(auto_describe=False)
-        registry.register(SeriesCollector(self.config, self.accumulator, self._conflict, created))
-        return registry
-
-    def _dropped(self, reason: str, points: int) -> None:
+    def _dropped(self, reason: str, points: int, detail: str = "") -> None:
         self.settings.telemetry.dropped_points.labels(component=self.id, reason=reason).inc(points)
+        if reason not in self._reasons_logged:  # once per reason, not once per export or scrape
+            self._reasons_logged.add(reason)
+            extra = {"reason": reason, **({"detail": detail} if detail else {})}
+            self.logger.warning("dropping points Prometheus cannot expose", extra=extra)
 
-    def _conflict(self, message: str) -> None:
-        if message not in self._conflicts:  # once per conflicting name, not once per scrape
-            self._conflicts.add(message)
-            self.logger.warning("metric type conflict: %s", message)
+    def _unwritable(self, family: Metric, exc: Exception) -> None:
+        """A family the writer failed on (a bug, not bad input): left out of this scrape, counted per scrape."""
+        self._dropped("unwritable_family", len(family.samples), f"{family.name}: {exc}")
+
+    def render(self, openmetrics: bool) -> bytes:
+        """The scrape's body (blocking: runs on a worker thread)."""
+        families = build_families(
+            self.accumulator.snapshot(),
+            self.translator.target_info,
+            openmetrics=openmetrics,
+            send_timestamps=self.config.send_timestamps,
+        )
+        return render(families, openmetrics=openmetrics, on_error=self._unwritable)
 
     async def start(self, host: Host) -> None:
         app = web.Application()
@@ -63,13 +70,11 @@ class PrometheusExporter(Exporter):
 
     async def _scrape(self, request: web.Request) -> web.Response:
         accept = request.headers.get("Accept", "")
-        if self.config.enable_open_metrics and "application/openmetrics-text" in accept:
-            body = await asyncio.to_thread(generate_openmetrics, self.openmetrics_registry)
-            content_type = OPENMETRICS_TYPE
-        else:
-            body = await asyncio.to_thread(generate_latest, self.text_registry)
-            content_type = CONTENT_TYPE_PLAIN_0_0_4
-        headers = {"Content-Type": content_type}
+        openmetrics = self.config.enable_open_metrics and "application/openmetrics-text" in accept
+        body = await asyncio.to_thread(self.render, openmetrics)
+        content_type = OPENMETRICS_TYPE if openmetrics else CONTENT_TYPE_PLAIN_0_0_4
+        headers = {name: value.get_secret_value() for name, value in self.config.response_headers.items()}
+        headers["Content-Type"] = content_type
         if "gzip" in request.headers.get("Accept-Encoding", ""):
             body = await asyncio.to_thread(gzip.compress, body)
             headers["Content-Encoding"] = "gzip"

@@ -1,130 +1,143 @@
-"""Accumulated series -> prometheus-client metric families, one family per Prometheus name.
+"""Accumulated series -> the scrape's body, in the Prometheus text format or OpenMetrics.
 
-Labels on every series: the point's attributes, `job`/`instance` from `service.namespace`/`service.name`
-and `service.instance.id`, `otel_scope_name`/`otel_scope_version`, every resource attribute when
-`resource_to_telemetry_conversion` is on, then `const_labels`. One `target_info` series per job/instance
-carries the other resource attributes. A name seen with two types keeps the first; the other is dropped.
+The accumulator only holds series the translator accepted and the family table admitted (one family
+per name, no clashing sample names), so this module only arranges and writes. Each family is still
+written on its own, and one that fails to write (a bug, not bad input) is left out and counted, so one
+family can never turn a scrape into an HTTP 500.
+
+Format differences handled here:
+- Counters: OpenMetrics requires the `_total` sample whatever `add_metric_suffixes` says; the text
+  format writes the translator's name (with `add_metric_suffixes: false`, the OTLP name as it was, as
+  the Collector does), and its `# TYPE` line names that same sample.
+- `_created` series (a counter's or histogram's start time) exist only in OpenMetrics.
+- A histogram with a negative bound, or a negative or NaN sum, has no `_sum` (and so no `_count`) in
+  OpenMetrics, which forbids them there; the text format keeps both.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from prometheus_client.metrics_core import Metric
-from prometheus_client.registry import Collector
+from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
 from prometheus_client.samples import Exemplar
 from prometheus_client.samples import Timestamp as PromTimestamp
+from prometheus_client.utils import floatToGoString
 
-from exporters.prometheus.accumulator import Accumulator, Series
-from exporters.prometheus.config import PrometheusConfig
-from exporters.prometheus.naming import clean, labels, metric_name
+from exporters.prometheus.accumulator import Series
+from exporters.prometheus.translator import target_labels
 
-_IDENTITY = ("service.name", "service.namespace", "service.instance.id")
+_OPENMETRICS_EOF = b"# EOF\n"
 
 
-def job_and_instance(resource: dict[str, Any]) -> dict[str, str]:
-    result = {}
-    if "service.name" in resource:
-        namespace = resource.get("service.namespace")
-        result["job"] = f"{namespace}/{resource['service.name']}" if namespace else str(resource["service.name"])
-    if "service.instance.id" in resource:
-        result["instance"] = str(resource["service.instance.id"])
+class _One:
+    """A one-family 'registry' for prometheus-client's writers, which take anything with `collect`."""
+
+    def __init__(self, family: Metric) -> None:
+        self.family = family
+
+    def collect(self) -> Iterator[Metric]:
+        yield self.family
+
+
+def build_families(
+    series: Iterable[Series], target_info: str, *, openmetrics: bool, send_timestamps: bool
+) -> list[Metric]:
+    """One prometheus-client family per name, `target_info` first (one series per job/instance)."""
+    families: dict[str, Metric] = {}
+    text_names: dict[str, str] = {}  # a counter family's sample name in the text format: its first series'
+    targets: dict[tuple, dict[str, str]] = {}
+    for one in series:
+        family = families.get(one.name.family)
+        if family is None:
+            family = families[one.name.family] = Metric(one.name.family, one.description, one.kind)
+            text_names[one.name.family] = one.name.text
+        identity = {k: one.labels[k] for k in ("job", "instance") if k in one.labels}
+        if identity:
+            targets.setdefault(tuple(sorted(identity.items())), target_labels(one.resource))
+        counter_name = f"{family.name}_total" if openmetrics else text_names[family.name]
+        _add(family, one, counter_name, openmetrics, send_timestamps)
+    result = []
+    if targets:
+        info = Metric(target_info, "Target metadata", "gauge")
+        for target in targets.values():
+            info.add_sample(target_info, target, 1.0)
+        result.append(info)
+    result.extend(families.values())
     return result
 
 
-class SeriesCollector(Collector):
-    """A prometheus-client collector reading the accumulator at scrape time."""
-
-    def __init__(
-        self,
-        config: PrometheusConfig,
-        accumulator: Accumulator,
-        on_conflict: Callable[[str], None],
-        created: bool,
-    ) -> None:
-        self.config = config
-        self.accumulator = accumulator
-        self.on_conflict = on_conflict
-        self.created = created  # `_created` series: OpenMetrics has them, the Prometheus text format does not
-
-    def collect(self) -> Iterator[Metric]:
-        families: dict[str, Metric] = {}
-        targets: dict[tuple, dict[str, str]] = {}
-        for series in self.accumulator.snapshot():
-            name = metric_name(
-                series.name,
-                series.unit,
-                counter=series.kind == "counter",
-                gauge=series.kind == "gauge",
-                namespace=self.config.namespace,
-                suffixes=self.config.add_metric_suffixes,
-            )
-            family = families.get(name)
-            if family is None:
-                base = name[: -len("_total")] if series.kind == "counter" and name.endswith("_total") else name
-                family = families[name] = Metric(base, series.description, series.kind)
-            elif family.type != series.kind:
-                self.on_conflict(f"{name}: {series.kind} dropped, already a {family.type}")
-                continue
-            identity = job_and_instance(series.resource)
-            if identity:
-                targets.setdefault(tuple(sorted(identity.items())), {**_target_labels(series.resource), **identity})
-            self._add(family, name, series, self._labels(series, identity))
-        if targets:
-            info_name = f"{clean(self.config.namespace)}_target_info" if self.config.namespace else "target_info"
-            info = Metric(info_name, "Target metadata", "gauge")
-            for target in targets.values():
-                info.add_sample(info_name, target, 1.0)
-            yield info
-        yield from families.values()
-
-    def _labels(self, series: Series, identity: dict[str, str]) -> dict[str, str]:
-        result: dict[str, str] = {}
-        if self.config.resource_to_telemetry_conversion.enabled:
-            result.update(labels(series.resource))
-        result.update(labels(dict(series.point.attributes or {})))
-        if series.scope_name:
-            result["otel_scope_name"] = series.scope_name
-        if series.scope_version:
-            result["otel_scope_version"] = series.scope_version
-        result.update(identity)
-        result.update(self.config.const_labels)
-        return result
-
-    def _add(self, family: Metric, name: str, series: Series, labels_: dict[str, str]) -> None:
-        point = series.point
-        timestamp = _timestamp(point.time_unix_nano) if self.config.send_timestamps else None
-        if series.kind == "gauge":
-            family.add_sample(name, labels_, float(point.value), timestamp)
-            return
-        if series.kind == "counter":
-            exemplar = _exemplar(point.exemplars[-1]) if point.exemplars else None
-            family.add_sample(name, labels_, float(point.value), timestamp, exemplar)
-        else:
-            self._histogram(family, point, labels_, timestamp)
-        if self.created and point.start_time_unix_nano:
-            family.add_sample(f"{family.name}_created", labels_, point.start_time_unix_nano / 1e9, timestamp)
-
-    @staticmethod
-    def _histogram(family: Metric, point: Any, labels_: dict[str, str], timestamp: Any) -> None:
-        bounds = [*point.explicit_bounds, math.inf]
-        exemplars = _bucket_exemplars(point, bounds)
-        cumulative = 0
-        for bound, count, exemplar in zip(bounds, point.bucket_counts, exemplars, strict=False):
-            cumulative += count
-            le = "+Inf" if bound == math.inf else _float_text(bound)
-            family.add_sample(f"{family.name}_bucket", {**labels_, "le": le}, float(cumulative), timestamp, exemplar)
-        if len(point.bucket_counts) < len(bounds):  # malformed: fewer counts than bounds; +Inf must exist
-            family.add_sample(f"{family.name}_bucket", {**labels_, "le": "+Inf"}, float(point.count), timestamp)
-        family.add_sample(f"{family.name}_count", labels_, float(point.count), timestamp)
-        if point.sum is not None:
-            family.add_sample(f"{family.name}_sum", labels_, float(point.sum), timestamp)
+def render(families: list[Metric], *, openmetrics: bool, on_error: Callable[[Metric, Exception], None]) -> bytes:
+    """The scrape's body; a family that cannot be written is left out and reported to `on_error`."""
+    parts = []
+    for family in families:
+        try:
+            if openmetrics:
+                parts.append(generate_openmetrics(_One(family)).removesuffix(_OPENMETRICS_EOF))
+            else:
+                parts.append(_text_family(family))
+        except Exception as exc:
+            on_error(family, exc)
+    if openmetrics:
+        parts.append(_OPENMETRICS_EOF)
+    return b"".join(parts)
 
 
-def _target_labels(resource: dict[str, Any]) -> dict[str, str]:
-    return labels({k: v for k, v in resource.items() if k not in _IDENTITY})
+def _text_family(family: Metric) -> bytes:
+    """The Prometheus text format (0.0.4). Written here rather than by prometheus-client, whose writer
+    always names a counter's `# TYPE` line `<name>_total`, which contradicts a counter sample written
+    without `_total` (`add_metric_suffixes: false`)."""
+    typed = family.samples[0].name if family.type == "counter" and family.samples else family.name
+    lines = [f"# HELP {typed} {_escape_help(family.documentation)}", f"# TYPE {typed} {family.type}"]
+    for sample in family.samples:
+        labels = ",".join(f'{k}="{_escape_value(v)}"' for k, v in sorted(sample.labels.items()))
+        line = f"{sample.name}{{{labels}}}" if labels else sample.name
+        line += f" {floatToGoString(sample.value)}"
+        if sample.timestamp is not None:
+            line += f" {int(float(sample.timestamp) * 1000)}"
+        lines.append(line)
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def _escape_help(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("\n", "\\n")
+
+
+def _escape_value(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _add(family: Metric, series: Series, counter_name: str, openmetrics: bool, send_timestamps: bool) -> None:
+    point, labels = series.point, series.labels
+    timestamp = _timestamp(point.time_unix_nano) if send_timestamps else None
+    if series.kind == "gauge":
+        family.add_sample(family.name, labels, float(point.value), timestamp)
+        return
+    if series.kind == "counter":
+        exemplar = _exemplar(point.exemplars[-1]) if openmetrics and point.exemplars else None
+        family.add_sample(counter_name, labels, float(point.value), timestamp, exemplar)
+    else:
+        _histogram(family, point, labels, timestamp, openmetrics)
+    if openmetrics and point.start_time_unix_nano:
+        family.add_sample(f"{family.name}_created", labels, point.start_time_unix_nano / 1e9, timestamp)
+
+
+def _histogram(family: Metric, point: Any, labels: dict[str, str], timestamp: Any, openmetrics: bool) -> None:
+    bounds = [*point.explicit_bounds, math.inf]
+    exemplars = _bucket_exemplars(point, bounds) if openmetrics else [None] * len(bounds)
+    cumulative = 0
+    for bound, count, exemplar in zip(bounds, point.bucket_counts, exemplars, strict=True):
+        cumulative += count
+        le = "+Inf" if bound == math.inf else repr(float(bound))
+        family.add_sample(f"{family.name}_bucket", {**labels, "le": le}, float(cumulative), timestamp, exemplar)
+    total = point.sum
+    if openmetrics and (total is None or not total >= 0 or bounds[0] < 0):
+        return  # OpenMetrics: no _sum with negative buckets or a negative sum, and no _count without _sum
+    family.add_sample(f"{family.name}_count", labels, float(point.count), timestamp)
+    if total is not None:
+        family.add_sample(f"{family.name}_sum", labels, float(total), timestamp)
 
 
 def _timestamp(nanos: int) -> PromTimestamp:
@@ -148,7 +161,3 @@ def _bucket_exemplars(point: Any, bounds: list[float]) -> list[Exemplar | None]:
         if best[index] is None or exemplar.value > best[index].value:
             best[index] = exemplar
     return [_exemplar(e) if e is not None else None for e in best]
-
-
-def _float_text(value: float) -> str:
-    return repr(float(value))

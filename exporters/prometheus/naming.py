@@ -20,9 +20,15 @@ _UNITS = {
     "1": "", "%": "percent", "$": "dollars",
 }  # fmt: skip
 _PER_UNITS = {"s": "second", "m": "minute", "h": "hour", "d": "day", "w": "week", "mo": "month", "y": "year"}
-_SEPARATORS = re.compile(r"[^\w]|_", re.UNICODE)  # anything but a letter or digit separates tokens
+# The legacy (non-UTF-8) Prometheus syntax every parser and Prometheus version accepts.
+METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+# Anything but an ASCII letter or digit separates tokens: the translator splits on non-letters and then
+# escapes what the legacy syntax refuses (`é`) to `_`, which ends in the same name.
+_SEPARATORS = re.compile(r"[^a-zA-Z0-9]")
 _ANNOTATION = re.compile(r"\{[^}]*\}")
-_FORBIDDEN = re.compile(r"[^\w:]", re.UNICODE)
+_FORBIDDEN = re.compile(r"[^a-zA-Z0-9_:]")
+_FORBIDDEN_LABEL = re.compile(r"[^a-zA-Z0-9_]")
 
 
 def _tokens(text: str) -> list[str]:
@@ -58,13 +64,18 @@ def metric_name(name: str, unit: str, *, counter: bool, gauge: bool, namespace: 
 
 
 def label_name(key: str) -> str:
-    """Non-alphanumerics become `_`; a leading digit or single `_` gets a `key` prefix (the Collector's rule)."""
+    """The translator's NormalizeLabel: every character outside `[a-zA-Z0-9_]` becomes `_`; then a leading
+    digit gets a `key_` prefix and a leading `_` a `key` prefix (`_x` -> `key_x`, `.x` -> `key_x`).
+
+    One difference: the Collector keeps a leading `__`, but Prometheus reserves those names for its own
+    use and prometheus-client's parsers refuse them, so `__x` becomes `key__x` here. An empty key stays
+    empty, which no label may be: callers drop such points."""
     if not key:
         return key
-    label = "".join(c if c.isalnum() else "_" for c in key)
+    label = _FORBIDDEN_LABEL.sub("_", key)
     if label[0].isdigit():
         return "key_" + label
-    if label.startswith("_") and not label.startswith("__"):
+    if label.startswith("_"):
         return "key" + label
     return label
 

@@ -19,6 +19,7 @@ from typing import Any, Literal, Self
 from pydantic import Field, field_validator, model_validator
 
 from collector.component import ConfigModel
+from collector.configtypes import Refused
 from processors.matching import compile_regexp
 from processors.points import AttributeEdit as Edit
 
@@ -44,6 +45,7 @@ class AttributeAction(ConfigModel):
     default_value: AttributeValue | None = Field(None, description="Used when from_attribute is absent.")
     pattern: str | None = Field(None, description="delete/hash: keys matching it; extract: named groups.")
     converted_type: Literal["int", "double", "string"] | None = None
+    from_context: Refused("metrics here carry no request context: use value or from_attribute") = None
 
     @field_validator("pattern")
     @classmethod

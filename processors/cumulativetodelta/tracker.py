@@ -5,7 +5,8 @@ Semantics follow the Collector's cumulativetodeltaprocessor, with one deliberate
 changed start time, or a value lower than the previous one) emits the value counted since the reset
 instead of dropping the point, so no increase is ever lost.
 
-- Converted: monotonic cumulative Sums and cumulative Histograms. Non-monotonic cumulative Sums (an
+- Converted: monotonic cumulative Sums and cumulative Histograms (exponential ones too when asked:
+  `exponential=True`, what the CloudWatch exporters use). Non-monotonic cumulative Sums (an
   up-down counter such as a queue size) pass through unchanged, as in the Collector: their deltas mean
   nothing to a backend that sums them. Gauges and delta data pass through unchanged too.
 - Series identity: resource + scope + metric name + unit + kind + point attributes.
@@ -35,6 +36,9 @@ from typing import Any, Literal
 
 from opentelemetry.sdk.metrics.export import (
     AggregationTemporality,
+    Buckets,
+    ExponentialHistogram,
+    ExponentialHistogramDataPoint,
     Histogram,
     HistogramDataPoint,
     Metric,
@@ -63,6 +67,9 @@ class _State:
     total: float = 0.0
     bucket_counts: tuple[int, ...] = ()
     bounds: tuple[float, ...] = ()
+    scale: int = 0
+    zero_count: int = 0
+    buckets: tuple[dict[int, int], dict[int, int]] = ({}, {})  # exponential: (positive, negative) by index
 
 
 def freeze_attributes(attributes: Mapping[str, Any] | None) -> tuple[tuple[str, Any], ...]:
@@ -83,15 +90,19 @@ class DeltaTracker:
         *,
         initial_value: InitialValue = "auto",
         max_staleness: float = 0.0,
-        select: Callable[[str], bool] | None = None,
+        select: Callable[[Metric], bool] | None = None,
+        exponential: bool = False,
     ) -> None:
-        """`select(metric_name)`, when given, limits conversion to the metrics it accepts."""
+        """`select(metric)`, when given, limits conversion to the metrics it accepts. `exponential`
+        converts cumulative exponential histograms too (the Collector's processor leaves them; exporters
+        whose backend sums what it receives need it)."""
         if initial_value not in ("auto", "keep", "drop"):
             raise ValueError(f"initial_value must be auto, keep or drop, not {initial_value!r}")
         if max_staleness < 0:
             raise ValueError("max_staleness must be >= 0")
         self.initial_value = initial_value
         self.select = select
+        self.converted: tuple[type, ...] = (Sum, Histogram, ExponentialHistogram) if exponential else (Sum, Histogram)
         self.max_staleness_ns = int(max_staleness * 1e9)
         self.created_ns = time.time_ns()
         self.dropped: Counter[str] = Counter()
@@ -120,15 +131,21 @@ class DeltaTracker:
                 return metric
             if isinstance(body, Sum) and not body.is_monotonic:
                 return metric
-            if not isinstance(body, Sum | Histogram):
-                return metric  # e.g. exponential histograms: not converted, as in the Collector
-            if self.select is not None and not self.select(metric.name):
+            if not isinstance(body, self.converted):
+                return metric  # exponential histograms only with `exponential` (the Collector's processor leaves them)
+            if self.select is not None and not self.select(metric):
                 return metric
             context = context_keys.get(id(scope))
             if context is None:
                 context = context_keys[id(scope)] = self._context_key(resource, scope)
             base = (*context, metric.name, metric.unit, type(body).__name__)
-            convert_point = self._sum_point if isinstance(body, Sum) else self._histogram_point
+            convert_point = (
+                self._sum_point
+                if isinstance(body, Sum)
+                else self._histogram_point
+                if isinstance(body, Histogram)
+                else self._exponential_point
+            )
             points = []
             for point in body.data_points:
                 converted = convert_point((*base, freeze_attributes(point.attributes)), point, now)
@@ -206,12 +223,9 @@ class DeltaTracker:
             bucket_counts=counts,
             bounds=bounds,
         )
-        state = self._known(key, now)
+        state, send_first = self._advance(key, fresh, point, now)
         if state is None:
-            return point if self._first(key, fresh) else None
-        if point.time_unix_nano < state.time:
-            self.last_dropped["out_of_order"] += 1
-            return None
+            return point if send_first else None
         reset = (
             point.start_time_unix_nano != state.start_time
             or bounds != state.bounds
@@ -219,16 +233,68 @@ class DeltaTracker:
             or point.count < state.count
             or any(new < old for new, old in zip(counts, state.bucket_counts, strict=True))
         )
-        self._states[key] = fresh
         if reset:
-            start = point.start_time_unix_nano if point.start_time_unix_nano != state.start_time else state.time
-            return dataclasses.replace(point, start_time_unix_nano=start)
+            return _since_reset(point, state)
         return dataclasses.replace(
             point,
             start_time_unix_nano=state.time,
             count=point.count - state.count,
             sum=point.sum - state.total,
             bucket_counts=[new - old for new, old in zip(counts, state.bucket_counts, strict=True)],
+            min=math.nan,
+            max=math.nan,
+        )
+
+    def _advance(self, key: SeriesKey, fresh: _State, point: Any, now: int) -> tuple[_State | None, bool]:
+        """What both histogram kinds share: (previous state, False) to subtract from; (None, True) for
+        a first point sent as it is; (None, False) for a point not sent. `fresh` becomes the state."""
+        state = self._known(key, now)
+        if state is None:
+            return None, self._first(key, fresh)
+        if point.time_unix_nano < state.time:
+            self.last_dropped["out_of_order"] += 1
+            return None, False
+        self._states[key] = fresh
+        return state, False
+
+    def _exponential_point(
+        self, key: SeriesKey, point: ExponentialHistogramDataPoint, now: int
+    ) -> ExponentialHistogramDataPoint | None:
+        """As `_histogram_point`; the previous buckets are first brought down to the point's scale (a
+        cumulative exponential histogram only ever lowers its scale), a higher scale is a reset."""
+        if math.isnan(point.sum):
+            self.last_dropped["nan"] += 1
+            return None
+        buckets = (_by_index(point.positive), _by_index(point.negative))
+        fresh = _State(
+            point.start_time_unix_nano,
+            point.time_unix_nano,
+            now,
+            count=point.count,
+            total=point.sum,
+            scale=point.scale,
+            zero_count=point.zero_count,
+            buckets=buckets,
+        )
+        state, send_first = self._advance(key, fresh, point, now)
+        if state is None:
+            return point if send_first else None
+        deltas = None
+        if point.start_time_unix_nano == state.start_time and point.scale <= state.scale:
+            shift = state.scale - point.scale
+            deltas = [_subtract(new, _downscale(old, shift)) for new, old in zip(buckets, state.buckets, strict=True)]
+        zero = point.zero_count - state.zero_count
+        if deltas is None or None in deltas or zero < 0 or point.count < state.count:
+            return _since_reset(point, state)
+        positive, negative = (_as_buckets(d) for d in deltas)
+        return dataclasses.replace(
+            point,
+            start_time_unix_nano=state.time,
+            count=point.count - state.count,
+            sum=point.sum - state.total,
+            zero_count=zero,
+            positive=positive,
+            negative=negative,
             min=math.nan,
             max=math.nan,
         )
@@ -241,3 +307,42 @@ class DeltaTracker:
         limit = now - self.max_staleness_ns
         for key in [k for k, s in self._states.items() if s.last_seen_ns < limit]:
             del self._states[key]
+
+
+def _since_reset(point: Any, state: _State) -> Any:
+    """A histogram point after a reset: its own counts, from the reset (or the previous point) on."""
+    start = point.start_time_unix_nano if point.start_time_unix_nano != state.start_time else state.time
+    return dataclasses.replace(point, start_time_unix_nano=start)
+
+
+def _by_index(buckets: Buckets) -> dict[int, int]:
+    return {buckets.offset + i: count for i, count in enumerate(buckets.bucket_counts) if count}
+
+
+def _downscale(counts: dict[int, int], shift: int) -> dict[int, int]:
+    """Buckets at a scale `shift` lower: 2**shift neighbours merge into one (index >> shift)."""
+    if not shift:
+        return counts
+    merged: dict[int, int] = {}
+    for index, count in counts.items():
+        merged[index >> shift] = merged.get(index >> shift, 0) + count
+    return merged
+
+
+def _subtract(new: dict[int, int], old: dict[int, int]) -> dict[int, int] | None:
+    """new - old per bucket; None when a bucket went down (a reset)."""
+    delta = dict(new)
+    for index, count in old.items():
+        left = delta.get(index, 0) - count
+        if left < 0:
+            return None
+        delta[index] = left
+    return delta
+
+
+def _as_buckets(counts: dict[int, int]) -> Buckets:
+    live = [i for i, c in counts.items() if c]
+    if not live:
+        return Buckets(0, [])
+    low, high = min(live), max(live)
+    return Buckets(low, [counts.get(i, 0) for i in range(low, high + 1)])

@@ -2,14 +2,15 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import time
 from collections.abc import Callable
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from opentelemetry.sdk.metrics.export import MetricsData
 from pydantic import Field, model_validator
 
 from collector.component import ConfigModel, Factory, Host, Kind, Processor, Stability
-from collector.configtypes import PositiveDuration
+from collector.configtypes import Duration, PositiveDuration, Refused
 from collector.telemetry import resident_memory_bytes
 from processors.memory_limiter.limits import (
     MIB,
@@ -33,9 +34,23 @@ class MemoryLimiterConfig(ConfigModel):
     spike_limit_percentage: int = Field(
         0, ge=0, le=100, description="Spike as a percentage of the same memory; 0 = 20% of the hard limit."
     )
+    min_gc_interval_when_soft_limited: Duration = Field(
+        10.0, ge=0, description="At least this long between forced garbage collections above the soft limit."
+    )
+    min_gc_interval_when_hard_limited: Duration = Field(
+        0.0, ge=0, description="At least this long between forced garbage collections above the hard limit."
+    )
+    model: Literal["gcstats"] = Field("gcstats", description="Only the Collector's default model.")
+    admission: Refused(
+        "the admission model is not available; receivers reserve each request's memory against the limits above"
+    ) = None
 
     @model_validator(mode="after")
     def _limits_make_sense(self) -> Self:
+        if self.min_gc_interval_when_soft_limited < self.min_gc_interval_when_hard_limited:
+            raise ValueError(
+                "min_gc_interval_when_soft_limited should be larger than min_gc_interval_when_hard_limited"
+            )
         if self.limit_mib:
             if self.spike_limit_mib >= self.limit_mib:
                 raise ValueError("spike_limit_mib must be smaller than limit_mib")
@@ -77,6 +92,7 @@ class MemoryLimiterProcessor(Processor):
         self.pressure = Pressure.NORMAL
         self._host: Host | None = None
         self._checker: asyncio.Task[None] | None = None
+        self._last_gc = float("-inf")
 
     async def start(self, host: Host) -> None:
         self._host = host
@@ -98,12 +114,26 @@ class MemoryLimiterProcessor(Processor):
         assert self.limits is not None
         usage = self._memory_usage()
         pressure = self.limits.classify(usage)
-        if pressure is Pressure.HARD:
-            gc.collect()  # on the loop on purpose: it must not race the allocations it is trying to free
+        if pressure.refusing:
+            self._collect_garbage(pressure)
         if pressure.refusing != self.pressure.refusing:
             self._report_change(pressure, usage)
         self.pressure = pressure
         return pressure
+
+    def _collect_garbage(self, pressure: Pressure) -> None:
+        """A full collection above either limit, at most once per the Collector's min_gc_interval_* for that
+        limit. On the loop on purpose: it must not race the allocations it is trying to free."""
+        config = self.config
+        interval = (
+            config.min_gc_interval_when_hard_limited
+            if pressure is Pressure.HARD
+            else config.min_gc_interval_when_soft_limited
+        )
+        now = time.monotonic()
+        if now - self._last_gc >= interval:
+            gc.collect()
+            self._last_gc = now
 
     def _report_change(self, pressure: Pressure, usage: float) -> None:
         assert self.limits is not None

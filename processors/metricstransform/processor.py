@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from opentelemetry.sdk.metrics.export import Metric, MetricsData
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
 from collector.component import ConfigModel, Factory, Kind, SimpleProcessor, Stability
+from collector.configtypes import Refused
 from collector.metrics import iter_metrics, map_metrics, merge
 from processors.attributes.actions import AttributeAction, rename_edit, value_map_edit
 from processors.matching import NamePattern, NameRule, check_new_name
@@ -22,16 +23,38 @@ class ValueAction(ConfigModel):
     new_value: str
 
 
-class Operation(ConfigModel):
-    """The Collector's operation keys; the aggregation and type-toggling operations are not supported."""
+_AGGREGATION = "aggregation is not supported here: aggregate in the backend (CloudWatch statistics, PromQL)"
+_UNSUPPORTED_ACTIONS = {
+    "aggregate_labels": _AGGREGATION,
+    "aggregate_label_values": _AGGREGATION,
+    "combine": _AGGREGATION,
+    "group": "regrouping resources is not supported: every metric keeps its resource",
+    "toggle_scalar_data_type": "values keep the type they arrived with; exporters write numbers either way",
+}
 
-    action: Literal["add_label", "update_label", "delete_label_value", "experimental_scale_value"]
+
+def _supported_action(action: Any) -> Any:
+    if action in _UNSUPPORTED_ACTIONS:
+        raise ValueError(f"action {action!r} is not supported: {_UNSUPPORTED_ACTIONS[action]}")
+    return action
+
+
+class Operation(ConfigModel):
+    """The Collector's operation keys; the aggregation and type-toggling operations are refused with reasons."""
+
+    action: Annotated[
+        Literal["add_label", "update_label", "delete_label_value", "experimental_scale_value"],
+        BeforeValidator(_supported_action),
+    ]
     label: str | None = Field(None, min_length=1)
     new_label: str | None = Field(None, min_length=1)
     new_value: str | None = None
     label_value: str | None = None
     value_actions: list[ValueAction] = Field(default_factory=list)
     experimental_scale: float | None = Field(None, gt=0)
+    label_set: Refused(_AGGREGATION) = None
+    aggregation_type: Refused(_AGGREGATION) = None
+    aggregated_values: Refused(_AGGREGATION) = None
 
     @model_validator(mode="after")
     def _required_keys(self) -> Self:
@@ -68,9 +91,16 @@ class Operation(ConfigModel):
 
 
 class Transform(NameRule):
-    action: Literal["update", "insert"] = Field(description="update in place, or insert a changed copy.")
+    action: Annotated[Literal["update", "insert"], BeforeValidator(_supported_action)] = Field(
+        description="update in place, or insert a changed copy."
+    )
     new_name: str | None = Field(None, min_length=1, description="Required for insert.")
     operations: list[Operation] = Field(default_factory=list)
+    aggregation_type: Refused(_AGGREGATION) = None
+    group_resource_labels: Refused(_UNSUPPORTED_ACTIONS["group"]) = None
+    submatch_case: Refused("new names keep the case of what the pattern captured") = None
+    experimental_match_labels: Refused("select points with the filter processor's attributes instead") = None
+    metric_name: Refused("removed from the Collector: use include") = None
 
     @field_validator("new_name")
     @classmethod

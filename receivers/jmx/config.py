@@ -7,10 +7,10 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
 from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, field_validator, model_validator
 
 from collector.component import ConfigModel
+from collector.configfile import read_yaml_file
 from collector.configtls import TLSClientConfig
 from collector.configtypes import PositiveDuration
 from collector.scraperhelper import ScraperConfig
@@ -153,9 +153,7 @@ class RuleFile(ConfigModel):
 
 
 def load_preset(name: str) -> list[Rule]:
-    path = PRESETS_DIR / f"{name}.yaml"
-    with path.open(encoding="utf-8") as file:
-        return RuleFile.model_validate(yaml.safe_load(file)).rules
+    return RuleFile.model_validate(read_yaml_file(PRESETS_DIR / f"{name}.yaml")).rules
 
 
 def preset_names() -> list[str]:

@@ -2,27 +2,93 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from collector.component import ConfigModel
 from collector.confignet import Endpoint
 from collector.configtls import TLSServerConfig
+from collector.configtypes import PositiveDuration, Refused
+
+_AUTH = "authenticator extensions are not available; require client certificates with tls.client_ca_file"
+_METADATA = "no component here reads client metadata (the batch processor's metadata_keys see none)"
+_METRICS_ONLY = "this collector receives metrics only"
+
+
+class ServerParameters(ConfigModel):
+    """gRPC keepalive.ServerParameters; unset = gRPC's default."""
+
+    max_connection_idle: PositiveDuration | None = None
+    max_connection_age: PositiveDuration | None = None
+    max_connection_age_grace: PositiveDuration | None = None
+    time: PositiveDuration | None = Field(None, description="Ping a client after this long without activity.")
+    timeout: PositiveDuration | None = Field(None, description="Close the connection if a ping is not answered.")
+
+
+class EnforcementPolicy(ConfigModel):
+    """gRPC keepalive.EnforcementPolicy: how often clients may ping."""
+
+    min_time: PositiveDuration | None = None
+    permit_without_stream: bool = False
+
+
+class KeepaliveConfig(ConfigModel):
+    server_parameters: ServerParameters | None = None
+    enforcement_policy: EnforcementPolicy | None = None
+
+    def grpc_options(self) -> list[tuple[str, int]]:
+        """The grpc core channel arguments with the same meaning as grpc-go's keepalive settings."""
+        options: list[tuple[str, int]] = []
+        server = self.server_parameters or ServerParameters()
+        for value, arg in (
+            (server.max_connection_idle, "grpc.max_connection_idle_ms"),
+            (server.max_connection_age, "grpc.max_connection_age_ms"),
+            (server.max_connection_age_grace, "grpc.max_connection_age_grace_ms"),
+            (server.time, "grpc.keepalive_time_ms"),
+            (server.timeout, "grpc.keepalive_timeout_ms"),
+        ):
+            if value is not None:
+                options.append((arg, int(value * 1000)))
+        policy = self.enforcement_policy
+        if policy is not None:
+            if policy.min_time is not None:
+                options.append(("grpc.http2.min_ping_interval_without_data_ms", int(policy.min_time * 1000)))
+            options.append(("grpc.keepalive_permit_without_calls", int(policy.permit_without_stream)))
+        return options
+
+
+def _tcp_only(transport: str) -> str:
+    if transport != "tcp":
+        raise ValueError(f"transport {transport!r} is not supported: only tcp; listen on a loopback endpoint instead")
+    return transport
 
 
 class GRPCConfig(ConfigModel):
     endpoint: Endpoint = "localhost:4317"
-    transport: Literal["tcp"] = Field("tcp", description="Only tcp; the Collector's unix sockets are not supported.")
+    transport: Annotated[str, AfterValidator(_tcp_only)] = Field(
+        "tcp", description="Only tcp; the Collector's unix sockets are not supported."
+    )
     max_recv_msg_size_mib: int = Field(4, gt=0, description="Larger messages get RESOURCE_EXHAUSTED.")
     max_concurrent_streams: int | None = Field(None, gt=0)
     tls: TLSServerConfig | None = None
+    keepalive: KeepaliveConfig | None = None
+    read_buffer_size: Refused("gRPC's C core sizes its own buffers") = None
+    write_buffer_size: Refused("gRPC's C core sizes its own buffers") = None
+    auth: Refused(_AUTH) = None
+    include_metadata: Refused(_METADATA) = None
+    middlewares: Refused("middleware extensions are not available") = None
+    tls_settings: Refused("renamed in the Collector: use tls") = None
+
+    def keepalive_options(self) -> list[tuple[str, int]]:
+        return self.keepalive.grpc_options() if self.keepalive else []
 
 
 class CORSConfig(ConfigModel):
     allowed_origins: list[str] = Field(default_factory=list, description="`*` wildcards allowed.")
     allowed_headers: list[str] = Field(default_factory=list)
     max_age: int | None = Field(None, ge=0, description="Seconds a browser may cache a preflight answer.")
+    exposed_headers: Refused("the answers carry no header a browser script needs") = None
 
 
 class HTTPConfig(ConfigModel):
@@ -31,13 +97,35 @@ class HTTPConfig(ConfigModel):
     metrics_url_path: str = "/v1/metrics"
     tls: TLSServerConfig | None = None
     cors: CORSConfig | None = None
+    traces_url_path: Refused(_METRICS_ONLY) = None
+    logs_url_path: Refused(_METRICS_ONLY) = None
+    profiles_url_path: Refused(_METRICS_ONLY) = None
+    auth: Refused(_AUTH) = None
+    include_metadata: Refused(_METADATA) = None
+    compression_algorithms: Refused(
+        "gzip, deflate and uncompressed bodies are always accepted; zstd and snappy never"
+    ) = None
+    response_headers: Refused("answers carry only the OTLP headers") = None
+    keepalive: Refused("the HTTP listener's keep-alive is the collector's own (docs/operations.md)") = None
+    write_timeout: Refused("the HTTP listener's limits are the collector's own (docs/operations.md)") = None
+    middlewares: Refused("middleware extensions are not available") = None
+    cors_allowed_origins: Refused("renamed in the Collector: use cors.allowed_origins") = None
+    cors_allowed_headers: Refused("renamed in the Collector: use cors.allowed_headers") = None
+    tls_settings: Refused("renamed in the Collector: use tls") = None
 
     @field_validator("metrics_url_path")
     @classmethod
     def _absolute(cls, value: str) -> str:
+        """As the Collector (which parses it as a URL): a relative path gets its `/`, and what is not a
+        URL path (`:invalid`, a query, a fragment, spaces) is refused."""
         value = value.strip()
         if not value:
             raise ValueError("must not be empty")
+        first_segment = value.lstrip("/").split("/", 1)[0]
+        if ":" in first_segment and not value.startswith("/"):
+            raise ValueError(f"{value!r} is not a URL path: the first segment of a relative path cannot hold ':'")
+        if any(c in value for c in "?# ") or not value.isprintable():
+            raise ValueError(f"{value!r} is not a URL path: no query, fragment, spaces or control characters")
         return value if value.startswith("/") else "/" + value
 
 

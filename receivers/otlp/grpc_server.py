@@ -53,6 +53,7 @@ class GRPCServer:
         options = [("grpc.max_receive_message_length", self.config.max_recv_msg_size_mib * MIB)]
         if self.config.max_concurrent_streams:
             options.append(("grpc.max_concurrent_streams", self.config.max_concurrent_streams))
+        options += self.config.keepalive_options()
         server = grpc.aio.server(options=options)
         method = grpc.unary_unary_rpc_method_handler(
             self._export, response_serializer=ExportMetricsServiceResponse.SerializeToString

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import boto3
@@ -31,18 +31,23 @@ class MotoServer:
     port: int
     log_path: Path
     process: subprocess.Popen[bytes] | None = None
+    env: dict[str, str] = field(default_factory=dict)  # e.g. INITIAL_NO_AUTH_ACTION_COUNT: IAM enforced
+    program: str = "moto_server"  # or moto_proxy: an HTTPS-intercepting proxy in front of moto's backends
 
     @property
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        binary = Path(sys.executable).with_name("moto_server")
+        binary = Path(sys.executable).with_name(self.program)
         if not binary.exists():
-            pytest.fail(f"moto_server not found beside {sys.executable}: install the test extra (moto[server])")
+            pytest.fail(f"{self.program} not found beside {sys.executable}: install the test extra (moto[server])")
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [str(binary), "-H", "127.0.0.1", "-p", str(self.port)], stdout=log, stderr=subprocess.STDOUT
+                [str(binary), "-H", "127.0.0.1", "-p", str(self.port)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, **self.env},
             )
         try:
             wait_for(lambda: listening(self.port), 30, f"moto_server on port {self.port} (log: {self.log_path})")

@@ -109,6 +109,22 @@ def test_series_not_seen_for_the_expiration_free_their_slot(caplog) -> None:
     assert guard.series_count("m") == 2
 
 
+def test_names_admitted_per_label_set_keep_their_slots_while_seen() -> None:
+    """admit_names (once per label set per batch): last-seen times are written at most once a minute,
+    yet a pair seen every batch never expires and one no longer seen does."""
+    clock = FakeClock()
+    guard = SeriesGuard(5, logging.getLogger("test.guard"), expiration=3600.0, clock=clock)
+    series = (("server",), ("s1",))
+    assert guard.admit_names(series, {"lag", "events"}, guard.batch()) == set()
+    for step in range(1, 500):  # every 15 s for two hours (sweeps are hourly), "events" no longer sent
+        clock.now = step * 15.0
+        assert guard.admit_names(series, {"lag"}, guard.batch()) == set()
+    assert (guard.series_count("lag"), guard.series_count("events")) == (1, 0)
+    full = SeriesGuard(1, logging.getLogger("test.guard"), clock=clock)
+    assert full.admit_names(series, {"lag"}, full.batch()) == set()
+    assert full.admit_names((("server",), ("s2",)), {"lag", "events"}, full.batch()) == {"lag"}
+
+
 def test_negative_cap_is_a_config_error() -> None:
     with pytest.raises(ValueError, match="max_series_per_metric"):
         cloudwatch_factory.config_model.model_validate({"namespace": "x", "max_series_per_metric": -1})

@@ -141,7 +141,8 @@ async def test_histograms_as_values_and_counts_within_100(capsys) -> None:
     ("option", "expected"),
     [
         ("NoDimensionRollup", [["db", "server"]]),
-        ("SingleDimensionRollup", [["db", "server"], ["db"], ["server"]]),
+        ("SingleDimensionRollupOnly", [["db", "server"], ["db"], ["server"]]),
+        ("SingleDimensionRollup", [["db", "server"], ["db"], ["server"]]),  # the spelling accepted before
         ("ZeroAndSingleDimensionRollup", [["db", "server"], [], ["db"], ["server"]]),
     ],
 )
@@ -220,7 +221,7 @@ def test_config_errors_name_the_problem() -> None:
         ),
         max_size=400,
     ),
-    rollup=st.sampled_from(["NoDimensionRollup", "SingleDimensionRollup", "ZeroAndSingleDimensionRollup"]),
+    rollup=st.sampled_from(["NoDimensionRollup", "SingleDimensionRollupOnly", "ZeroAndSingleDimensionRollup"]),
 )
 def test_every_finite_value_is_sent_once_in_valid_documents(points, rollup) -> None:
     """Any mix of names, labels and timestamps: valid documents, every finite value exactly once."""
@@ -234,9 +235,9 @@ def test_every_finite_value_is_sent_once_in_valid_documents(points, rollup) -> N
     metrics = [gauge(name, value, attrs, t=(base + step) * 10**6) for name, value, attrs, step in points]
     expected = Counter()
     for name, value, attrs, step in points:
-        if isinstance(value, int) or math.isfinite(value):
-            labels = tuple(sorted((k, v) for k, v in attrs.items() if v and k != name))
-            expected[(name, value, labels, base + step)] += 1
+        # A point whose metric is named like one of its labels is dropped (it would replace the label).
+        if abs(value) <= 2.0**360 and name not in attrs:  # CloudWatch's range; False for NaN
+            expected[(name, value, tuple(sorted(attrs.items())), base + step)] += 1
     sent = Counter()
     for event in encoder.encode(batch(metrics)):
         document = check_document(event.message)

@@ -96,7 +96,7 @@ def test_regex_selectors_need_a_receiver_that_lists_its_names(tmp_path: Path) ->
     ("extra", "reason"),
     [
         ({"metric_declarations": []}, "without metric_declarations every metric and label set"),
-        ({"dimension_rollup_option": "SingleDimensionRollup"}, "SingleDimensionRollup adds a dimension set"),
+        ({"dimension_rollup_option": "SingleDimensionRollupOnly"}, "SingleDimensionRollupOnly adds a dimension set"),
     ],
 )
 def test_configs_that_depend_on_labels_say_why(tmp_path: Path, example_plugin, extra, reason) -> None:

@@ -177,11 +177,12 @@ async def test_hard_limit_forces_garbage_collection(monkeypatch):
     processor, _ = limiter(memory, limit_mib=100, check_interval="1h")
     await processor.start(StatusHost())
     try:
-        assert collections == []  # soft only: refuse, no collection
+        processor.check()
+        assert collections == [1]  # soft: once per min_gc_interval_when_soft_limited (10s), as the Collector
         memory.mib = 120
         assert processor.check() is Pressure.HARD
         processor.check()
-        assert len(collections) == 2
+        assert len(collections) == 3  # hard: min_gc_interval_when_hard_limited is 0, every check
         with pytest.raises(MemoryLimitExceeded):
             await processor.consume(batch())
     finally:

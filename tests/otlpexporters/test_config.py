@@ -80,7 +80,7 @@ def test_otlp_endpoint_forms(endpoint, insecure, target, tls):
         (
             "otlp",
             {"endpoint": "x:1", "compression": "zstd"},
-            "exporters.otlp.compression: input should be 'gzip' or 'none'",
+            "exporters.otlp.compression: compression 'zstd' is not supported: use gzip (the default), deflate or none",
         ),
         (
             "otlp",

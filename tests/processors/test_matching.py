@@ -70,7 +70,9 @@ def test_resource_attributes_accept_both_collector_spellings_and_regexp_values()
 
 
 def test_name_only_selection_for_cumulativetodelta():
-    s = Selection.of(MetricsSelector(metrics=["a", "b"]), MetricsSelector(match_type="regexp", metrics=["^b"]))
+    s = Selection.of(
+        MetricsSelector(match_type="strict", metrics=["a", "b"]), MetricsSelector(match_type="regexp", metrics=["^b"])
+    )
     assert [s.matches_name(n) for n in ("a", "b", "c")] == [True, False, False]
 
 

@@ -90,8 +90,11 @@ def test_rename_conflict_is_refused_as_in_rename():
     ("transform", "message"),
     [
         ({"include": "a", "action": "insert"}, "needs new_name"),
-        ({"include": "a", "action": "combine", "new_name": "b"}, "'update' or 'insert'"),
-        ({"include": "a", "action": "update", "operations": [{"action": "aggregate_labels"}]}, "add_label"),
+        ({"include": "a", "action": "combine", "new_name": "b"}, "action 'combine' is not supported: aggregation"),
+        (
+            {"include": "a", "action": "update", "operations": [{"action": "aggregate_labels"}]},
+            "action .aggregate_labels. is not supported: aggregation",
+        ),
         ({"include": "a", "action": "update", "operations": [{"action": "add_label", "new_label": "x"}]}, "new_value"),
         ({"include": "a", "action": "update", "new_name": "$1"}, "match_type: regexp"),
     ],

@@ -48,7 +48,7 @@ def test_namespace_and_no_suffixes():
 @pytest.mark.parametrize(
     ("key", "expected"),
     [("server", "server"), ("host.name", "host_name"), ("0day", "key_0day"), ("_private", "key_private"),
-     ("__meta", "__meta"), ("a-b/c", "a_b_c")],
+     ("__meta", "key__meta"), ("a-b/c", "a_b_c")],
 )  # fmt: skip
 def test_label_names(key, expected):
     assert label_name(key) == expected

@@ -182,8 +182,6 @@ def test_openmetrics_off_by_default_and_namespace_and_resource_labels(tmp_path):
 def test_jmx_exporter_names_restored():
     """What docs/prometheus.md promises: metricstransform-renamed points plus add_metric_suffixes: false
     give back jmx_exporter's exact series name and labels."""
-    from prometheus_client.exposition import generate_latest
-
     from collector.component import Kind
     from exporters.prometheus import PrometheusConfig, factory
 
@@ -192,13 +190,11 @@ def test_jmx_exporter_names_restored():
     lag = Gauge([NumberDataPoint(attributes, 0, T0, 85)])
     renamed = wrap(Metric("debezium_metrics_MilliSecondsBehindSource", "", "ms", lag), scope="")
     exporter.accumulator.accumulate(renamed)
-    text = generate_latest(exporter.text_registry).decode()
+    text = exporter.render(openmetrics=False).decode()
     assert 'debezium_metrics_MilliSecondsBehindSource{context="streaming",name="inventory",plugin="mysql"} 85.0' in text
 
 
 def test_histogram_exemplars_go_to_their_bucket_in_openmetrics():
-    from prometheus_client.openmetrics.exposition import generate_latest as openmetrics
-
     from collector.component import Kind
     from exporters.prometheus import PrometheusConfig, factory
 
@@ -206,9 +202,7 @@ def test_histogram_exemplars_go_to_their_bucket_in_openmetrics():
     small, big, nan = (Exemplar({}, v, T0, span_id=1, trace_id=2) for v in (0.5, 7.0, float("nan")))
     point = HistogramDataPoint({}, T0, T0 + S, 3, 7.5, (1, 1, 1), (1.0, 5.0), 0.5, 7.0, [small, big, nan])
     exporter.accumulator.accumulate(wrap(Metric("h", "", "s", Histogram([point], AggregationTemporality.CUMULATIVE))))
-    (family,) = [
-        f for f in parse_openmetrics(openmetrics(exporter.openmetrics_registry).decode()) if f.name == "h_seconds"
-    ]
+    (family,) = [f for f in parse_openmetrics(exporter.render(openmetrics=True).decode()) if f.name == "h_seconds"]
     exemplars = {s.labels["le"]: s.exemplar for s in family.samples if s.name.endswith("_bucket")}
     assert exemplars["1.0"].value == 0.5 and exemplars["5.0"] is None and exemplars["+Inf"].value == 7.0
 
