@@ -300,3 +300,30 @@ def test_listen_beyond_loopback_is_allowed_with_tls_or_insecure() -> None:
             {"listen": {"endpoint": "0.0.0.0:25334", "auth_tokens": [TOKEN], **security}, "target_system": "jvm"}
         )
         assert config.in_jvm and config.listen is not None
+
+
+@pytest.mark.integration
+def test_a_collector_the_worker_dials_can_read_mbeans_and_nothing_else(
+    gateway_jar: injvm.GatewayJar, recipe: injvm.Recipe
+) -> None:
+    """The turned connection is the listening gateway's hardened one: a rogue listener that admits the worker
+    (on loopback, where plaintext is allowed) can call `scrape` and nothing else."""
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        server.settimeout(30)
+        settings = {"connect": f"127.0.0.1:{server.getsockname()[1]}", "token_file": str(recipe.file("gateway.token"))}
+        with injvm.agent_target(gateway_jar, settings):
+            connection, _ = server.accept()
+            with connection, connection.makefile("rwb") as stream:
+                connection.settimeout(30)
+                hello = [stream.readline() for _ in range(3)]
+                assert hello[0] == b"jmxotel-dialout 1\n" and hello[1].strip().decode() == recipe.token
+                stream.write(b"OK\n")
+
+                def ask(command: bytes) -> bytes:
+                    stream.write(command)
+                    stream.flush()
+                    return stream.readline()
+
+                assert ask(b"c\nt\ngetClass\ne\n").startswith(b"!x")  # not even getClass()
+                assert ask(b"r\nu\njava.lang.Runtime\nrj\ne\n").startswith(b"!x")  # no reflection
+                assert ask(b"c\nt\nscrape\ns\ne\n") == b"!ysUP\\n\n"  # the one call: an empty scrape
