@@ -124,7 +124,10 @@ def _answer(line: bytes) -> str:
     text = line.decode(errors="replace")
     if not text.startswith(protocol.RETURN_MESSAGE):
         raise Py4JError(f"not a py4j answer ({len(text)} bytes)")
-    value = protocol.get_return_value(text[1:], None, protocol.ENTRY_POINT_OBJECT_ID, "scrape")
+    try:
+        value = protocol.get_return_value(text[1:], None, protocol.ENTRY_POINT_OBJECT_ID, "scrape")
+    except (KeyError, IndexError, ValueError) as exc:  # an unknown type tag, a truncated answer
+        raise Py4JError(f"not a py4j answer: {type(exc).__name__}") from exc
     if not isinstance(value, str):
         raise Py4JError(f"scrape answered {type(value).__name__}")
     return value
