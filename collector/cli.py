@@ -21,6 +21,7 @@ from collector.component import Command, ComponentError, Kind
 from collector.config import CollectorConfig, ConfigError, load
 from collector.configfile import DEFAULT_MAX_BYTES
 from collector.costhints import cost_lines
+from collector.httpserver import raise_nofile_limit
 from collector.pipeline import Service
 from collector.registry import Registry
 from collector.schema import config_schema
@@ -123,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     logs.configure(args.log_level or telemetry_logs.level, args.log_format or telemetry_logs.encoding)
     for warning in config.warnings:
         log.warning(warning)
+    soft, hard = raise_nofile_limit()  # as the Go runtime does: listeners budget their connections from it
+    log.debug("file descriptor limit", extra={"soft": soft, "hard": hard})
     return asyncio.run(run(config, args.config, args.max_config_bytes))
 
 

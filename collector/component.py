@@ -12,6 +12,7 @@ import enum
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from opentelemetry.sdk.metrics.export import MetricsData
@@ -179,6 +180,41 @@ class Exporter(Component):
 
 class Extension(Component):
     """Not in the data path: health checks, storage for persistent queues."""
+
+
+@runtime_checkable
+class StorageExtension(Protocol):
+    """What a storage extension (`file_storage`) offers the persistent sending queue."""
+
+    permissions: int
+    """Mode for every directory the extension or its clients make; files get it without execute bits."""
+
+    fsync: bool
+    """Whether each write is synced to the device before it counts as stored."""
+
+    def client_directory(self, kind: str, component_id: str, signal: str = "metrics") -> Path:
+        """The directory that one client (e.g. an exporter's queue) keeps its files in."""
+        ...
+
+
+@runtime_checkable
+class MemoryGate(Protocol):
+    """Declared by a processor that bounds memory (`memory_limiter`), and by the receiver output in front
+    of it: asked before a request is read or decoded, so a receiver never holds memory the limiter would
+    refuse. `reserve` raises (a retryable refusal) when `nbytes` more would pass the limit; the returned
+    reservation must be released when the decoded batch has been handed on."""
+
+    def reserve(self, nbytes: int) -> Reservation: ...
+
+
+class Reservation(Protocol):
+    """Memory a request holds while it is read and decoded."""
+
+    def grow(self, nbytes: int) -> None:
+        """Hold `nbytes` more (e.g. a body without Content-Length as it arrives); raises as `reserve` does."""
+        ...
+
+    def release(self) -> None: ...
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from collector.component import ComponentID, ConfigModel, Factory, Kind
 from collector.configfile import DEFAULT_MAX_BYTES, FileProblem, read_yaml_file
-from collector.configtypes import Duration
+from collector.configtypes import Duration, is_refused
 from collector.registry import Registry
 
 TOP_LEVEL_KEYS = ("receivers", "processors", "exporters", "extensions", "service")
@@ -414,10 +414,7 @@ def allowed_keys(model: Any, loc: tuple[Any, ...]) -> list[str]:
     current = _unwrap_model(current)
     if current is None:
         return []
-    keys = []
-    for name, info in current.model_fields.items():
-        keys.append(info.alias or name)
-    return keys
+    return [info.alias or name for name, info in current.model_fields.items() if not is_refused(info)]
 
 
 def _step(annotation: Any, part: Any) -> Any:

@@ -6,6 +6,7 @@ import re
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, PlainSerializer, WithJsonSchema
+from pydantic.fields import FieldInfo
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
 _UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -54,6 +55,14 @@ Duration = Annotated[
 PositiveDuration = Annotated[Duration, Field(gt=0)]
 
 
+_REFUSED = {"not": {}}
+
+
+def is_refused(field: FieldInfo) -> bool:
+    """Whether a model field is a `Refused` key (left out of "allowed keys" lists)."""
+    return field.json_schema_extra == _REFUSED
+
+
 def Refused(reason: str) -> Any:
     """A Collector key this design cannot honour, as `key: Refused("why; use Y instead") = None`.
 
@@ -66,5 +75,5 @@ def Refused(reason: str) -> Any:
         raise ValueError(f"not supported: {reason}")
 
     return Annotated[
-        Any, BeforeValidator(refuse), Field(description=f"Not supported: {reason}", json_schema_extra={"not": {}})
+        Any, BeforeValidator(refuse), Field(description=f"Not supported: {reason}", json_schema_extra=_REFUSED)
     ]

@@ -3,6 +3,12 @@
 Named and keyed as the Collector's exporterhelper (`timeout`, `retry_on_failure`, `sending_queue`), so
 a slow or failing exporter only fills its own queue and never blocks or starves another one.
 
+Every accepted batch leaves once. An export attempt that exceeds `timeout` is cancelled; an export
+whose work cannot be cancelled (it runs on a thread, see collector/executors.py) is waited for, and if
+it then succeeded it is counted sent, never retried. A batch larger than `sending_queue.batch.max_size`
+(points, or encoded bytes) is sent as several requests, each with its own timeout, so one big batch
+cannot time out forever; sent/failed counters count each part as its backend answered.
+
 With `sending_queue.storage` naming a `file_storage` extension the queue lives on disk (see
 collector/filequeue.py): at-least-once delivery across restarts and crashes. Without it, what is still
 queued when the shutdown grace period ends is counted as failed and lost.
@@ -11,18 +17,20 @@ queued when the shutdown grace period ends is counted as failed and lost.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
-from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 from opentelemetry.sdk.metrics.export import MetricsData
 from pydantic import Field
 
-from collector.component import ComponentError, ConfigModel, Exporter, Host, PermanentError
+from collector.component import ComponentError, ConfigModel, Exporter, Host, PermanentError, StorageExtension
 from collector.configtypes import Duration
+from collector.executors import OwnedExecutor
 from collector.filequeue import FileQueue
-from collector.metrics import count_points
+from collector.metrics import count_points, split
+from collector.otlpjson import to_request
 from collector.telemetry import Telemetry
 
 
@@ -31,6 +39,10 @@ class QueueFullError(Exception):
     a pushing client (OTLP) is told to back off instead of being told its data was taken."""
 
     retry_after = 1.0
+
+
+class _Interrupted(Exception):
+    """Shutdown's grace period ended while a batch was being sent: it stays in flight for `drain`."""
 
 
 class RetryConfig(ConfigModel):
@@ -42,6 +54,16 @@ class RetryConfig(ConfigModel):
     max_elapsed_time: Duration = Field(300.0, description="Give up after this long; 0 retries forever.")
 
 
+class BatchSizeConfig(ConfigModel):
+    """The Collector's `sending_queue.batch` size keys; only the upper bound is used here (merging small
+    batches is the `batch` processor's job): a larger batch is split before it is sent."""
+
+    sizer: Literal["items", "bytes"] = Field(
+        "items", description="items: data points; bytes: size of the OTLP protobuf encoding."
+    )
+    max_size: int = Field(0, ge=0, description="Split batches above this size; 0 never splits.")
+
+
 class QueueConfig(ConfigModel):
     enabled: bool = True
     num_consumers: int = Field(10, ge=1)
@@ -49,6 +71,7 @@ class QueueConfig(ConfigModel):
     storage: str | None = Field(
         None, description="Id of a file_storage extension: keep the queue on disk so a restart loses nothing."
     )
+    batch: BatchSizeConfig = BatchSizeConfig()
 
 
 class SendingConfig(ConfigModel):
@@ -135,11 +158,17 @@ class QueuedSender:
         self.telemetry = telemetry
         self.queue: BatchQueue = MemoryQueue(config.sending_queue.queue_size)
         self._workers: list[asyncio.Task[None]] = []
+        self._busy: set[asyncio.Task[None]] = set()
+        self._stopping = asyncio.Event()
         self._closing = False
         self._full_logged = False
         self._retrying_logged = False
+        self._slow_logged = False
         self._last_rejection = ""
         self._labels = {"exporter": exporter.id}
+        self._partly_handled: dict[int, int] = {}
+        # Splitting and sizing a large batch is CPU work on every point: off the loop, on a thread of ours.
+        self._splitter = OwnedExecutor(f"split-{exporter.id}")
 
     async def start(self, host: Host) -> None:
         queue_config = self.config.sending_queue
@@ -156,16 +185,16 @@ class QueuedSender:
 
     async def _open_file_queue(self, host: Host, queue_config: QueueConfig) -> FileQueue:
         storage = host.extension(queue_config.storage or "")
-        client_directory = getattr(storage, "client_directory", None)
-        if client_directory is None:
+        if not isinstance(storage, StorageExtension):
             raise ComponentError(f"sending_queue.storage: extension {queue_config.storage!r} is not a file_storage")
         errors = self.telemetry.exporter_storage_errors
         queue = FileQueue(
             queue_config.queue_size,
-            Path(client_directory("exporter", self.exporter.id)),
+            storage.client_directory("exporter", self.exporter.id),
             self.exporter.logger,
             lambda operation: errors.labels(operation=operation, **self._labels).inc(),
-            fsync=bool(getattr(storage.config, "fsync", False)),
+            fsync=storage.fsync,
+            mode=storage.permissions,
         )
         recovered = await queue.open()
         if recovered:
@@ -177,7 +206,11 @@ class QueuedSender:
         if not count_points(data):
             return
         if not self.config.sending_queue.enabled:
-            await self._send(data)
+            try:
+                await self._send(data)
+            except _Interrupted:
+                unsent = count_points(data) - self._partly_handled.pop(id(data), 0)
+                self._failed(unsent, "shutdown grace period ended before the batch was sent")
             return
         if self._closing or not await self.queue.offer(data):
             self.telemetry.exporter_enqueue_failed.labels(**self._labels).inc(count_points(data))
@@ -191,11 +224,19 @@ class QueuedSender:
         self._update_queue_gauge()
 
     async def _work(self) -> None:
-        while True:
+        worker = asyncio.current_task()
+        assert worker is not None
+        while not self._stopping.is_set():
             token, data = await self.queue.take()
-            # A cancellation (shutdown) leaves the batch in flight, so shutdown accounts for it.
-            await self._send(data)
-            await self.queue.done(token)
+            # From here to `done` the batch is this worker's: shutdown lets it finish (see `shutdown`).
+            self._busy.add(worker)
+            try:
+                await self._send(data)
+                await self.queue.done(token)
+            except _Interrupted:
+                return  # not done: kept on disk by a persistent queue, else counted failed by `shutdown`
+            finally:
+                self._busy.discard(worker)
             self._update_queue_gauge()
             if self._full_logged and self.queue.size() < self.queue.capacity:
                 self._full_logged = False
@@ -204,17 +245,44 @@ class QueuedSender:
     def _update_queue_gauge(self) -> None:
         self.telemetry.exporter_queue_size.labels(**self._labels).set(self.queue.size())
 
+    async def _parts(self, data: MetricsData) -> list[MetricsData]:
+        """The batch as requests no larger than `sending_queue.batch.max_size`."""
+        batch = self.config.sending_queue.batch
+        if not batch.max_size:
+            return [data]
+        points = count_points(data)
+        if batch.sizer == "items":
+            if points <= batch.max_size:
+                return [data]
+            return await self._splitter.run(split, data, batch.max_size)
+        size = await self._splitter.run(lambda: to_request(data).ByteSize())
+        if size <= batch.max_size:
+            return [data]
+        # Points of one batch are alike in size: cut by the average, with a margin for the envelope.
+        per_part = max(1, int(points * batch.max_size * 0.9 / size))
+        return await self._splitter.run(split, data, per_part)
+
     async def _send(self, data: MetricsData) -> None:
+        started = time.monotonic()
+        handled = 0
+        for part in await self._parts(data):
+            try:
+                await self._send_part(part, started)
+            except _Interrupted:
+                self._partly_handled[id(data)] = handled  # counted already: `shutdown` must not count them again
+                raise
+            handled += count_points(part)
+
+    async def _send_part(self, data: MetricsData, started: float) -> None:
+        """Send one request with retries; count its points exactly once, as sent or as failed."""
         points = count_points(data)
         retry = self.config.retry_on_failure
         delays = backoff_delays(retry)
-        started = time.monotonic()
         while True:
+            if self._stopping.is_set():
+                raise _Interrupted
             try:
-                # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation that
-                # races with the export finishing, leaving a worker retrying after shutdown.
-                async with asyncio.timeout(self.config.timeout):
-                    await self.exporter.export(data)
+                await self._attempt(data)
             except PermanentError as exc:
                 self._rejected(points, str(exc) or type(exc).__name__)
                 return
@@ -232,13 +300,46 @@ class QueuedSender:
                     self._retrying_logged = True
                     self.exporter.logger.warning("export failed, retrying: %s", reason)
                 self.exporter.logger.debug("export failed, retrying", extra={"delay_s": round(delay, 3)})
-                await asyncio.sleep(delay)
+                with contextlib.suppress(TimeoutError):  # a backoff ends early when shutdown's grace period is over
+                    await asyncio.wait_for(self._stopping.wait(), delay)
                 continue
             self.telemetry.exporter_sent.labels(**self._labels).inc(points)
             if self._retrying_logged:
                 self._retrying_logged = False
                 self.exporter.logger.info("export succeeded again")
             return
+
+    async def _attempt(self, data: MetricsData) -> None:
+        """One try, bounded by `timeout`, whose outcome is what the exporter really did.
+
+        On timeout (or when shutdown's grace period ends) the export is cancelled and then awaited: a
+        cancellable export (network I/O on the loop) ends at once and the try counts as failed; one whose
+        work runs on a thread ends when that work does, and if it succeeded the try succeeded. Retrying
+        while that work still ran is how one batch used to be written twice.
+        """
+        export = asyncio.create_task(self.exporter.export(data), name=f"export:{self.exporter.id}")
+        stopping = asyncio.create_task(self._stopping.wait())
+        try:
+            await asyncio.wait({export, stopping}, timeout=self.config.timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+        if not export.done():
+            export.cancel()
+            # Unbounded by design while running: the exporter's own work bounds it. At shutdown, one more
+            # `timeout` at most; an export still running then has an unknown outcome and counts as failed.
+            await asyncio.wait({export}, timeout=self.config.timeout if self._stopping.is_set() else None)
+            if not export.done():
+                raise TimeoutError(f"export still running {self.config.timeout}s after shutdown")
+            if export.cancelled():
+                raise TimeoutError(f"export timed out after {self.config.timeout}s")
+            if export.exception() is None and not self._slow_logged:
+                self._slow_logged = True
+                self.exporter.logger.warning(
+                    "an export outlived its timeout and then succeeded: counted sent, not retried "
+                    "(set sending_queue.batch.max_size to send large batches in parts)",
+                    extra={"timeout_s": self.config.timeout},
+                )
+        export.result()
 
     def _failed(self, points: int, reason: str) -> None:
         self.telemetry.exporter_send_failed.labels(**self._labels).inc(points)
@@ -252,17 +353,29 @@ class QueuedSender:
             self.exporter.logger.error("export rejected, not retried: %s", reason, extra={"points": points})
 
     async def shutdown(self, deadline: float) -> None:
-        """Stop accepting, let the consumers drain until `deadline` (a loop time), then account for the rest."""
+        """Stop accepting, let the consumers drain until `deadline` (a loop time), then account for the rest.
+
+        After the deadline, workers holding a batch finish their current try (at most one more
+        `timeout`) and count its points themselves; idle workers are stopped; what is still queued is
+        counted failed (or stays on disk with a persistent queue).
+        """
         self._closing = True
         loop = asyncio.get_running_loop()
         while self._workers and not self.queue.idle() and loop.time() < deadline:
             await asyncio.sleep(0.01)
+        self._stopping.set()
+        for worker in self._workers:
+            if worker not in self._busy:
+                worker.cancel()
+        if self._busy:
+            await asyncio.wait(set(self._busy), timeout=self.config.timeout + 1)
         for worker in self._workers:
             worker.cancel()
         await asyncio.gather(*self._workers, return_exceptions=True)
+        self._splitter.shutdown()
         lost, stored = self.queue.drain()
         if stored:
             self.exporter.logger.info("batches kept on disk for the next start", extra={"batches": stored})
-        if lost:
-            points = sum(count_points(d) for d in lost)
+        points = sum(count_points(d) - self._partly_handled.get(id(d), 0) for d in lost)
+        if points:
             self._failed(points, "shutdown grace period ended before the queue drained")

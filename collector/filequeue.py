@@ -10,6 +10,9 @@ Disk trouble never stops the collector: if a write fails (disk full, read-only d
 kept in memory only (as with `MemoryQueue`), the failure is logged once per state change and counted in
 `collector_exporter_storage_errors`; writes are tried again for the next batch. A file that cannot be
 read back is renamed `*.corrupt`, counted, and skipped.
+
+The queue's directory and files get the storage extension's permissions (`directory_permissions`,
+files without the execute bits), whatever the process umask; disk work runs on the queue's own thread.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.sdk.metrics.export import MetricsData
 
+from collector.executors import OwnedExecutor
 from collector.otlpdecode import decode_request
 from collector.otlpjson import to_request
 
@@ -57,10 +61,14 @@ class FileQueue:
         logger: logging.LoggerAdapter,
         on_storage_error: Callable[[str], None],
         fsync: bool = False,
+        mode: int = 0o750,
     ) -> None:
         self.capacity = capacity
         self.directory = directory
         self.fsync = fsync
+        self.mode = mode
+        self.file_mode = mode & 0o666
+        self._disk = OwnedExecutor(f"queue-{directory.name}")
         self.logger = logger
         self._on_storage_error = on_storage_error
         self._ready: asyncio.Queue[_Entry] = asyncio.Queue()
@@ -72,7 +80,7 @@ class FileQueue:
     async def open(self) -> int:
         """Queue the batches a previous run left on disk; returns how many."""
         try:
-            found = await asyncio.to_thread(self._scan)
+            found = await self._disk.run(self._scan)
         except OSError as exc:
             self._storage_failed("open", exc)
             return 0
@@ -82,7 +90,9 @@ class FileQueue:
         return len(found)
 
     def _scan(self) -> list[tuple[int, Path]]:
-        self.directory.mkdir(parents=True, exist_ok=True)
+        if not self.directory.is_dir():
+            self.directory.mkdir(mode=self.mode, parents=True, exist_ok=True)
+            os.chmod(self.directory, self.mode)  # mkdir's mode is cut by the umask
         found = []
         for path in self.directory.iterdir():
             if path.suffix == ".tmp":
@@ -99,7 +109,7 @@ class FileQueue:
         self._next_seq += 1
         path: Path | None = self.directory / f"{seq:020d}{SUFFIX}"
         try:
-            await asyncio.to_thread(self._write, path, encode(data))
+            await self._disk.run(self._write, path, data)
         except OSError as exc:
             self._storage_failed("write", exc)
             path = None
@@ -108,10 +118,13 @@ class FileQueue:
         self._ready.put_nowait(_Entry(seq, path, data))
         return True
 
-    def _write(self, path: Path, payload: bytes) -> None:
+    def _write(self, path: Path, data: MetricsData) -> None:
+        payload = encode(data)  # here, on the queue's thread: a large batch takes seconds to encode
         temp = path.with_suffix(".tmp")
         try:
-            with open(temp, "wb") as file:
+            descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, self.file_mode)
+            os.fchmod(descriptor, self.file_mode)  # the umask must not widen or narrow it
+            with open(descriptor, "wb") as file:
                 file.write(payload)
                 if self.fsync:
                     file.flush()
@@ -127,9 +140,9 @@ class FileQueue:
             if entry.data is None:
                 assert entry.path is not None
                 try:
-                    entry.data = await asyncio.to_thread(lambda p=entry.path: decode(p.read_bytes()))
+                    entry.data = await self._disk.run(lambda p=entry.path: decode(p.read_bytes()))
                 except (OSError, DecodeError) as exc:
-                    await asyncio.to_thread(self._quarantine, entry.path)
+                    await self._disk.run(self._quarantine, entry.path)
                     self._on_storage_error("read")
                     self.logger.error("cannot read a queued batch back; set aside", extra={"file": entry.path.name})
                     self.logger.debug("read error: %s", exc)
@@ -149,7 +162,7 @@ class FileQueue:
         if entry is None or entry.path is None:
             return
         try:
-            await asyncio.to_thread(entry.path.unlink, missing_ok=True)
+            await self._disk.run(entry.path.unlink, missing_ok=True)
         except OSError as exc:
             # The batch was delivered; it will be delivered once more after a restart (at-least-once).
             self._storage_failed("delete", exc)
@@ -169,6 +182,7 @@ class FileQueue:
         entries = [*self._in_flight.values(), *waiting]
         self._in_flight.clear()
         lost = [e.data for e in entries if e.path is None and e.data is not None]
+        self._disk.shutdown()
         return lost, sum(1 for e in entries if e.path is not None)
 
     # Storage health ----------------------------------------------------------------------------------

@@ -56,7 +56,12 @@ def configure(level: str = "info", fmt: str = "console") -> None:
     handler.setFormatter(JsonFormatter() if fmt == "json" else ConsoleFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel({"warn": "WARNING"}.get(level.lower(), level.upper()))
+    wanted = logging.getLevelName({"warn": "WARNING"}.get(level.lower(), level.upper()))
+    # Libraries (py4j, aiohttp, grpc, botocore ...) log per-connection details and tracebacks at INFO, a
+    # closing peer at shutdown included; the collector's own lines (`collector.*`) say what changed. So
+    # libraries show from WARNING up, and everything at debug.
+    root.setLevel(wanted if wanted <= logging.DEBUG else max(wanted, logging.WARNING))
+    logging.getLogger("collector").setLevel(wanted)
 
 
 class ComponentLogger(logging.LoggerAdapter):
@@ -69,3 +74,38 @@ class ComponentLogger(logging.LoggerAdapter):
 
 def component_logger(kind: str, component_id: str) -> logging.LoggerAdapter:
     return ComponentLogger(logging.getLogger(f"collector.{kind}"), {"kind": kind, "component": component_id})
+
+
+class Rejections:
+    """Requests a listener refused: counted per reason every time, logged per reason at most once per
+    `interval` (with how many were refused since the last line), so a hostile client cannot drive the
+    log however it alternates bad and good requests."""
+
+    def __init__(
+        self,
+        logger: logging.LoggerAdapter | logging.Logger,
+        count: Any,
+        interval: float = 60.0,
+        clock: Any = time.monotonic,
+    ) -> None:
+        """`count(reason)` increments the counter for one refusal (e.g. a prometheus-client child)."""
+        self.logger = logger
+        self.count = count
+        self.interval = interval
+        self.clock = clock
+        self._logged_at: dict[str, float] = {}
+        self._since: dict[str, int] = {}
+
+    def __call__(self, reason: str, detail: str = "", **extra: Any) -> None:
+        self.count(reason)
+        self._since[reason] = self._since.get(reason, 0) + 1
+        now = self.clock()
+        last = self._logged_at.get(reason)
+        if last is not None and now - last < self.interval:
+            return
+        self._logged_at[reason] = now
+        refused, self._since[reason] = self._since[reason], 0
+        # The detail is the first request's own error, cut short: never a whole body or header echoed.
+        self.logger.warning(
+            "refusing requests: %s", reason, extra={"refused": refused, "detail": detail[:200], **extra}
+        )

@@ -74,3 +74,44 @@ def merge(batches: Iterable[MetricsData]) -> MetricsData:
             for r_key, scopes in resources.items()
         ]
     )
+
+
+def split(data: MetricsData, max_points: int) -> list[MetricsData]:
+    """Pieces of at most `max_points` points (a metric may be cut between pieces); their concatenation
+    is `data` in the same order. Used by the `batch` processor (`send_batch_max_size`) and the sending
+    queue (`sending_queue.batch.max_size`)."""
+    pieces: list[MetricsData] = []
+    resources: list[ResourceMetrics] = []
+    room = max_points
+
+    def close() -> None:
+        nonlocal resources, room
+        if resources:
+            pieces.append(MetricsData(resource_metrics=resources))
+        resources, room = [], max_points
+
+    for resource_metrics in data.resource_metrics:
+        for scope_metrics in resource_metrics.scope_metrics:
+            for metric in scope_metrics.metrics:
+                points = list(metric.data.data_points)
+                while points:
+                    if room == 0:
+                        close()
+                    taken, points = points[:room], points[room:]
+                    room -= len(taken)
+                    piece = dataclasses.replace(metric, data=dataclasses.replace(metric.data, data_points=taken))
+                    _append(resources, resource_metrics, scope_metrics, piece)
+    close()
+    return pieces
+
+
+def _append(
+    resources: list[ResourceMetrics], resource_metrics: ResourceMetrics, scope_metrics: ScopeMetrics, metric: Metric
+) -> None:
+    """Add `metric` under its resource and scope, reusing the open ones when they are the same."""
+    if not resources or resources[-1].resource is not resource_metrics.resource:
+        resources.append(dataclasses.replace(resource_metrics, scope_metrics=[]))
+    scopes = resources[-1].scope_metrics
+    if not scopes or scopes[-1].scope is not scope_metrics.scope:
+        scopes.append(dataclasses.replace(scope_metrics, metrics=[]))
+    scopes[-1].metrics.append(metric)

@@ -22,8 +22,10 @@ from collector.component import (
     Exporter,
     Extension,
     Kind,
+    MemoryGate,
     Processor,
     Receiver,
+    Reservation,
 )
 from collector.config import CollectorConfig, ComponentSpec
 from collector.exporterhelper import QueuedSender, SendingConfig
@@ -52,17 +54,54 @@ class FanOut:
             raise errors[0]
 
 
+class _Reservations:
+    """One reservation per memory gate downstream of a receiver, taken and released together."""
+
+    def __init__(self, gates: Sequence[MemoryGate]) -> None:
+        self.gates = gates
+        self.held: list[Reservation] = []
+
+    def grow(self, nbytes: int) -> None:
+        if not self.held:
+            try:
+                for gate in self.gates:
+                    self.held.append(gate.reserve(nbytes))
+            except Exception:
+                self.release()
+                raise
+            return
+        for reservation in self.held:
+            reservation.grow(nbytes)
+
+    def release(self) -> None:
+        for reservation in self.held:
+            reservation.release()
+        self.held = []
+
+
 class ObservedReceiverOutput:
     """Where data enters the pipelines: drops metrics with names no exporter can write
     (`collector.validity`, counted in `collector_dropped_metric_points{component=<receiver>}`), then counts
-    what the receiver pushes: accepted when the pipeline took it, refused when it raised."""
+    what the receiver pushes: accepted when the pipeline took it, refused when it raised.
 
-    def __init__(self, receiver_id: str, downstream: Consumer, telemetry: Telemetry) -> None:
+    It is the receiver's `MemoryGate` too, standing for every gate (memory_limiter) in the pipelines the
+    receiver feeds, so a receiver asks before it reads or decodes a request without knowing any processor.
+    """
+
+    def __init__(
+        self, receiver_id: str, downstream: Consumer, telemetry: Telemetry, gates: Sequence[MemoryGate] = ()
+    ) -> None:
         self.receiver_id = receiver_id
         self.downstream = downstream
+        self.gates = list(gates)
         self.dropped = telemetry.dropped_points
         self.accepted = telemetry.receiver_accepted.labels(receiver=receiver_id)
         self.refused = telemetry.receiver_refused.labels(receiver=receiver_id)
+
+    def reserve(self, nbytes: int) -> Reservation:
+        reservation = _Reservations(self.gates)
+        reservation.grow(nbytes)
+        return reservation
 
     async def consume(self, data: MetricsData) -> None:
         data, dropped = drop_invalid_names(data)
@@ -145,6 +184,7 @@ class Service:
             self.graph.extensions[ext_id] = self._create(Kind.EXTENSION, ext_id)  # type: ignore[assignment]
 
         heads: dict[str, list[Consumer]] = {}
+        gates: dict[str, list[MemoryGate]] = {}
         for pipeline_id, pipeline in service.pipelines.items():
             for exp_id in pipeline.exporters:
                 if exp_id not in self.graph.exporters:
@@ -163,9 +203,10 @@ class Service:
             self.graph.processors[pipeline_id] = chain
             for rec_id in pipeline.receivers:
                 heads.setdefault(rec_id, []).append(next_consumer)
+                gates.setdefault(rec_id, []).extend(p for p in chain if isinstance(p, MemoryGate))
 
         for rec_id, consumers in heads.items():
-            output = ObservedReceiverOutput(rec_id, FanOut(consumers), self.telemetry)
+            output = ObservedReceiverOutput(rec_id, FanOut(consumers), self.telemetry, gates[rec_id])
             self.graph.receivers[rec_id] = self._create(Kind.RECEIVER, rec_id, output)  # type: ignore[assignment]
 
     # Running ----------------------------------------------------------------------------------------

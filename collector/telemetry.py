@@ -68,6 +68,13 @@ class Telemetry:
             "exporter",
             "operation",
         )
+        self.rejected_requests = counter(
+            "collector_rejected_requests",
+            "Requests and connections a listener refused, by reason (malformed, too_large, memory_limit, "
+            "connection_limit, read_timeout ...).",
+            "component",
+            "reason",
+        )
         self.dropped_points = counter(
             "collector_dropped_metric_points",
             "Points a component dropped as invalid, by reason (NaN, unsupported type ...).",

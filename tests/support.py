@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -162,9 +162,15 @@ TELEMETRY_ON_FREE_PORT = {"service": {"telemetry": {"metrics": {"address": "127.
 
 @contextmanager
 def run_collector(
-    config_path: Path, *extra_args: str, env: dict[str, str] | None = None, free_telemetry_port: bool = True
+    config_path: Path,
+    *extra_args: str,
+    env: dict[str, str] | None = None,
+    free_telemetry_port: bool = True,
+    prefix: Sequence[str] = (),
 ) -> Iterator[CollectorProcess]:
     """The real `collector run` in a subprocess (this interpreter's environment); stopped on exit.
+
+    `prefix` runs it under another command that execs it, e.g. `("prlimit", "--nofile=256:512")`.
 
     Unless told otherwise, a second config file moves the collector's own metrics endpoint to a free port,
     so tests (and other test runs on the machine) never fight over the default localhost:8888.
@@ -176,7 +182,7 @@ def run_collector(
         configs += ["--config", str(override)]
     with open(log_path, "w", encoding="utf-8") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "collector", *extra_args, "run", *configs],
+            [*prefix, sys.executable, "-m", "collector", *extra_args, "run", *configs],
             stdout=log,
             stderr=subprocess.STDOUT,
             text=True,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,9 @@ RETRYABLE_CODES = frozenset(
 )
 
 
+_ROLE_ARN = re.compile(r"arn:[^:]+:iam::\d{12}:role/.+")
+
+
 class AwsConfig(ConfigModel):
     """The AWS session keys of the Collector's AWS exporters (`awsutil.AWSSessionSettings`), same meaning."""
 
@@ -61,9 +65,7 @@ class AwsConfig(ConfigModel):
     request_timeout_seconds: float | None = Field(
         None, gt=0, description="Connect and read timeout of one AWS request; default: the exporter's timeout."
     )
-    role_arn: str | None = Field(
-        None, pattern=r"^arn:[^:]+:iam::\d{12}:role/.+", description="IAM role to assume through STS for every call."
-    )
+    role_arn: str | None = Field(None, description="IAM role to assume through STS for every call.")
     external_id: str | None = Field(None, min_length=2, description="ExternalId of the role assumption (role_arn).")
     no_verify_ssl: bool = Field(False, description="Do not verify the service's TLS certificate.")
     certificate_file_path: str | None = Field(None, description="CA bundle (PEM) to verify the service's certificate.")
@@ -76,6 +78,13 @@ class AwsConfig(ConfigModel):
     imds_retries: int = Field(0, ge=0, description="Retries of instance-metadata (IMDS) requests.")
     resource_arn: str | None = Field(None, description="ARN of the resource running the collector; no effect here.")
     num_workers: int = Field(8, ge=1, description="X-Ray's concurrency key in the Collector; no effect here.")
+
+    @field_validator("role_arn")
+    @classmethod
+    def _role(cls, value: str | None) -> str | None:
+        if value is not None and not _ROLE_ARN.match(value):
+            raise ValueError(f"{value!r} is not an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>)")
+        return value
 
     @field_validator("shared_credentials_file", mode="before")
     @classmethod

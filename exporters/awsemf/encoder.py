@@ -243,7 +243,7 @@ class EmfEncoder:
                 kept.append(dims)
         kept_sets = tuple(dict.fromkeys(kept))
         if kept_sets not in self._directive_heads and len(self._directive_heads) < 10_000:
-            # One object per distinct value (_document compares them by identity) and its JSON once.
+            # One object per distinct value, and its JSON once.
             self._directive_heads[kept_sets] = (kept_sets, self._directive_head_json(kept_sets))
         return self._directive_heads.get(kept_sets, (kept_sets,))[0], tuple(dict.fromkeys(rejected))
 
@@ -283,7 +283,7 @@ class EmfEncoder:
         metric_texts = self._texts
         low, high = -MAX_MAGNITUDE, MAX_MAGNITUDE
         label_sets: dict[Any, _LabelSet] = {}
-        last_attributes: Any = None
+        last_attributes: Any = _NO_ATTRIBUTES_YET
         dimensions: dict[str, _Dimensions] = {}
         append: Callable[[_Member], None] = list().append
         label_set: _LabelSet | None = None
@@ -469,6 +469,7 @@ class EmfEncoder:
 
 
 _NOT_JSON = object()
+_NO_ATTRIBUTES_YET = object()  # unequal to every attributes value, None included
 
 
 def _parsed_json(text: str) -> Any:

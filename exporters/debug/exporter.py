@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-import asyncio
 import sys
 from typing import Literal, TextIO
 
 from opentelemetry.sdk.metrics.export import MetricsData
 
 from collector.component import ConfigModel, Exporter, Factory, Kind, Stability
+from collector.executors import OwnedExecutor
 from collector.exporterhelper import QueueConfig, SendingConfig
 from collector.metrics import count_points, iter_metrics
 
@@ -47,16 +47,25 @@ def _point(point: object) -> str:
 
 
 class DebugExporter(Exporter):
+    """Renders and writes on its own thread: a detailed render of a large batch is seconds of CPU, and a
+    blocked stderr (a full pipe) must stall only this exporter."""
+
     default_sending = SendingConfig(sending_queue=QueueConfig(num_consumers=1))
     stream: TextIO = sys.stderr
 
-    async def export(self, data: MetricsData) -> None:
-        text = render(data, self.config.verbosity)
-        await asyncio.to_thread(self._write, text)
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self._output = OwnedExecutor(f"debug-{self.id}")
 
-    def _write(self, text: str) -> None:
-        self.stream.write(text + "\n")
+    async def export(self, data: MetricsData) -> None:
+        await self._output.run(self._write, data)
+
+    def _write(self, data: MetricsData) -> None:
+        self.stream.write(render(data, self.config.verbosity) + "\n")
         self.stream.flush()
+
+    async def shutdown(self) -> None:
+        self._output.shutdown()
 
 
 factory = Factory(

@@ -9,6 +9,7 @@ from pydantic import Field, field_validator
 
 from collector.component import ComponentError, ConfigModel, Extension, Factory, Kind, Stability
 from collector.configtypes import Duration, PositiveDuration, Refused
+from collector.executors import OwnedExecutor
 
 
 class CompactionConfig(ConfigModel):
@@ -30,7 +31,11 @@ class FileStorageConfig(ConfigModel):
 
     directory: str = Field("/var/lib/otelcol/file_storage", min_length=1)
     create_directory: bool = Field(False, description="Create `directory` (and parents) if it is missing.")
-    directory_permissions: str = Field("0750", description="Octal mode for a directory this extension creates.")
+    directory_permissions: str = Field(
+        "0750",
+        description="Octal mode for every directory this extension and its clients create; their files get it "
+        "without the execute bits (0750 -> 0640).",
+    )
     fsync: bool = Field(False, description="fsync every write: survives a power cut, not only a crash.")
     timeout: PositiveDuration = Field(
         1.0, description="How long start waits for the directory (a hung mount fails the start after it)."
@@ -55,11 +60,19 @@ class FileStorage(Extension):
 
     config: FileStorageConfig
 
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.permissions = int(self.config.directory_permissions, 8)
+        self.fsync = self.config.fsync
+
     async def start(self, host: object) -> None:
+        disk = OwnedExecutor(self.id)  # once, at start: a hung mount costs this extension's thread only
         try:
-            await asyncio.wait_for(asyncio.to_thread(self._check_directory), self.config.timeout)
+            await asyncio.wait_for(disk.submit(self._check_directory), self.config.timeout)
         except TimeoutError:
             raise ComponentError(f"directory {self.config.directory!r} did not answer within timeout") from None
+        finally:
+            disk.shutdown()
 
     def _check_directory(self) -> None:
         directory = Path(self.config.directory)
@@ -69,7 +82,9 @@ class FileStorage(Extension):
                     f"directory {str(directory)!r} does not exist: create it or set create_directory: true"
                 )
             try:
-                directory.mkdir(mode=int(self.config.directory_permissions, 8), parents=True, exist_ok=True)
+                for missing in [*reversed([p for p in directory.parents if not p.exists()]), directory]:
+                    missing.mkdir(mode=self.permissions, exist_ok=True)
+                    os.chmod(missing, self.permissions)  # mkdir's mode is cut by the umask
             except OSError as exc:
                 raise ComponentError(f"cannot create directory {str(directory)!r}: {exc.strerror}") from exc
         if not os.access(directory, os.W_OK | os.X_OK):

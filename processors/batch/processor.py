@@ -8,8 +8,7 @@ from pydantic import Field, field_validator, model_validator
 
 from collector.component import ConfigModel, Factory, Host, Kind, Processor, Stability
 from collector.configtypes import Duration
-from collector.metrics import count_points, merge
-from processors.batch.split import split
+from collector.metrics import count_points, merge, split
 
 
 class BatchConfig(ConfigModel):

@@ -9,8 +9,9 @@ from typing import Any, Literal, Self
 from opentelemetry.sdk.metrics.export import MetricsData
 from pydantic import Field, model_validator
 
-from collector.component import ConfigModel, Factory, Host, Kind, Processor, Stability
+from collector.component import ConfigModel, Factory, Host, Kind, PermanentError, Processor, Stability
 from collector.configtypes import Duration, PositiveDuration, Refused
+from collector.executors import OwnedExecutor
 from collector.telemetry import resident_memory_bytes
 from processors.memory_limiter.limits import (
     MIB,
@@ -71,10 +72,31 @@ class MemoryLimitExceeded(Exception):
     """Retryable refusal: receivers count the points as refused and tell the sender to retry later."""
 
 
+class _Reservation:
+    """Bytes one request holds from `reserve` until `release` (see `MemoryLimiterProcessor.reserve`)."""
+
+    def __init__(self, limiter: MemoryLimiterProcessor) -> None:
+        self.limiter = limiter
+        self.nbytes = 0
+
+    def grow(self, nbytes: int) -> None:
+        self.limiter.admit(nbytes)
+        self.nbytes += nbytes
+
+    def release(self) -> None:
+        self.limiter.reserved -= self.nbytes
+        self.nbytes = 0
+
+
 class MemoryLimiterProcessor(Processor):
     """Refuses data while the process's RSS is above the soft limit; above the hard limit it also runs a
     full garbage collection at every check. Memory is measured in the background every `check_interval`,
     so `consume` costs one attribute read.
+
+    It is also a `MemoryGate`: receivers reserve what a request will cost (its body and what it decodes
+    to) before reading or decoding it, and the reservation is refused when the RSS measured now plus every
+    reservation held would pass the hard limit. Checking only after a decode, as `consume` does, let
+    concurrent large requests take the process far past the limit before the first was refused.
     """
 
     config: MemoryLimiterConfig
@@ -93,10 +115,15 @@ class MemoryLimiterProcessor(Processor):
         self._host: Host | None = None
         self._checker: asyncio.Task[None] | None = None
         self._last_gc = float("-inf")
+        self.reserved = 0
 
     async def start(self, host: Host) -> None:
         self._host = host
-        self.limits = await asyncio.to_thread(self.config.limits, self._available_bytes)  # reads /sys and /proc
+        reader = OwnedExecutor(self.id)  # reads /sys and /proc once: not worth a thread kept for good
+        try:
+            self.limits = await reader.run(self.config.limits, self._available_bytes)
+        finally:
+            reader.shutdown()
         self.logger.info(
             "memory limiter started",
             extra={"soft_limit_mib": _mib(self.limits.soft_bytes), "hard_limit_mib": _mib(self.limits.hard_bytes)},
@@ -147,6 +174,21 @@ class MemoryLimiterProcessor(Processor):
             status, detail = "ok", ""
         if self._host is not None:
             self._host.report_status(self.id, status, detail)
+
+    def reserve(self, nbytes: int) -> _Reservation:
+        reservation = _Reservation(self)
+        reservation.grow(nbytes)
+        return reservation
+
+    def admit(self, nbytes: int) -> None:
+        """Take `nbytes` more or raise `MemoryLimitExceeded`; RSS is read now (a /proc read), not at the last check."""
+        if self.limits is None:  # not started: nothing to measure against yet
+            return
+        if nbytes > self.limits.hard_bytes:
+            raise PermanentError(f"{_mib(nbytes)} MiB needed, limit_mib is {_mib(self.limits.hard_bytes)}")
+        if self.pressure.refusing or self._memory_usage() + self.reserved + nbytes > self.limits.hard_bytes:
+            raise MemoryLimitExceeded("data refused due to high memory usage")
+        self.reserved += nbytes
 
     async def consume(self, data: MetricsData) -> None:
         if self.pressure.refusing:

@@ -11,6 +11,10 @@ from collector.confignet import Endpoint
 from collector.configtls import TLSServerConfig
 from collector.configtypes import PositiveDuration, Refused
 
+MAX_BODY_BYTES = 64 * 1024 * 1024
+"""Upper bound of a request body (HTTP, before and after gzip) and of a gRPC message: one request decodes
+to about 20 times its size in memory, so a larger one could not be held under any sane memory limit."""
+
 _AUTH = "authenticator extensions are not available; require client certificates with tls.client_ca_file"
 _METADATA = "no component here reads client metadata (the batch processor's metadata_keys see none)"
 _METRICS_ONLY = "this collector receives metrics only"
@@ -69,8 +73,13 @@ class GRPCConfig(ConfigModel):
     transport: Annotated[str, AfterValidator(_tcp_only)] = Field(
         "tcp", description="Only tcp; the Collector's unix sockets are not supported."
     )
-    max_recv_msg_size_mib: int = Field(4, gt=0, description="Larger messages get RESOURCE_EXHAUSTED.")
+    max_recv_msg_size_mib: int = Field(
+        4, gt=0, le=MAX_BODY_BYTES // (1024 * 1024), description="Larger messages get RESOURCE_EXHAUSTED."
+    )
     max_concurrent_streams: int | None = Field(None, gt=0)
+    max_connections: int = Field(
+        0, ge=0, description="Concurrent connections; 0 = from the nofile limit (see docs/operations.md)."
+    )
     tls: TLSServerConfig | None = None
     keepalive: KeepaliveConfig | None = None
     read_buffer_size: Refused("gRPC's C core sizes its own buffers") = None
@@ -93,7 +102,16 @@ class CORSConfig(ConfigModel):
 
 class HTTPConfig(ConfigModel):
     endpoint: Endpoint = "localhost:4318"
-    max_request_body_size: int = Field(20 * 1024 * 1024, gt=0, description="Bytes, before and after gzip.")
+    max_request_body_size: int = Field(
+        20 * 1024 * 1024, gt=0, le=MAX_BODY_BYTES, description="Bytes, before and after gzip."
+    )
+    read_header_timeout: PositiveDuration = Field(
+        10.0, description="Close a connection whose request headers are not complete after this long."
+    )
+    read_timeout: PositiveDuration = Field(30.0, description="Answer 408 and close when a body takes longer.")
+    max_connections: int = Field(
+        0, ge=0, description="Concurrent connections; 0 = from the nofile limit (see docs/operations.md)."
+    )
     metrics_url_path: str = "/v1/metrics"
     tls: TLSServerConfig | None = None
     cors: CORSConfig | None = None

@@ -1,20 +1,31 @@
-"""One export call, transport-independent: decode, push into the pipeline, say what happened.
+"""One export call, transport-independent: admit, decode, push into the pipeline, say what happened.
 
-Nothing reaches the pipeline half-parsed: a request is decoded whole before `consume` is called.
+Nothing reaches the pipeline half-parsed: a request is decoded whole before `consume` is called. Before a
+body is read or decoded its memory cost is reserved with the pipeline's memory gate (`memory_limiter`),
+and decoding runs on the receiver's own small thread pool, never on the event loop.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 
-from collector.component import Consumer, PermanentError
-from collector.otlpdecode import decode
+from collector.component import Consumer, MemoryGate, PermanentError, Reservation
+from collector.executors import OwnedExecutor
+from collector.logs import Rejections
+from collector.otlpdecode import DecodeResult, decode
 from collector.telemetry import Telemetry
-from receivers.otlp.codec import Outcome
+from receivers.otlp.codec import Outcome, RequestTooLarge
 
 DEFAULT_RETRY_AFTER_S = 1
+
+DECODE_EXPANSION = 24
+"""Bytes of memory one byte of (uncompressed) request takes once parsed and decoded into the SDK's model:
+about 7 for the protobuf message and 14 more for the SDK objects, measured on number points."""
+
+DECODE_THREADS = 2
 
 
 class Refused(Exception):
@@ -26,22 +37,14 @@ class Refused(Exception):
         self.retry_after = retry_after
 
 
-class StateLog:
-    """Logs a condition when it starts and when it ends, never once per request."""
+class _Unlimited:
+    """The reservation when no memory gate is downstream."""
 
-    def __init__(self, logger: logging.LoggerAdapter, started: str, ended: str) -> None:
-        self.logger, self.started, self.ended = logger, started, ended
-        self.active = False
+    def grow(self, nbytes: int) -> None:
+        pass
 
-    def set(self, reason: str, **extra: object) -> None:
-        if not self.active:
-            self.active = True
-            self.logger.warning(self.started, extra={"reason": reason, **extra})
-
-    def clear(self) -> None:
-        if self.active:
-            self.active = False
-            self.logger.info(self.ended)
+    def release(self) -> None:
+        pass
 
 
 class ExportHandler:
@@ -49,27 +52,51 @@ class ExportHandler:
         self.receiver_id = receiver_id
         self.consumer = consumer
         self.telemetry = telemetry
-        self.malformed = StateLog(logger, "rejecting malformed OTLP requests", "OTLP requests are well-formed again")
-        self.refusing = StateLog(logger, "pipeline is refusing data: clients told to retry", "pipeline accepts again")
+        counter = telemetry.rejected_requests
+        self.rejected = Rejections(logger, lambda reason: counter.labels(component=receiver_id, reason=reason).inc())
+        self.decoder = OwnedExecutor(f"decode-{receiver_id}", DECODE_THREADS)
 
-    def bad_request(self, reason: str, transport: str) -> None:
-        """Unparseable requests have no point count: they are answered and logged, never counted as points."""
-        self.malformed.set(reason, transport=transport)
+    def bad_request(self, reason: str, detail: str, transport: str) -> None:
+        """Refused requests have no point count: they are answered, counted by reason and logged rarely."""
+        self.rejected(reason, detail, transport=transport)
 
-    async def export(self, request: ExportMetricsServiceRequest) -> Outcome:
-        self.malformed.clear()
-        result = decode(request)
+    def reserve(self, nbytes: int) -> Reservation:
+        """Memory for a request about to be read; raises `Refused` (retryable) when the gate says no."""
+        if not isinstance(self.consumer, MemoryGate):
+            return _Unlimited()
+        return self._guarded(lambda: self.consumer.reserve(nbytes))  # type: ignore[union-attr]
+
+    def grow(self, reservation: Reservation, nbytes: int) -> None:
+        self._guarded(lambda: reservation.grow(nbytes))
+
+    def _guarded(self, take: Callable[[], Reservation | None]) -> Reservation:
+        try:
+            return take()  # type: ignore[return-value]
+        except PermanentError as exc:  # larger than the memory limit itself: never admissible
+            raise RequestTooLarge(f"request cannot fit under the memory limit: {exc}") from exc
+        except Exception as exc:
+            self.rejected("memory_limit", str(exc))
+            raise Refused(f"pipeline unavailable: {exc}", retryable=True) from exc
+
+    async def decode(self, parse: Callable[[], ExportMetricsServiceRequest]) -> DecodeResult:
+        """Parse and decode on the receiver's threads: a large request takes seconds of CPU."""
+        return await self.decoder.run(lambda: decode(parse()))
+
+    async def export(self, result: DecodeResult) -> Outcome:
         for reason, points in result.rejected.items():
             self.telemetry.dropped_points.labels(component=self.receiver_id, reason=reason).inc(points)
         if result.data.resource_metrics:
             try:
                 await self.consumer.consume(result.data)  # refused points are counted by the pipeline
             except PermanentError as exc:
+                self.rejected("refused_permanently", str(exc))
                 raise Refused(f"data refused by the pipeline: {exc}", retryable=False) from exc
             except Exception as exc:
                 reason = str(exc) or type(exc).__name__
-                self.refusing.set(reason)
+                self.rejected("refused_by_pipeline", reason)
                 retry_after = int(getattr(exc, "retry_after", 0) or DEFAULT_RETRY_AFTER_S)
                 raise Refused(f"pipeline unavailable: {reason}", retryable=True, retry_after=retry_after) from exc
-            self.refusing.clear()
         return Outcome(result.rejected_points, result.error_message())
+
+    def shutdown(self) -> None:
+        self.decoder.shutdown()

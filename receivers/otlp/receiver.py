@@ -17,6 +17,7 @@ class OTLPReceiver(Receiver):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         handler = ExportHandler(self.id, self.consumer, self.settings.telemetry, self.logger)
+        self.handler = handler
         protocols = self.config.protocols
         self.grpc = GRPCServer(protocols.grpc, handler) if protocols.grpc else None
         self.http = HTTPServer(protocols.http, handler) if protocols.http else None
@@ -39,6 +40,7 @@ class OTLPReceiver(Receiver):
             await self.http.stop()
         if self.grpc:
             await self.grpc.stop()
+        self.handler.shutdown()
 
 
 factory = Factory(

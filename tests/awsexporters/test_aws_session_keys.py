@@ -164,6 +164,7 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
     server.stop()
 
 
+@pytest.mark.filterwarnings("ignore:Unverified HTTPS request")  # what no_verify_ssl asks for
 @pytest.mark.parametrize("tls", [{"certificate_file_path": str(MOTO_CA)}, {"no_verify_ssl": True}])
 async def test_proxy_address_with_the_proxys_certificate(proxy: MotoServer, tls: dict[str, Any]) -> None:
     group = f"/metrics/proxy-{uuid.uuid4().hex[:8]}"

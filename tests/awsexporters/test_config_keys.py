@@ -88,3 +88,14 @@ def test_collector_defaults_and_ours() -> None:
     assert AwsEmfConfig(dimension_rollup_option="SingleDimensionRollup").dimension_rollup_option == (
         "SingleDimensionRollupOnly"  # the spelling this exporter accepted before
     )
+
+
+def test_session_key_values_are_checked() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="not an IAM role ARN"):
+        AwsEmfConfig(role_arn="emf-writer")
+    with pytest.raises(ValidationError, match="http:// or https:// URL"):
+        AwsEmfConfig(proxy_address="proxy.internal:3128")
+    with pytest.raises(ValidationError, match="no such file"):
+        AwsEmfConfig(certificate_file_path="/nonexistent/ca.pem")

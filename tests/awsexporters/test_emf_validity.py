@@ -67,35 +67,46 @@ def lines(exporter, data) -> list[str]:
     ),
     declared=st.booleans(),
     rollup=st.sampled_from(["NoDimensionRollup", "SingleDimensionRollupOnly", "ZeroAndSingleDimensionRollup"]),
+    version=st.sampled_from(["1", "0"]),
 )
-def test_hostile_names_never_reach_cloudwatch(points, declared, rollup) -> None:
+def test_hostile_names_never_reach_cloudwatch(points, declared, rollup, version) -> None:
     """Each point is in exactly one valid document, or counted under a reason; no directive names a
     metric or dimension CloudWatch would refuse."""
-    config = {"output_destination": "stdout", "dimension_rollup_option": rollup}
+    config = {"output_destination": "stdout", "dimension_rollup_option": rollup, "version": version}
     if declared:
         config["metric_declarations"] = [{"dimensions": [["server"], ["server", "ok"]], "metric_name_selectors": ["."]}]
     exporter = make_exporter(factory, config)
     data = batch([gauge(name, value, attrs) for name, value, attrs in points])
+    reserved = {"_aws"} if version == "1" else {"_aws", "Version", "Timestamp", "CloudWatchMetrics"}
     sent: Counter[str] = Counter()
     for line in lines(exporter, data):
-        document = check_document(line)
+        if version == "1":
+            document = check_document(line)
+            directives = document["_aws"]["CloudWatchMetrics"]
+        else:
+            document = json.loads(
+                line, object_pairs_hook=lambda pairs: dict(pairs) if len({k for k, _ in pairs}) == len(pairs) else None
+            )
+            assert document is not None and document["Version"] == "0" and document["Timestamp"].isdigit()
+            directives = document.get("CloudWatchMetrics", [])
+            check_directives(document, directives)
         for key, value in document.items():
-            if key != "_aws" and isinstance(value, int | float):
+            if key not in reserved and isinstance(value, int | float):
                 sent[key] += 1
-        for directive in document["_aws"]["CloudWatchMetrics"]:
+        for directive in directives:
             for dims in directive["Dimensions"]:
                 assert all(dimension_name_accepted(d) and dimension_value_accepted(document[d]) for d in dims)
     dropped_points = sum(dropped(exporter, reason) for reason in REASONS if reason != "invalid_dimension")
     assert sum(sent.values()) + dropped_points == len(points)
     refused_label = False
     for name, value, attrs in points:
-        if not metric_name_accepted(name) or name == "_aws":
+        if not metric_name_accepted(name) or name in reserved:
             assert name not in sent
         elif abs(value) <= 2.0**360 and name not in attrs:  # sent: a refused label must have been counted
             refused_label |= any(
                 not dimension_name_accepted(k) or not dimension_value_accepted(v[:1024])
                 for k, v in attrs.items()
-                if k != "_aws"
+                if k not in reserved
             )
     if refused_label and not declared:
         assert dropped(exporter, "invalid_dimension") > 0
@@ -120,6 +131,18 @@ def test_reasons_for_names_cloudwatch_refuses() -> None:
     # Labels CloudWatch refuses as dimensions stay in the log event, but no dimension set names them.
     assert document["table"] == "café" and document[":private"] == "x" and document["blank"] == " "
     assert document["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["ok", "server"]]
+
+
+def test_points_without_attributes() -> None:
+    """OTLP and the SDK may leave a point's attributes None rather than empty."""
+    from opentelemetry.sdk.metrics.export import Gauge, NumberDataPoint
+
+    exporter = make_exporter(factory, {"output_destination": "stdout"})
+    bare = Metric("up", "", "", Gauge([NumberDataPoint(None, 0, NOW, 1)]))
+    [line] = lines(exporter, batch([bare, gauge("lag", 2)]))
+    document = check_document(line)
+    assert (document["up"], document["lag"]) == (1, 2)
+    assert document["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [[]]
 
 
 def test_declared_set_naming_an_invalid_label_is_left_out() -> None:
@@ -199,13 +222,15 @@ async def test_cumulative_exponential_histograms_are_sent_as_deltas(capsys) -> N
         exponential([1, 4, 3, 5], offset=0, scale=1, zero=1, total=50.0, t=NOW + minute),
         # scale 0: index i holds scale-1 buckets 2i and 2i+1 -> cumulative [1+4, 3+5+2] plus 2 more
         exponential([5, 10], offset=0, scale=0, zero=3, total=70.0, t=NOW + 2 * minute),
+        # fewer observations than before: a restarted source; its own counts are the window's
+        exponential([0, 1], offset=0, scale=0, zero=0, total=3.0, t=NOW + 3 * minute),
     ]
     documents = []
     for metric in batches:
         await exporter.export(exporter.prepare(batch([metric])))
         documents += [check_document(line) for line in capsys.readouterr().out.splitlines()]
-    assert len(documents) == 2
-    first, second = (d["size"] for d in documents)
+    assert len(documents) == 3
+    first, second, after_reset = (d["size"] for d in documents)
     # 2 more in bucket 1 and 5 in the new bucket 3, each at its midpoint (base sqrt(2) at scale 1)
     assert (first["Count"], first["Sum"]) == (7, 30.0)
     root2 = 2**0.5
@@ -213,6 +238,7 @@ async def test_cumulative_exponential_histograms_are_sent_as_deltas(capsys) -> N
     # 2 more zeros and 2 more in scale-0 bucket 1 (2, 4]: the previous buckets brought down to scale 0
     assert (second["Count"], second["Sum"]) == (4, 20.0)
     assert second["Values"] == [0.0, 3.0] and second["Counts"] == [2.0, 2.0]
+    assert (after_reset["Count"], after_reset["Sum"], after_reset["Counts"]) == (1, 3.0, [1.0])
 
 
 async def test_version_0_writes_emf_without_aws(capsys) -> None:

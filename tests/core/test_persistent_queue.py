@@ -6,6 +6,8 @@ The exporter here is a small in-process recorder (this tests the queue's logic);
 from __future__ import annotations
 
 import asyncio
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -68,9 +70,9 @@ SENDING = SendingConfig(
 )
 
 
-async def start_sender(directory: Path) -> tuple[QueuedSender, Recorder, Telemetry]:
+async def start_sender(directory: Path, permissions: str = "0750") -> tuple[QueuedSender, Recorder, Telemetry]:
     telemetry = Telemetry()
-    config = FileStorageConfig(directory=str(directory), create_directory=True)
+    config = FileStorageConfig(directory=str(directory), create_directory=True, directory_permissions=permissions)
     settings = CreateSettings(
         ComponentID("file_storage"), Kind.EXTENSION, telemetry, component_logger(Kind.EXTENSION, "file_storage")
     )
@@ -177,3 +179,26 @@ async def test_missing_directory_without_create_directory_is_an_error(tmp_path: 
     storage = FileStorage(settings, FileStorageConfig(directory=str(tmp_path / "missing")))
     with pytest.raises(ComponentError, match="create_directory"):
         await storage.start(None)
+
+
+@pytest.mark.parametrize("permissions,umask", [("0750", 0o077), ("0700", 0o022), ("0770", 0o002)])
+async def test_every_directory_and_file_gets_directory_permissions_whatever_the_umask(tmp_path, permissions, umask):
+    """Issue 18 item 9: the client directory was 0755 and batch files 0644 despite `directory_permissions`."""
+    old = os.umask(umask)
+    try:
+        root = tmp_path / "state" / "queue"  # two levels created by the extension
+        sender, exporter, _ = await start_sender(root, permissions)
+        exporter.mode = "down"
+        await sender.consume(batch(1))
+        await sender.shutdown(asyncio.get_running_loop().time() + 0.1)
+    finally:
+        os.umask(old)
+    mode = int(permissions, 8)
+    directories = [tmp_path / "state", root, *(p for p in root.iterdir() if p.is_dir())]
+    assert len(directories) == 3
+    for directory in directories:
+        assert stat.S_IMODE(directory.stat().st_mode) == mode, directory
+    files = batch_files(root)
+    assert files
+    for file in files:
+        assert stat.S_IMODE(file.stat().st_mode) == mode & 0o666, file

@@ -42,6 +42,13 @@ def validate(tmp_path, receiver: dict) -> subprocess.CompletedProcess:
             "receivers.otlp.protocols.http.cors_allowed_origins",
         ),
         ({"protocols": {"http": {"tls": {"cert_file": "a.crt"}}}}, "receivers.otlp.protocols.http.tls.key_file"),
+        # Upper bounds (issue 18): a request decodes to ~20x its size, so 64 MiB is the most either takes.
+        (
+            {"protocols": {"http": {"max_request_body_size": 64 * 1024 * 1024 + 1}}},
+            "receivers.otlp.protocols.http.max_request_body_size",
+        ),
+        ({"protocols": {"grpc": {"max_recv_msg_size_mib": 65}}}, "receivers.otlp.protocols.grpc.max_recv_msg_size_mib"),
+        ({"protocols": {"http": {"read_timeout": "0s"}}}, "receivers.otlp.protocols.http.read_timeout"),
     ],
 )
 def test_config_errors_name_the_path_and_exit_2(tmp_path, receiver, message):

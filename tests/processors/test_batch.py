@@ -10,9 +10,8 @@ from hypothesis import strategies as st
 from opentelemetry.sdk.resources import Resource
 from pydantic import ValidationError
 
-from collector.metrics import count_points, iter_metrics
+from collector.metrics import count_points, iter_metrics, split
 from processors.batch import BatchConfig, factory
-from processors.batch.split import split
 from tests.processors.data import batch, gauge, number, points
 from tests.processors.harness import build
 

@@ -11,9 +11,6 @@ themselves or have negative bounds, a metric called `target_info`.
 from __future__ import annotations
 
 import itertools
-import os
-import subprocess
-from pathlib import Path
 
 import pytest
 from opentelemetry.sdk.metrics._internal.exemplar import Exemplar
@@ -37,11 +34,11 @@ from prometheus_client.parser import text_string_to_metric_families as parse_tex
 from collector.component import Kind
 from exporters.prometheus import PrometheusConfig, factory
 from tests.otlpreceiver.samples import create_settings
+from tests.prometheus.promtool import promtool_errors
 
 S = 1_000_000_000
 T0 = 1_700_000_000 * S
 CUMULATIVE, DELTA = AggregationTemporality.CUMULATIVE, AggregationTemporality.DELTA
-PROMTOOL = Path(os.environ.get("PROMTOOL_DIR", "/var/cache/collector-test-servers/promtool")) / "promtool"
 
 
 def gauge(name: str, value: float, attributes: dict | None = None, unit: str = "") -> Metric:
@@ -100,19 +97,6 @@ def hostile_batch() -> MetricsData:
     return MetricsData([ResourceMetrics(resource, [scope], "")])
 
 
-def promtool_errors(text: str) -> str:
-    """promtool's complaints that are errors, not lint advice on naming style (camelCase, units)."""
-    result = subprocess.run(
-        [str(PROMTOOL), "check", "metrics"], input=text, capture_output=True, text=True, timeout=60, check=False
-    )
-    if result.returncode == 0:
-        return ""
-    output = result.stdout + result.stderr
-    if result.returncode != 3 or "error while linting" in output:  # 3: only lint advice
-        return output
-    return ""
-
-
 OPTIONS = {
     "add_metric_suffixes": (True, False),
     "resource_to_telemetry_conversion": ({"enabled": False}, {"enabled": True}),
@@ -124,15 +108,8 @@ OPTIONS = {
 COMBINATIONS = [dict(zip(OPTIONS, values, strict=True)) for values in itertools.product(*OPTIONS.values())]
 
 
-@pytest.fixture(scope="module")
-def promtool() -> Path:
-    if not PROMTOOL.exists():
-        pytest.fail(f"{PROMTOOL} missing: run scripts/install-test-servers.d/promtool.sh")
-    return PROMTOOL
-
-
 @pytest.mark.parametrize("options", COMBINATIONS, ids=lambda o: "-".join(f"{k[:6]}={bool(v)}" for k, v in o.items()))
-def test_every_option_combination_parses_in_both_formats(options, promtool):
+def test_every_option_combination_parses_in_both_formats(options):
     exporter = factory.create(
         create_settings(Kind.EXPORTER, "prometheus"), PrometheusConfig(**options, enable_open_metrics=True)
     )

@@ -29,6 +29,7 @@ from prometheus_client.parser import text_string_to_metric_families as parse_tex
 
 from tests.otlpreceiver.conftest import free_port, listening, otlp_pipeline
 from tests.otlpreceiver.samples import create_settings, wrap
+from tests.prometheus.promtool import promtool_errors
 from tests.support import run_collector, wait_for
 
 S = 1_000_000_000
@@ -117,6 +118,7 @@ def test_prometheus_text_exposition(tmp_path):
         response = scrape(url)
     assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
     families = {f.name: f for f in parse_text(response.text)}
+    assert promtool_errors(response.text) == ""
     expected_labels = {
         **SERVER,
         "job": "kafka-connect",
@@ -174,6 +176,7 @@ def test_openmetrics_off_by_default_and_namespace_and_resource_labels(tmp_path):
     assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
     assert response.headers["Content-Encoding"] == "gzip"
     families = {f.name: f for f in parse_text(response.text)}
+    assert promtool_errors(response.text) == ""
     lag = families["cdc_debezium_streaming_MilliSecondsBehindSource_milliseconds"]
     assert lag.samples[0].labels["host_name"] == "h1" and lag.samples[0].labels["service_name"] == "kafka-connect"
     assert "cdc_target_info" in families
