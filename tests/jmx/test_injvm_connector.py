@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -186,3 +187,55 @@ def stable_events(target: testbed.JavaTarget, creates: int = 2) -> dict[str, str
     if int(second.get("TotalNumberOfCreateEventsSeen", "0")) < creates or first != second:
         return None
     return second
+
+
+VALIDATE_PROBE = """
+import java.util.Map;
+import jmxotel.connect.GatewayConnector;
+import jmxotel.connect.GatewayMySqlConnector;
+import org.apache.kafka.common.config.ConfigValue;
+import org.apache.kafka.connect.source.SourceConnector;
+
+/** What Kafka Connect's herder asks a connector before it starts it: validate(config) and config(). */
+public class ValidateProbe {
+  static void report(String label, SourceConnector connector, Map<String, String> config) {
+    for (ConfigValue value : connector.validate(config).configValues()) {
+      if (!value.errorMessages().isEmpty()) {
+        System.out.println(label + "\\t" + value.name() + "\\t" + value.errorMessages().get(0));
+      }
+    }
+  }
+
+  public static void main(String[] args) {
+    String wrapped = "collector.gateway.wrapped.class";
+    report("postgres", new GatewayConnector(), Map.of(wrapped, "io.debezium.connector.postgresql.PostgresConnector"));
+    report("none", new GatewayConnector(), Map.of());
+    report("not-a-connector", new GatewayConnector(), Map.of(wrapped, "java.lang.String"));
+    report("mysql-default", new GatewayMySqlConnector(), Map.of());
+    System.out.println("config\\t" + new GatewayConnector().config().names().contains(wrapped));
+  }
+}
+"""
+
+
+def test_the_wrapper_validates_with_the_wrapped_connectors_rules(gateway_jar: injvm.GatewayJar, tmp_path: Path) -> None:
+    """Kafka Connect validates a connector config (on create, on update) before it starts anything: the wrapper
+    answers with the wrapped connector's own checks, plus its own on the wrapped class."""
+    (tmp_path / "ValidateProbe.java").write_text(VALIDATE_PROBE)
+    classpath = f"{gateway_jar.jar}:{gateway_jar.py4j_jar}:{testbed.debezium_libs()}/*:{tmp_path}"
+    compiled = subprocess.run(["javac", "-cp", classpath, "-d", str(tmp_path), str(tmp_path / "ValidateProbe.java")])
+    assert compiled.returncode == 0
+    run = subprocess.run(["java", "-cp", classpath, "ValidateProbe"], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    lines = [line.split("\t") for line in run.stdout.splitlines()]
+    errors: dict[str, dict[str, str]] = {}
+    for label, *rest in lines:
+        if len(rest) == 2:
+            errors.setdefault(label, {})[rest[0]] = rest[1]
+    assert "database.hostname" in errors["postgres"]  # PostgreSQL's own rule, through the wrapper
+    assert "collector.gateway.wrapped.class" not in errors["postgres"]
+    assert "is required" in errors["none"]["collector.gateway.wrapped.class"]
+    assert "not a source connector" in errors["not-a-connector"]["collector.gateway.wrapped.class"]
+    assert "database.hostname" in errors["mysql-default"]  # the MySQL name wraps MySQL without the key
+    assert "collector.gateway.wrapped.class" not in errors["mysql-default"]
+    assert ["config", "true"] in lines
