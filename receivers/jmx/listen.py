@@ -185,6 +185,9 @@ class DialedGateway:
                     await self.writer.drain()
                     line = await read_line(self.reader, MAX_REPLY_BYTES)
                 reply = _answer(line)
+            except asyncio.CancelledError:  # a reply may still come: it would answer the next call
+                self.close("scrape cancelled mid-call")
+                raise
             except (OSError, TimeoutError, asyncio.IncompleteReadError, _Refused, Py4JError) as exc:
                 reason = "timeout" if isinstance(exc, TimeoutError) else _describe(exc)
                 self.close(reason)
