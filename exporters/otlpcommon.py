@@ -8,7 +8,6 @@ merges equal resources first) with one attempt per `export` call: retrying is th
 from __future__ import annotations
 
 import abc
-import asyncio
 import logging
 from typing import Annotated, Any, Literal
 
@@ -22,6 +21,7 @@ from pydantic import BeforeValidator, Field, SecretStr, WithJsonSchema, field_va
 from collector.component import ConfigModel, CreateSettings, Exporter
 from collector.configtls import TLSClientConfig
 from collector.configtypes import Refused
+from collector.executors import OwnedExecutor
 from collector.exporterhelper import SendingConfig
 from collector.otlpjson import to_request
 
@@ -142,10 +142,12 @@ class OTLPExporter(Exporter):
     def __init__(self, settings: CreateSettings, config: OTLPClientConfig) -> None:
         super().__init__(settings, config)
         self.partial_success = PartialSuccessReport(settings, self.logger)
+        self._encoder = OwnedExecutor(f"encode-{self.id}", config.sending_queue.num_consumers)
 
     async def export(self, data: MetricsData) -> None:
-        # Encoding is pure-Python work proportional to the batch: keep it off the event loop.
-        request = await asyncio.to_thread(to_request, data)
+        # Encoding is pure-Python work proportional to the batch: off the event loop, on our own threads.
+        # Nothing is sent yet, so a timeout may abandon it (`submit`, not `run`).
+        request = await self._encoder.submit(to_request, data)
         response = await self._send(request)
         self.partial_success.record(response)
 

@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import AliasChoices, BeforeValidator, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
 from collector.component import ConfigModel
 from collector.configtypes import Refused
@@ -183,9 +183,10 @@ class MatchProperties(ConfigModel):
     match_type: MatchType = "strict"
     metric_names: list[str] = Field(default_factory=list, description="Any of these names.")
     resource_attributes: list[AttributeMatch] = Field(
-        default_factory=list,
-        validation_alias=AliasChoices("resource_attributes", "resources"),
-        description="Every one must match the resource (`resources` is the attributes processor's spelling).",
+        default_factory=list, description="Every one must match the resource (the filter processor's spelling)."
+    )
+    resources: list[AttributeMatch] = Field(
+        default_factory=list, description="The attributes processor's spelling of resource_attributes; both count."
     )
     attributes: list[AttributeMatch] = Field(
         default_factory=list, description="Every one must match the data point's attributes."
@@ -204,14 +205,15 @@ class MatchProperties(ConfigModel):
 
     _valid_names = field_validator("metric_names")(check_patterns)
 
-    @field_validator("resource_attributes", "attributes")
+    @field_validator("resource_attributes", "resources", "attributes")
     @classmethod
     def _valid_values(cls, matches: list[AttributeMatch], info: ValidationInfo) -> list[AttributeMatch]:
         check_patterns([str(m.value) for m in matches if m.value is not None], info)
         return matches
 
     def selector(self) -> Selector:
-        return Selector(self.metric_names, self.match_type, self.attributes, self.resource_attributes, self.regexp)
+        resources = [*self.resource_attributes, *self.resources]
+        return Selector(self.metric_names, self.match_type, self.attributes, resources, self.regexp)
 
 
 # ---------------------------------------------------------------------------------------------------

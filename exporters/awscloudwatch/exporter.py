@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from opentelemetry.sdk.metrics.export import MetricsData
 
 from collector.component import Factory, Kind, Stability
+from collector.executors import OwnedExecutor
 from exporters.awscloudwatch.config import AwsCloudWatchConfig
 from exporters.awscloudwatch.datums import Datum, DatumBuilder, plan_requests
 from exporters.awscommon.cardinality import SeriesGuard
@@ -27,15 +27,22 @@ class AwsCloudWatchExporter(DeltaExporter):
             lambda data: plan_requests(self.builder.datums(data), self.config.namespace)
         )
         self.client: Any = None
+        # boto3 calls block: on this exporter's threads, one per sending consumer.
+        self._threads = OwnedExecutor(f"awscloudwatch-{self.id}", self.config.sending_queue.num_consumers)
 
     async def start(self, host: object) -> None:
-        self.client = await asyncio.to_thread(make_client, "cloudwatch", self.config, self.config.timeout)
+        self.client = await self._threads.run(make_client, "cloudwatch", self.config, self.config.timeout)
 
     async def export(self, data: MetricsData) -> None:
         await self.plans.send(data, self._put)
 
     async def _put(self, datums: list[Datum]) -> None:
-        await call(self.client.put_metric_data, Namespace=self.config.namespace, MetricData=datums)
+        await call(
+            self.client.put_metric_data, threads=self._threads, Namespace=self.config.namespace, MetricData=datums
+        )
+
+    async def shutdown(self) -> None:
+        self._threads.shutdown()
 
 
 factory = Factory(

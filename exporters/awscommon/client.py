@@ -4,7 +4,6 @@ helper: throttling, 5xx and connection errors are raised as they are (retried); 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from botocore.utils import IMDSRegionProvider
 from pydantic import Field, field_validator
 
 from collector.component import ComponentError, ConfigModel, PermanentError
+from collector.executors import OwnedExecutor
 
 # Error codes AWS uses for "slow down" or "try later": retried even when the HTTP status is 4xx.
 RETRYABLE_CODES = frozenset(
@@ -216,11 +216,16 @@ def is_retryable(exc: BaseException) -> bool:
     return isinstance(exc, BotoCoreError | OSError)  # connection, timeouts, credentials not yet available
 
 
-async def call(method: Callable[..., Any], handled: frozenset[str] = frozenset(), **kwargs: Any) -> Any:
-    """Run one boto3 call in a thread. A non-retryable AWS error becomes PermanentError (with its
-    reason), except codes in `handled`, which the caller deals with (e.g. ResourceNotFoundException)."""
+async def call(
+    method: Callable[..., Any], handled: frozenset[str] = frozenset(), *, threads: OwnedExecutor, **kwargs: Any
+) -> Any:
+    """Run one boto3 call on the exporter's own `threads`. A non-retryable AWS error becomes PermanentError
+    (with its reason), except codes in `handled`, which the caller deals with (e.g. ResourceNotFoundException).
+
+    A call outliving the export timeout is awaited, not abandoned (see `OwnedExecutor.run`): a retry while
+    a PutLogEvents still ran would deliver its events twice."""
     try:
-        return await asyncio.to_thread(method, **kwargs)
+        return await threads.run(method, **kwargs)
     except ClientError as exc:
         if is_retryable(exc) or error_code(exc) in handled:
             raise

@@ -263,11 +263,14 @@ class EmfEncoder:
             self._gather(resource_metrics, base, by_labels)
             for label_set in by_labels.values():
                 members = label_set.members
+                if not members:
+                    continue
                 names = set(map(_NAME, members))
-                sets = set(map(_SETS, members))
+                every_sets = list(map(_SETS, members))
+                same_sets = every_sets.count(every_sets[0]) == len(every_sets)  # no hashing of nested tuples
                 if self.guard is not None:
-                    members = self._admit(label_set, names, sets, now)
-                one_directive = len(sets) == 1 and members is label_set.members
+                    members = self._admit(label_set, names, same_sets, now)
+                one_directive = same_sets and members is label_set.members
                 for timestamp, timed in _by_millisecond(members):
                     for chunk in _chunks(timed, unique=len(names) == len(members)):
                         document = self._document(timestamp, label_set, chunk, one_directive)
@@ -291,12 +294,16 @@ class EmfEncoder:
             for metric in scope_metrics.metrics:
                 name, body = metric.name, metric.data
                 kind = body.__class__
-                texts = metric_texts.get(name)
-                if texts is None or texts[2] != metric.unit:
+                try:
+                    key_text, definition, unit = metric_texts[name]
+                except (KeyError, TypeError):  # not seen yet, or a name CloudWatch refuses (None)
+                    unit = _NO_UNIT
+                if unit != metric.unit:
                     texts = self._metric_texts(metric)
                     if texts is None:
                         self.on_drop(INVALID_METRIC_NAME, len(body.data_points))
                         continue
+                    key_text, definition, unit = texts
                 if kind is Gauge or kind is Sum:
                     points, numbers = body.data_points, True
                 elif kind is Histogram or kind is ExponentialHistogram:
@@ -304,7 +311,6 @@ class EmfEncoder:
                 else:
                     self.on_drop("unsupported_type", len(body.data_points))
                     continue
-                key_text, definition = texts[0], texts[1]
                 for point in points:
                     value = point.value
                     if numbers and not low <= value <= high:  # also False for NaN
@@ -339,16 +345,14 @@ class EmfEncoder:
                 valued.append(_Valued(value, point.attributes, point.time_unix_nano))
         return valued
 
-    def _admit(
-        self, label_set: _LabelSet, names: set[str], sets: set[tuple[DimensionSet, ...]], now: float
-    ) -> list[_Member]:
+    def _admit(self, label_set: _LabelSet, names: set[str], same_sets: bool, now: float) -> list[_Member]:
         """The cardinality guard, once per label set per batch: every metric name of the label set is
         admitted for each of its dimension sets in one call. A refused set's directive is left out for
         that metric (counted per point); the value stays in the log event."""
         assert self.guard is not None
         members = label_set.members
-        if len(sets) == 1:
-            names_by_sets = {next(iter(sets)): names}
+        if same_sets:
+            names_by_sets = {members[0][4]: names}
         else:
             names_by_sets = {}
             for member in members:
@@ -470,6 +474,7 @@ class EmfEncoder:
 
 _NOT_JSON = object()
 _NO_ATTRIBUTES_YET = object()  # unequal to every attributes value, None included
+_NO_UNIT = object()  # unequal to every unit
 
 
 def _parsed_json(text: str) -> Any:
@@ -499,9 +504,9 @@ class _Valued:
 
 def _by_millisecond(members: list[_Member]) -> list[tuple[int, list[_Member]]]:
     """Members grouped by their millisecond timestamp (one document shares one `Timestamp`)."""
-    times = set(map(_TIME, members))
-    if len(times) == 1:
-        return [(times.pop() // 1_000_000, members)]
+    times = list(map(_TIME, members))
+    if times.count(times[0]) == len(times):
+        return [(times[0] // 1_000_000, members)]
     groups: dict[int, list[_Member]] = {}
     for member in members:
         groups.setdefault(member[5] // 1_000_000, []).append(member)

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import asyncio
 import sys
 from pathlib import Path
 from typing import IO, Any
@@ -8,6 +7,7 @@ from typing import IO, Any
 from opentelemetry.sdk.metrics.export import MetricsData
 
 from collector.component import Factory, Kind, Stability
+from collector.executors import OwnedExecutor
 from exporters.awscommon.client import make_client
 from exporters.awscommon.delta import DeltaExporter
 from exporters.awscommon.resumable import ResumablePlans
@@ -29,16 +29,18 @@ class AwsEmfExporter(DeltaExporter):
         )
         self.sender: LogsSender | None = None
         self._file: IO[str] | None = None
+        # boto3 calls and file writes block: on this exporter's threads, one per sending consumer.
+        self._threads = OwnedExecutor(f"awsemf-{self.id}", self.config.sending_queue.num_consumers)
 
     async def start(self, host: object) -> None:
         destination = self.config.output_destination
         if destination == "cloudwatch":
-            client = await asyncio.to_thread(make_client, "logs", self.config, self.config.timeout)
+            client = await self._threads.run(make_client, "logs", self.config, self.config.timeout)
             self.sender = LogsSender(
-                client, self.config.log_retention, self.count_dropped, self.logger, self.config.tags
+                client, self.config.log_retention, self.count_dropped, self.logger, self._threads, self.config.tags
             )
         elif destination == "file":
-            self._file = await asyncio.to_thread(self._open, Path(self.config.file_path or ""))
+            self._file = await self._threads.run(self._open, Path(self.config.file_path or ""))
         else:
             self._file = sys.stdout
 
@@ -52,7 +54,7 @@ class AwsEmfExporter(DeltaExporter):
             await self.plans.send(data, self.sender.send)
             return
         lines = "".join(event.message + "\n" for event in self.encoder.encode(data))
-        await asyncio.to_thread(self._write, lines)
+        await self._threads.run(self._write, lines)
 
     def _write(self, lines: str) -> None:
         assert self._file is not None, "export before start"
@@ -61,8 +63,9 @@ class AwsEmfExporter(DeltaExporter):
 
     async def shutdown(self) -> None:
         if self._file is not None and self._file is not sys.stdout:
-            await asyncio.to_thread(self._file.close)
+            await self._threads.run(self._file.close)
         self._file = None
+        self._threads.shutdown()
 
 
 factory = Factory(

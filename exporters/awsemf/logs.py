@@ -13,6 +13,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from collector.executors import OwnedExecutor
 from exporters.awscommon.client import call, error_code
 from exporters.awsemf.encoder import LogEvent
 
@@ -84,9 +85,11 @@ class LogsSender:
         retention_days: int,
         on_drop: Callable[[str, int], None],
         logger: Any,
+        threads: OwnedExecutor,
         tags: dict[str, str] | None = None,
     ) -> None:
         self.client = client
+        self.threads = threads
         self.retention_days = retention_days
         self.tags = tags or {}
         self.on_drop = on_drop
@@ -96,12 +99,14 @@ class LogsSender:
     async def send(self, request: PutLogEventsRequest) -> None:
         kwargs = {"logGroupName": request.group, "logStreamName": request.stream, "logEvents": request.events}
         try:
-            response = await call(self.client.put_log_events, frozenset({"ResourceNotFoundException"}), **kwargs)
+            response = await call(
+                self.client.put_log_events, frozenset({"ResourceNotFoundException"}), threads=self.threads, **kwargs
+            )
         except ClientError as exc:
             if error_code(exc) != "ResourceNotFoundException":
                 raise
             await self._create(request.group, request.stream)
-            response = await call(self.client.put_log_events, **kwargs)
+            response = await call(self.client.put_log_events, threads=self.threads, **kwargs)
         rejected = response.get("rejectedLogEventsInfo")
         if rejected:
             self._count_rejected(rejected, len(request.events))
@@ -110,15 +115,22 @@ class LogsSender:
         exists = frozenset({"ResourceAlreadyExistsException"})
         try:
             tagged = {"tags": self.tags} if self.tags else {}
-            await call(self.client.create_log_group, exists, logGroupName=group, **tagged)
+            await call(self.client.create_log_group, exists, threads=self.threads, logGroupName=group, **tagged)
             self.logger.info("created log group", extra={"log_group": group})
             if self.retention_days:
-                await call(self.client.put_retention_policy, logGroupName=group, retentionInDays=self.retention_days)
+                await call(
+                    self.client.put_retention_policy,
+                    threads=self.threads,
+                    logGroupName=group,
+                    retentionInDays=self.retention_days,
+                )
         except ClientError as exc:
             if error_code(exc) not in exists:
                 raise
         try:
-            await call(self.client.create_log_stream, exists, logGroupName=group, logStreamName=stream)
+            await call(
+                self.client.create_log_stream, exists, threads=self.threads, logGroupName=group, logStreamName=stream
+            )
         except ClientError as exc:
             if error_code(exc) not in exists:
                 raise

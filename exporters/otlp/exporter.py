@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import asyncio
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -153,7 +152,7 @@ class OTLPGrpcExporter(OTLPExporter):
             *config.channel_options(),
         ]
         if config.uses_tls:
-            ca, cert, key = await asyncio.to_thread(config.tls.read_files)
+            ca, cert, key = await self._encoder.run(config.tls.read_files)  # our own thread, once at start
             credentials = grpc.ssl_channel_credentials(root_certificates=ca, private_key=key, certificate_chain=cert)
             self._channel = grpc.aio.secure_channel(config.target, credentials, options, compression)
         else:
@@ -173,6 +172,7 @@ class OTLPGrpcExporter(OTLPExporter):
         if self._channel is not None:
             await self._channel.close()
             self._channel = None
+        self._encoder.shutdown()
 
 
 factory = Factory(

@@ -1,12 +1,10 @@
 from __future__ import annotations
 
-import asyncio
 import base64
 import gzip
 import json
 import time
 import zlib
-from concurrent.futures import ThreadPoolExecutor
 from email.utils import parsedate_to_datetime
 from typing import Literal
 from urllib.parse import urlsplit
@@ -23,6 +21,7 @@ from requests.adapters import HTTPAdapter
 
 from collector.component import Factory, Host, Kind, PermanentError, Stability
 from collector.configtypes import Duration, Refused
+from collector.executors import OwnedExecutor
 from collector.otlpjson import request_to_dict
 from exporters.otlpcommon import OTLPClientConfig, OTLPExporter, RetryableExportError, without_userinfo
 
@@ -140,7 +139,8 @@ class OTLPHTTPExporter(OTLPExporter):
         super().__init__(*args, **kwargs)
         self.url = self.config.metrics_url
         self.display_url = without_userinfo(self.url)  # for messages: user:password@ never reaches a log
-        self._executor: ThreadPoolExecutor | None = None
+        # requests blocks: posts run on this exporter's threads, one per sending consumer.
+        self._posts = OwnedExecutor(f"{self.id}-send", self.config.sending_queue.num_consumers)
         self._session: requests.Session | None = None
         headers = {"Content-Type": JSON if self.config.encoding == "json" else PROTOBUF}
         if self.config.compression != "none":
@@ -150,11 +150,10 @@ class OTLPHTTPExporter(OTLPExporter):
     async def start(self, host: Host) -> None:
         config = self.config
         if self.url.startswith("https://"):
-            await asyncio.to_thread(config.tls.read_files)  # a missing file fails start, naming its key
+            await self._posts.run(config.tls.read_files)  # a missing file fails start, naming its key
             if config.tls.insecure_skip_verify:
                 self.logger.warning("tls.insecure_skip_verify is set: the server's certificate is not verified")
         workers = config.sending_queue.num_consumers
-        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"{self.id}-send")
         session = requests.Session()
         session.mount("http://", HTTPAdapter(pool_maxsize=workers))
         session.mount("https://", HTTPAdapter(pool_maxsize=workers))
@@ -169,8 +168,10 @@ class OTLPHTTPExporter(OTLPExporter):
         self._session = session
 
     async def _send(self, request: ExportMetricsServiceRequest) -> ExportMetricsServiceResponse:
-        assert self._executor is not None, "export before start"
-        return await asyncio.get_running_loop().run_in_executor(self._executor, self._post, request)
+        assert self._session is not None, "export before start"
+        # Awaited even past the export timeout (requests bounds it by `timeout`): a retry while this post
+        # still ran would deliver the batch twice.
+        return await self._posts.run(self._post, request)
 
     def _post(self, request: ExportMetricsServiceRequest) -> ExportMetricsServiceResponse:
         assert self._session is not None
@@ -195,9 +196,8 @@ class OTLPHTTPExporter(OTLPExporter):
         return ExportMetricsServiceResponse()
 
     async def shutdown(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
+        self._posts.shutdown()
+        self._encoder.shutdown()
         if self._session is not None:
             self._session.close()
             self._session = None

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import asyncio
 import gzip
 
 from aiohttp import web
@@ -10,6 +9,7 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.openmetrics.exposition import CONTENT_TYPE_LATEST as OPENMETRICS_TYPE
 
 from collector.component import ComponentError, Exporter, Factory, Host, Kind, Stability
+from collector.executors import OwnedExecutor
 from collector.exporterhelper import QueueConfig, SendingConfig
 from collector.httpserver import start_site
 from exporters.prometheus.accumulator import Accumulator
@@ -34,6 +34,8 @@ class PrometheusExporter(Exporter):
         self._reasons_logged: set[str] = set()
         self.runner: web.AppRunner | None = None
         self.port = 0
+        # Rendering a large registry is CPU work per scrape: on this exporter's own thread, one scrape at a time.
+        self._renderer = OwnedExecutor(f"render-{self.id}")
 
     def _dropped(self, reason: str, points: int, detail: str = "") -> None:
         self.settings.telemetry.dropped_points.labels(component=self.id, reason=reason).inc(points)
@@ -71,12 +73,12 @@ class PrometheusExporter(Exporter):
     async def _scrape(self, request: web.Request) -> web.Response:
         accept = request.headers.get("Accept", "")
         openmetrics = self.config.enable_open_metrics and "application/openmetrics-text" in accept
-        body = await asyncio.to_thread(self.render, openmetrics)
+        body = await self._renderer.submit(self.render, openmetrics)
         content_type = OPENMETRICS_TYPE if openmetrics else CONTENT_TYPE_PLAIN_0_0_4
         headers = {name: value.get_secret_value() for name, value in self.config.response_headers.items()}
         headers["Content-Type"] = content_type
         if "gzip" in request.headers.get("Accept-Encoding", ""):
-            body = await asyncio.to_thread(gzip.compress, body)
+            body = await self._renderer.submit(gzip.compress, body)
             headers["Content-Encoding"] = "gzip"
         return web.Response(body=body, headers=headers)
 
@@ -84,6 +86,7 @@ class PrometheusExporter(Exporter):
         if self.runner is not None:
             await self.runner.cleanup()
             self.runner = None
+        self._renderer.shutdown()
 
 
 factory = Factory(

@@ -288,3 +288,24 @@ def test_putmetricdata_datums_follow_the_same_rules() -> None:
     assert datum["Dimensions"] == [{"Name": "server", "Value": "a"}]
     assert sorted(drops) == ["invalid_dimension", "invalid_metric_name"]
     assert math.isfinite(datum["Value"])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    points=st.lists(
+        st.tuples(HOSTILE_TEXT, st.floats(), st.dictionaries(HOSTILE_TEXT, HOSTILE_TEXT, max_size=4)), max_size=40
+    )
+)
+def test_hostile_names_never_reach_putmetricdata(points) -> None:
+    """The same rules for PutMetricData datums: each point is a valid datum or counted."""
+    drops: list[str] = []
+    exporter = make_exporter(cloudwatch_factory, {"namespace": "NS", "region": "eu-west-1"})
+    exporter.builder.on_drop = lambda reason, n: drops.extend([reason] * n)
+    datums = exporter.builder.datums(batch([gauge(name, value, attrs) for name, value, attrs in points]))
+    for datum in datums:
+        assert metric_name_accepted(datum["MetricName"])
+        assert math.isfinite(datum["Value"]) and abs(datum["Value"]) <= 2.0**360
+        assert len(datum["Dimensions"]) <= 30
+        for dimension in datum["Dimensions"]:
+            assert dimension_name_accepted(dimension["Name"]) and dimension_value_accepted(dimension["Value"])
+    assert len(datums) + len([d for d in drops if d != "invalid_dimension"]) == len(points)

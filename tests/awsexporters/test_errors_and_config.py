@@ -10,6 +10,7 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, ParamValidationError, ReadTimeoutError
 
 from collector.component import PermanentError
+from collector.executors import OwnedExecutor
 from exporters.awscommon.client import call, is_retryable
 from tests.support import write_config
 
@@ -45,10 +46,12 @@ async def test_call_turns_validation_errors_into_permanent_ones() -> None:
     def throttled() -> None:
         raise client_error("ThrottlingException", 400)
 
+    threads = OwnedExecutor("test-aws")
     with pytest.raises(PermanentError, match="InvalidParameterValue"):
-        await call(rejects)
+        await call(rejects, threads=threads)
     with pytest.raises(ClientError):
-        await call(throttled)
+        await call(throttled, threads=threads)
+    threads.shutdown()
 
 
 def validate(tmp_path: Path, config: dict) -> subprocess.CompletedProcess[str]:

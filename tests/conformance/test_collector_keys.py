@@ -122,3 +122,24 @@ def test_collector_validate_accepts_every_accepted_config(tmp_path):
     for section in ("receivers", "processors", "exporters"):
         for component_id in everything[section]:
             assert f" {component_id}" in result.stdout, component_id
+
+
+def test_the_json_schema_agrees():
+    """`collector schema` (what editors check against) accepts every accepted config and marks every
+    refused key (`Refused`: "<path>: not supported: ...") as never valid. Refused values of valid keys
+    (`transport: unix`, `compression: zstd` ...) are left to the validators."""
+    import jsonschema
+
+    from collector.schema import config_schema
+
+    validator = jsonschema.Draft202012Validator(config_schema(REGISTRY))
+    for component in COMPONENTS:
+        data = collector_keys(component)
+        errors = [e.message for e in validator.iter_errors(whole_config({data["section"]: data["accepted"]}))]
+        assert errors == [], component
+        for case in data.get("refused") or []:
+            if ": not supported:" not in case["error"]:
+                continue
+            component_id = case["error"].split(".")[1].split(":")[0]
+            refused = whole_config({data["section"]: {component_id: case["config"]}})
+            assert list(validator.iter_errors(refused)), case["error"]

@@ -196,8 +196,11 @@ def test_out_of_descriptors_is_logged_once_per_state_change(tmp_path):
                 connection.close()
         wait_for(lambda: _posts_ok_on(http) and "accept connections again" in process.logs(), 20, "accepting again")
         logs = process.logs()
-        assert logs.count("cannot accept connections") == 1, logs[-3000:]
-        assert logs.count("accept connections again") == 1
+        # One line per state change: failing, then working again. Closing the flood may cause one more short
+        # failing spell while the collector still holds the old connections; never a line per accept.
+        failing = logs.count("cannot accept connections")
+        assert 1 <= failing <= 3, logs[-3000:]
+        assert logs.count("accept connections again") == failing, logs[-3000:]
         assert "Traceback" not in logs
         assert len(logs.splitlines()) < 20
 
