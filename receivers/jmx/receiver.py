@@ -152,14 +152,18 @@ class JmxReceiver(ScraperReceiver):
                 self.targets[key] = Target(worker.name, worker, MetricBuilder(self.rules), resource)
         return list(self.targets.values())
 
+    async def _read(self, target: Target, query: str) -> str:
+        """One call through the target's gateway: awaited in place for a dialed-in worker (asyncio-native),
+        on a thread for the others (they block)."""
+        if isinstance(target.gateway, DialedGateway):
+            return await target.gateway.scrape(query)
+        return await asyncio.to_thread(target.gateway.scrape, query)
+
     async def _scrape(self, target: Target, tolerant: bool = False) -> ResourceMetrics:
         """One target's metrics and its `jmx.up`. `tolerant`: a refused token is that target being down
         (one worker's problem never costs the others' points); otherwise it fails the scrape."""
         try:
-            if isinstance(target.gateway, DialedGateway):  # asyncio-native: no thread
-                text = await target.gateway.scrape(self.query)
-            else:
-                text = await asyncio.to_thread(target.gateway.scrape, self.query)
+            text = await self._read(target, self.query)
         except GatewayError as exc:
             if not tolerant:
                 raise
