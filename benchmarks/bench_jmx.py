@@ -28,6 +28,8 @@ FIGURES = (
     "gateway_rss_mib",
     "gateway_start_ms",
     "jmx_scrape_jmxquery_ms",
+    "jmx_scrape_postgres_ms",
+    "jmx_scrape_debezium_generic_ms",
 )
 
 # Attribute names of Debezium 3.6.3's MySQL connector MBeans as read from the real connector: 74 in all
@@ -53,6 +55,21 @@ DEBEZIUM_ATTRIBUTES = {
     "MilliSecondsBehindSourceMinValue,MilliSecondsBehindSourceMaxValue,MilliSecondsBehindSourceAverageValue,"
     "MilliSecondsBehindSourceP50,MilliSecondsBehindSourceP95,MilliSecondsBehindSourceP99,NumberOfCreateEventsSeen,"
     "NumberOfUpdateEventsSeen,NumberOfDeleteEventsSeen",
+}
+
+
+# The PostgreSQL connector's MBeans as read from the real Debezium 3.6.3 connector on PostgreSQL 15 (pgoutput,
+# internal.advanced.metrics.enable): snapshot and streaming, no schema history.
+POSTGRES_ATTRIBUTES = {
+    "snapshot": _COMMON
+    + ",RowsScanned,TotalTableCount,RemainingTableCount,SnapshotRunning,SnapshotPaused,SnapshotCompleted,"
+    "SnapshotAborted,SnapshotSkipped,SnapshotDurationInSeconds,SnapshotPausedDurationInSeconds,ChunkId,ChunkFrom,"
+    "ChunkTo,TableFrom,TableTo",
+    "streaming": _COMMON
+    + ",Connected,MilliSecondsBehindSource,SourceEventPosition,LastTransactionId,NumberOfCommittedTransactions,"
+    "NumberOfUnchangedEventsSkipped,MilliSecondsBehindSourceMinValue,MilliSecondsBehindSourceMaxValue,"
+    "MilliSecondsBehindSourceAverageValue,MilliSecondsBehindSourceP50,MilliSecondsBehindSourceP95,"
+    "MilliSecondsBehindSourceP99,NumberOfCreateEventsSeen,NumberOfUpdateEventsSeen,NumberOfDeleteEventsSeen",
 }
 
 
@@ -173,5 +190,52 @@ def run(quick: bool) -> list[Figure]:
             peer="jmx_scrape_batched_ms",
             ratio=jmxquery_ms / batched_ms,
             target="ratio >= 50",
+        ),
+        *postgres_figures(quick),
+    ]
+
+
+def postgres_figures(quick: bool) -> list[Figure]:
+    """One scrape of the `debezium-postgres` preset (PostgreSQL-shaped MBeans) against a plain JDK client's
+    bulk read of the same attributes, and the generic `debezium` preset on the same MBeans against it: the
+    generic one asks each MBean for its attribute list (`'*'`), one more round trip per MBean."""
+    repeat = 50 if quick else 300
+    beans = {
+        f"debezium.postgres:type=connector-metrics,context={context},server=bench": names
+        for context, names in POSTGRES_ATTRIBUTES.items()
+    }
+    exact, generic = (compile_rules(load_preset(name)) for name in ("debezium-postgres", "debezium"))
+    with testbed.shaped_target(beans) as target:
+        gateway = GatewayProcess(LaunchSpec(service_url=target.service_url))
+        gateway.start()
+        try:
+            medians = {}
+            for name, rules in (("exact", exact), ("generic", generic)):
+                query, builder = build_query(rules), MetricBuilder(rules)
+                assert len(parse_reply(gateway.scrape(query)).beans) == 2
+                medians[name] = 1000 * median_seconds(
+                    lambda q=query, b=builder: b.build(parse_reply(gateway.scrape(q)), time.time_ns()),
+                    repeat,
+                    warmup=repeat,
+                )
+        finally:
+            gateway.stop()
+        java_bulk_ms = _java_bulk_ms(target, build_query(exact), repeat)
+    return [
+        Figure(
+            "jmx_scrape_postgres_ms",
+            medians["exact"],
+            "ms",
+            peer="jmx_scrape_java_bulk_ms (PostgreSQL MBeans)",
+            ratio=medians["exact"] / java_bulk_ms,
+            target="ratio <= 2",
+        ),
+        Figure(
+            "jmx_scrape_debezium_generic_ms",
+            medians["generic"],
+            "ms",
+            peer="jmx_scrape_postgres_ms",
+            ratio=medians["generic"] / medians["exact"],
+            target="ratio <= 2",
         ),
     ]

@@ -16,8 +16,11 @@ does for the Collector; `connection_budget` says how many connections a data lis
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import resource
+import socket
+import ssl
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -209,9 +212,43 @@ async def start_site(
     host, port = split_endpoint(endpoint)
     try:
         ssl_context = tls.ssl_context() if tls else None
-        site = web.TCPSite(runner, host or None, port, ssl_context=ssl_context, reuse_address=True)
-        await site.start()
+        await _bind(runner, host, port, ssl_context)
     except BaseException:
         await runner.cleanup()
         raise
     return runner, runner.addresses[0][1]
+
+
+async def _bind(runner: web.AppRunner, host: str, port: int, ssl_context: ssl.SSLContext | None) -> None:
+    """Listen on every address `host` resolves to, as asyncio does; but when one of them cannot exist here
+    (EADDRNOTAVAIL: `localhost` also names ::1, and a container on Docker's default network has no IPv6),
+    listen on the others instead of failing, as the Collector's single-address listener would."""
+    try:
+        await _site(runner, host or None, port, ssl_context)
+        return
+    except OSError as exc:
+        if exc.errno != errno.EADDRNOTAVAIL or not host:
+            raise
+        unavailable = exc
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    bound = False
+    for address in dict.fromkeys(str(info[4][0]) for info in infos):
+        try:
+            await _site(runner, address, port, ssl_context)
+        except OSError as exc:
+            if exc.errno != errno.EADDRNOTAVAIL:
+                raise
+            continue
+        bound = True
+        port = port or runner.addresses[0][1]  # port 0: the other addresses take the port the first one got
+    if not bound:
+        raise unavailable
+
+
+async def _site(runner: web.AppRunner, host: str | None, port: int, ssl_context: ssl.SSLContext | None) -> None:
+    site = web.TCPSite(runner, host, port, ssl_context=ssl_context, reuse_address=True)
+    try:
+        await site.start()
+    except BaseException:
+        await site.stop()  # a site that failed to start stays registered with the runner otherwise
+        raise

@@ -3,20 +3,59 @@ instrumentation's jmx-metrics YAML format (so rule files written for it load unc
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from collector.component import ConfigModel
-from collector.configfile import read_yaml_file
+from collector.configfile import FileProblem, read_yaml_file
 from collector.configtls import TLSClientConfig
 from collector.configtypes import PositiveDuration
 from collector.scraperhelper import ScraperConfig
 from receivers.jmx.listen import ListenConfig
 
 PRESETS_DIR = Path(__file__).parent / "presets"
+LEGACY_PRESETS_DIR = PRESETS_DIR / "legacy"
+# Every `target_system` the Collector's jmxreceiver accepts, plus `kafka-connect` of the jmx-scraper.
+UPSTREAM_TARGET_SYSTEMS = (
+    "activemq",
+    "cassandra",
+    "hadoop",
+    "hbase",
+    "jetty",
+    "jvm",
+    "kafka",
+    "kafka-connect",
+    "kafka-consumer",
+    "kafka-producer",
+    "solr",
+    "tomcat",
+    "wildfly",
+)
+TargetSource = Literal["auto", "instrumentation", "legacy"]
+# Keys of the Collector's jmxreceiver that this design cannot have, and what to use instead.
+_REFUSED_KEYS = {
+    "jar_path": "no jmx-metrics/jmx-scraper jar runs here: the receiver brings its own gateway (`java` picks the "
+    "launcher)",
+    "additional_jars": "no jmx-metrics/jmx-scraper jar runs here, so there is no class path to extend",
+    "otlp": "metrics enter the pipeline directly; there is no OTLP hop from a gatherer JVM to configure",
+    "groovy_script": "Groovy scripts are not run: describe the MBeans as jmx-metrics rules (`rules` or `jmx_configs`)",
+    "remote_profile": "SASL profiles are not supported: use username/password, with keystore/truststore for TLS",
+    "realm": "SASL profiles are not supported: use username/password, with keystore/truststore for TLS",
+}
+LOG_LEVELS = ("trace", "debug", "info", "warn", "error", "off")
 PY4J_SCHEME = "py4j://"
 _REMOTE_JMX_KEYS = (
     "username",
@@ -28,7 +67,7 @@ _REMOTE_JMX_KEYS = (
 )
 
 MetricType = Literal["gauge", "counter", "updowncounter", "state"]
-_EXPRESSION = re.compile(r"^(?:(lowercase)\((.*)\)|(param|beanattr|const)\((.*)\))$", re.DOTALL)
+_EXPRESSION = re.compile(r"^(?:(lowercase)\((.*)\)|(param|beanattr|const|domain)\((.*)\))$", re.DOTALL)
 _DEFAULT_STATE = "*"
 
 # The conversions the jmx-metrics format documents (sourceUnit -> unit), plus the obvious inverses.
@@ -46,13 +85,16 @@ def _lowercase_type(value: object) -> object:
 
 
 def check_expression(text: str) -> str:
-    """`param(key)`, `beanattr(Attr)`, `const(value)`, or `lowercase(...)` around one of them."""
+    """`param(key)`, `beanattr(Attr)`, `const(value)`, `domain(prefix)` (this collector's: the ObjectName's
+    domain without `prefix`), or `lowercase(...)` around one of them."""
     match = _EXPRESSION.match(text.strip())
     if not match:
-        raise ValueError(f"{text!r} is not param(<key>), beanattr(<attribute>), const(<value>) or lowercase(...)")
+        raise ValueError(
+            f"{text!r} is not param(<key>), beanattr(<attribute>), const(<value>), domain(<prefix>) or lowercase(...)"
+        )
     if match.group(1):
         check_expression(match.group(2))
-    elif match.group(3) != "const" and not match.group(4).strip():
+    elif match.group(3) not in ("const", "domain") and not match.group(4).strip():
         raise ValueError(f"{text!r}: the name inside {match.group(3)}() is empty")
     return text.strip()
 
@@ -76,6 +118,9 @@ MetricAttributes = Annotated[
 
 
 UP_METRIC = "jmx.up"
+_RMI_HOST_PORT = re.compile(r"//(\[[0-9a-fA-F:.]+\]|[^/:\[\]]+):(\d+)(?:/[^/]*)?$")  # the last //host:port
+ALL_OTHER_ATTRIBUTES = "*"
+"""A mapping key (this collector's): every numeric attribute of the MBean no other mapping of the rule names."""
 
 
 class Mapping(ConfigModel):
@@ -122,6 +167,8 @@ class Rule(ConfigModel):
                 raise ValueError(f"{pattern!r} is not an ObjectName pattern like `domain:key=value,*`")
         for attribute, mapping in self.mapping.items():
             effective = mapping or Mapping()
+            if attribute == ALL_OTHER_ATTRIBUTES and (effective.type == "state" or effective.metric):
+                raise ValueError(f"mapping '{ALL_OTHER_ATTRIBUTES}' (every other attribute) takes no `metric` or state")
             source, unit = effective.sourceUnit or self.sourceUnit, effective.unit or self.unit
             if source and source != unit and (source, unit) not in UNIT_FACTORS:
                 known = ", ".join(f"{a}->{b}" for a, b in UNIT_FACTORS)
@@ -152,12 +199,73 @@ class RuleFile(ConfigModel):
     rules: list[Rule]
 
 
-def load_preset(name: str) -> list[Rule]:
-    return RuleFile.model_validate(read_yaml_file(PRESETS_DIR / f"{name}.yaml")).rules
+class PresetBundle(ConfigModel):
+    """Several presets in one file, so that they share YAML anchors (the Debezium connectors); the file's
+    other top-level keys (`x-...`) only hold those anchors."""
+
+    presets: dict[str, RuleFile]
+
+
+def load_rule_file(path: str | Path) -> list[Rule]:
+    """A jmx-metrics rule file (`rules:`), as `jmx_configs` names them, read by the config's own YAML loader
+    (limits, redefined anchors); errors name the file."""
+    try:
+        return RuleFile.model_validate(read_yaml_file(path)).rules
+    except FileProblem as exc:
+        raise ValueError(f"jmx_configs: {path}: {exc}") from None
+    except ValidationError as exc:
+        problems = "; ".join(
+            ".".join(map(str, e["loc"])) + ": " + e["msg"].removeprefix("Value error, ") for e in exc.errors()
+        )
+        raise ValueError(f"jmx_configs: {path} is not a jmx-metrics rule file: {problems}") from None
+    except ValueError as exc:
+        raise ValueError(f"jmx_configs: {path} is not a jmx-metrics rule file: {exc}") from None
+
+
+@functools.cache
+def _presets(directory: Path) -> dict[str, list[Rule]]:
+    """The presets of one directory: a file is one preset named after it (`rules:`) or a bundle (`presets:`)."""
+    found: dict[str, list[Rule]] = {}
+    for path in sorted(directory.glob("*.yaml")):
+        document = read_yaml_file(path)
+        if "presets" in document:
+            bundle = PresetBundle.model_validate({"presets": document["presets"]})
+            found.update({name: rule_file.rules for name, rule_file in bundle.presets.items()})
+        else:
+            found[path.stem] = RuleFile.model_validate(document).rules
+    return found
 
 
 def preset_names() -> list[str]:
-    return sorted(p.stem for p in PRESETS_DIR.glob("*.yaml"))
+    """Every bundled preset, whatever its source."""
+    return sorted({*_presets(PRESETS_DIR), *_presets(LEGACY_PRESETS_DIR)})
+
+
+def check_preset(name: str, source: str = "auto") -> None:
+    """Raises ValueError saying why `name` cannot be read with `target_source: source`."""
+    current, legacy = _presets(PRESETS_DIR), _presets(LEGACY_PRESETS_DIR)
+    if name not in current and name not in legacy:
+        if name in UPSTREAM_TARGET_SYSTEMS:
+            raise ValueError(
+                f"target system {name!r} is not bundled with this collector: give its rules with `jmx_configs` "
+                "(a jmx-metrics rule file, such as the jmx-scraper's) or inline `rules`"
+            )
+        raise ValueError(f"unknown target system {name!r}; bundled: {', '.join(preset_names())}")
+    upstream = name in UPSTREAM_TARGET_SYSTEMS  # this collector's own presets (Debezium) have one form for all
+    if upstream and source == "instrumentation" and name not in current:
+        raise ValueError(f"target system {name!r} has only legacy definitions: use target_source legacy or auto")
+    if upstream and source == "legacy" and name not in legacy:
+        raise ValueError(f"target system {name!r} has no legacy definitions: use target_source instrumentation or auto")
+
+
+def load_preset(name: str, source: str = "auto") -> list[Rule]:
+    """A preset's rules: `legacy` the Collector's jmx-metrics names, `instrumentation` the OpenTelemetry
+    semantic-convention names, `auto` instrumentation where it exists, else legacy (as the jmx-scraper)."""
+    check_preset(name, source)
+    current, legacy = _presets(PRESETS_DIR), _presets(LEGACY_PRESETS_DIR)
+    if (source == "legacy" and name in legacy) or name not in current:
+        return legacy[name]
+    return current[name]
 
 
 class EndpointsConfig(ConfigModel):
@@ -199,10 +307,20 @@ class JmxConfig(ScraperConfig):
         default_factory=TLSClientConfig,
         description="py4j:// only: TLS to the in-JVM gateway (on by default; `insecure: true` for plaintext).",
     )
-    target_system: str = Field("", description="Comma list of presets: " + ", ".join(preset_names()) + ".")
+    target_system: str = Field(
+        "", description="Comma list of presets (debezium, debezium-mysql, debezium-postgres, jvm, kafka ...)."
+    )
+    target_source: TargetSource = Field(
+        "auto",
+        description="Which definitions of a target system: legacy (the Collector's jmx-metrics names), "
+        "instrumentation (semantic conventions), auto (instrumentation where it exists, else legacy).",
+    )
+    jmx_configs: str = Field("", description="Comma list of jmx-metrics rule files, read beside `rules`.")
     rules: list[Rule] = Field(default_factory=list)
     username: str = ""
     password: SecretStr = SecretStr("")
+    password_file: str = Field("", description="A file holding the JMX password (instead of `password`).")
+    log_level: str = Field("", description="Level of this receiver's own log lines: trace ... error, off.")
     keystore_path: str = ""
     keystore_password: SecretStr = SecretStr("")
     keystore_type: str = ""
@@ -215,14 +333,44 @@ class JmxConfig(ScraperConfig):
     )
     java: str = Field("java", description="The java launcher of the gateway JVM.")
 
-    @field_validator("target_system")
+    _file_rules: list[Rule] = PrivateAttr(default_factory=list)
+
+    @model_validator(mode="before")
     @classmethod
-    def _known_presets(cls, value: str) -> str:
-        known = preset_names()
-        for name in (n.strip() for n in value.split(",")):
-            if name and name not in known:
-                raise ValueError(f"unknown target system {name!r}; known: {', '.join(known)}")
-        return value
+    def _refuse_gatherer_keys(cls, data: Any) -> Any:
+        """The Collector's keys this design cannot have: refused with the reason, not as unknown keys."""
+        if isinstance(data, dict):
+            for key in (k for k in _REFUSED_KEYS if k in data):
+                raise ValueError(f"{key}: {_REFUSED_KEYS[key]}")
+        return data
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_password_file(cls, data: Any) -> Any:
+        """`password_file` is read once, at load: a missing or unreadable file is a config error."""
+        if not isinstance(data, dict) or not data.get("password_file"):
+            return data
+        if data.get("password"):
+            raise ValueError("give `password` or `password_file`, not both")
+        try:
+            password = Path(data["password_file"]).read_text(encoding="utf-8").rstrip("\r\n")
+        except OSError as exc:
+            raise ValueError(f"password_file: cannot read {data['password_file']}: {exc.strerror}") from None
+        return {**data, "password": password}
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, value: str) -> str:
+        if value and value.lower() not in LOG_LEVELS:
+            raise ValueError(f"log_level must be one of {', '.join(LOG_LEVELS)}")
+        return value.lower()
+
+    @model_validator(mode="after")
+    def _presets_and_rule_files(self) -> JmxConfig:
+        for name in self.preset_list:
+            check_preset(name, self.target_source)
+        self._file_rules = [rule for path in self.jmx_config_paths for rule in load_rule_file(path)]
+        return self
 
     @field_validator("endpoint")
     @classmethod
@@ -236,8 +384,8 @@ class JmxConfig(ScraperConfig):
 
     @model_validator(mode="after")
     def _something_to_read(self) -> JmxConfig:
-        if not self.preset_list and not self.rules:
-            raise ValueError("give `target_system` (a preset) or `rules`, or both")
+        if not self.preset_list and not self.rules and not self.jmx_configs.strip():
+            raise ValueError("give `target_system` (a preset), `jmx_configs` or `rules`")
         return self
 
     @model_validator(mode="after")
@@ -266,7 +414,22 @@ class JmxConfig(ScraperConfig):
 
     @property
     def preset_list(self) -> list[str]:
-        return [n.strip() for n in self.target_system.split(",") if n.strip()]
+        return [n.strip().lower() for n in self.target_system.split(",") if n.strip()]  # as the jmxreceiver
+
+    @property
+    def jmx_config_paths(self) -> list[str]:
+        return [p.strip() for p in self.jmx_configs.split(",") if p.strip()]
+
+    def target_identity(self) -> dict[str, str | int]:
+        """`server.address` and `server.port` of the one `endpoint` (resource attributes, as with `endpoints`)."""
+        if self.in_jvm:
+            host, port = self.py4j_address
+        else:
+            match = _RMI_HOST_PORT.search(self.service_url)
+            if not match:
+                return {}  # a service URL without host:port (a local or custom protocol)
+            host, port = match.group(1).strip("[]"), int(match.group(2))
+        return {"server.address": host, "server.port": port}
 
     @property
     def service_url(self) -> str:
@@ -274,9 +437,13 @@ class JmxConfig(ScraperConfig):
             return self.endpoint
         return f"service:jmx:rmi:///jndi/rmi://{self.endpoint}/jmxrmi"
 
+    def preset_rules(self) -> list[tuple[str, list[Rule]]]:
+        """Each preset's rules, by preset name."""
+        return [(name, load_preset(name, self.target_source)) for name in self.preset_list]
+
     def all_rules(self) -> list[Rule]:
-        """Preset rules first, then the user's own."""
-        return [rule for name in self.preset_list for rule in load_preset(name)] + list(self.rules)
+        """Preset rules first, then those of the `jmx_configs` files, then the inline ones."""
+        return [rule for _, rules in self.preset_rules() for rule in rules] + self._file_rules + list(self.rules)
 
     def known_metric_names(self) -> frozenset[str]:
         """Every metric name the rules can emit (the `collector validate` cost hook, docs/plugins.md)."""

@@ -22,11 +22,12 @@ from collector.component import Host
 from collector.scraperhelper import ScraperReceiver
 from receivers.jmx import gateway
 from receivers.jmx.config import UP_METRIC, JmxConfig
+from receivers.jmx.diagnostics import LevelLogger, PresetDiagnostics, domain_query, preset_patterns
 from receivers.jmx.discovery import Discovery, Endpoint
 from receivers.jmx.gateway import GatewayError, GatewaySupervisor, LaunchSpec
 from receivers.jmx.listen import DialedGateway, Listener
 from receivers.jmx.network import NetworkGateway
-from receivers.jmx.rules import MetricBuilder, build_query, compile_rules, parse_reply
+from receivers.jmx.rules import MetricBuilder, Reply, build_query, compile_rules, parse_reply
 
 SCOPE = InstrumentationScope("jmx-otel-collector/receiver/jmx", "0.1.0")
 
@@ -49,8 +50,12 @@ class JmxReceiver(ScraperReceiver):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         config = self.config
+        if config.log_level:
+            self.logger = LevelLogger(self.logger, config.log_level)
         self.rules = compile_rules(config.all_rules())
         self.query = build_query(self.rules)
+        presets = [(name, len(rules)) for name, rules in config.preset_rules()]
+        self.diagnostics = PresetDiagnostics(preset_patterns(presets, self.rules), self.logger)
         self.targets: dict[Endpoint | str, Target] = {}
         self.discovery = Discovery(config.endpoints, self.logger) if config.endpoints else None
         self.listener = (
@@ -59,7 +64,8 @@ class JmxReceiver(ScraperReceiver):
             else None
         )
         if self.discovery is None and self.listener is None:
-            self.target = Target(config.endpoint, self._single_gateway(), MetricBuilder(self.rules), self._resource())
+            resource = self._resource(**config.target_identity())
+            self.target = Target(config.endpoint, self._single_gateway(), MetricBuilder(self.rules), resource)
 
     def _resource(self, **extra: str | int) -> Resource:
         return Resource({**self.config.resource_attributes, **extra})  # what is configured, no SDK defaults
@@ -171,12 +177,22 @@ class JmxReceiver(ScraperReceiver):
         now = time.time_ns()
         reply = parse_reply(text)
         self._set_target_up(target, reply.up, reply.detail)
+        await self._diagnose(target, reply)
         metrics, dropped = target.builder.build(reply, now)
         for reason, count in dropped.items():
             self.settings.telemetry.dropped_points.labels(component=self.id, reason=reason).inc(count)
         metrics.append(self._up_metric(reply.up, now))
         scope = ScopeMetrics(scope=SCOPE, metrics=metrics, schema_url="")
         return ResourceMetrics(resource=target.resource, scope_metrics=[scope], schema_url="")
+
+    async def _diagnose(self, target: Target, reply: Reply) -> None:
+        """A preset matching nothing on a reachable target is said once, with the MBeans of its domains."""
+        for preset in self.diagnostics.pending(target.name, reply):
+            try:
+                text: str | None = await self._read(target, domain_query(preset))
+            except GatewayError:
+                text = None
+            self.diagnostics.report(target.name, preset, text)
 
     def _up_metric(self, up: bool, now: int) -> Metric:
         point = NumberDataPoint(attributes={}, start_time_unix_nano=0, time_unix_nano=now, value=int(up))

@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from opentelemetry.sdk.metrics.export import AggregationTemporality, Gauge, Metric, NumberDataPoint, Sum
 
-from receivers.jmx.config import UNIT_FACTORS, Mapping, Rule, StateMap, as_list
+from receivers.jmx.config import ALL_OTHER_ATTRIBUTES, UNIT_FACTORS, Mapping, Rule, StateMap, as_list
 
 Number = int | float
 _UNESCAPED_DOT = re.compile(r"(?<!\\)\.")
-_EXPRESSION = re.compile(r"^(param|beanattr|const)\((.*)\)$", re.DOTALL)
+_EXPRESSION = re.compile(r"^(param|beanattr|const|domain)\((.*)\)$", re.DOTALL)
 _UNESCAPES = {"t": "\t", "n": "\n", "r": "\r"}
 
 
@@ -94,7 +94,8 @@ def parse_reply(text: str) -> Reply:
 
 @dataclass(frozen=True)
 class Expression:
-    """A metric attribute's source: param(key), beanattr(Attr) or const(value), maybe lowercased."""
+    """A metric attribute's source: param(key), beanattr(Attr), const(value) or domain(prefix), maybe
+    lowercased."""
 
     kind: str
     arg: str
@@ -108,13 +109,16 @@ class Expression:
             return cls(inner.kind, inner.arg, True)
         match = _EXPRESSION.match(text)
         assert match, f"validated by the config model: {text!r}"
-        return cls(match.group(1), match.group(2).strip() if match.group(1) != "const" else match.group(2))
+        kind = match.group(1)
+        return cls(kind, match.group(2) if kind in ("const", "domain") else match.group(2).strip())
 
     def value(self, bean: Bean) -> str | None:
         if self.kind == "const":
             result: str | None = self.arg
         elif self.kind == "param":
             result = bean.keys.get(self.arg)
+        elif self.kind == "domain":
+            result = bean.name.partition(":")[0].removeprefix(self.arg)
         else:
             found = bean.strings.get(self.arg, bean.numbers.get(self.arg))
             result = None if found is None else str(found)
@@ -166,6 +170,23 @@ class CompiledRule:
     patterns: tuple[str, ...]
     mappings: tuple[CompiledMapping, ...]
     open_keys_only: frozenset[str] | None  # wildcardParams: keys fixed by every pattern are excluded
+    others: CompiledMapping | None = None  # the `'*'` mapping: every numeric attribute no mapping names
+    _named: dict[str, CompiledMapping] = field(default_factory=dict, compare=False, repr=False)
+
+    def other_attributes(self, bean: Bean) -> list[CompiledMapping]:
+        """A mapping, named after the attribute, for each numeric value of the bean no mapping asks for."""
+        if self.others is None:
+            return []
+        taken = {mapping.path for mapping in self.mappings}
+        found = []
+        for path in [*bean.numbers, *bean.tables]:
+            if path not in taken:
+                if path not in self._named:
+                    self._named[path] = replace(
+                        self.others, path=path, top=path, metric=self.others.metric.removesuffix("*") + path
+                    )
+                found.append(self._named[path])
+        return found
 
     def wildcard_attributes(self, bean: Bean) -> dict[str, str]:
         if self.open_keys_only is None:
@@ -223,8 +244,15 @@ def compile_rules(rules: list[Rule]) -> list[CompiledRule]:
             CompiledRule(
                 group=str(index),
                 patterns=tuple(rule.patterns),
-                mappings=tuple(_compile_mapping(rule, attr, m) for attr, m in rule.mapping.items()),
+                mappings=tuple(
+                    _compile_mapping(rule, attr, m) for attr, m in rule.mapping.items() if attr != ALL_OTHER_ATTRIBUTES
+                ),
                 open_keys_only=frozenset(fixed) if fixed is not None else None,
+                others=(
+                    _compile_mapping(rule, ALL_OTHER_ATTRIBUTES, rule.mapping[ALL_OTHER_ATTRIBUTES])
+                    if ALL_OTHER_ATTRIBUTES in rule.mapping
+                    else None
+                ),
             )
         )
     return compiled
@@ -240,6 +268,8 @@ def build_query(rules: list[CompiledRule]) -> str:
             for _, expression in mapping.attributes:
                 if expression.kind == "beanattr":
                     wanted[expression.arg] = True
+        if rule.others is not None:
+            wanted[ALL_OTHER_ATTRIBUTES] = False  # the gateway then reads the MBean's own attribute list
         attrs = "\t".join(("$" if as_string else "") + name for name, as_string in wanted.items())
         lines.extend(f"{rule.group}\t{pattern}\t{attrs}" for pattern in rule.patterns)
     return "\n".join(lines)
@@ -281,7 +311,7 @@ class MetricBuilder:
         self, rule: CompiledRule, bean: Bean, now: int, metrics: dict[str, _MetricPoints], dropped: Counter[str]
     ) -> None:
         base = rule.wildcard_attributes(bean)
-        for mapping in rule.mappings:
+        for mapping in [*rule.mappings, *rule.other_attributes(bean)]:
             attributes = dict(base)
             for name, expression in mapping.attributes:
                 value = expression.value(bean)

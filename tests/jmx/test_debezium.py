@@ -17,14 +17,16 @@ pytestmark = pytest.mark.integration
 SERVER = "salesdb"
 
 
-def collector_config(directory: Path, endpoint: str, out: Path, interval: str = "1s") -> Path:
+def collector_config(
+    directory: Path, endpoint: str, out: Path, interval: str = "1s", target_system: str = "debezium-mysql"
+) -> Path:
     return write_config(
         directory,
         {
             "receivers": {
                 "jmx/debezium": {
                     "endpoint": endpoint,
-                    "target_system": "debezium-mysql",
+                    "target_system": target_system,
                     "collection_interval": interval,
                     "initial_delay": "0s",
                 }
@@ -38,6 +40,21 @@ def collector_config(directory: Path, endpoint: str, out: Path, interval: str = 
 def running_points(collector: CollectorProcess, out: Path) -> list[Point]:
     """What the file exporter wrote so far; fails at once (with the logs) if the collector has exited."""
     assert collector.process.poll() is None, f"the collector exited:\n{collector.logs()}"
+    return read_points(out)
+
+
+def collect_two_scrapes(directory: Path, endpoint: str, target_system: str) -> list[Point]:
+    """What the real collector writes (file exporter) until it has scraped the streaming MBean twice."""
+    out = directory / "out.jsonl"
+    with run_collector(collector_config(directory, endpoint, out, target_system=target_system)) as collector:
+        wait_for(
+            lambda: (
+                len({p.time for p in running_points(collector, out) if p.name == "debezium.streaming.Connected"}) >= 2
+            ),
+            60,
+            "two scrapes of the streaming MBean",
+        )
+        assert collector.stop() == 0, collector.logs()
     return read_points(out)
 
 
@@ -69,18 +86,8 @@ def counters_settled(bed: DebeziumBed, minimum_creates: int) -> dict[tuple[str, 
 def test_collector_output_matches_direct_jmx_reads(debezium: DebeziumBed, tmp_path: Path) -> None:
     debezium.db.sql("INSERT INTO sales.orders (customer, total) VALUES (1, 1.50), (2, 2.50), (1, 3.50)")
     before = counters_settled(debezium, 3)
-    out = tmp_path / "out.jsonl"
-    with run_collector(collector_config(tmp_path, debezium.target.endpoint, out)) as collector:
-        wait_for(
-            lambda: (
-                len({p.time for p in running_points(collector, out) if p.name == "debezium.streaming.Connected"}) >= 2
-            ),
-            60,
-            "two scrapes of the streaming MBean",
-        )
-        assert collector.stop() == 0, collector.logs()
+    points = collect_two_scrapes(tmp_path, debezium.target.endpoint, "debezium-mysql")
     after = testbed.jmx_dump(debezium.target.service_url, "debezium.mysql:*")
-    points = read_points(out)
     streaming = {"server": SERVER, "plugin": "mysql"}
 
     for attribute in ("TotalNumberOfEventsSeen", "TotalNumberOfCreateEventsSeen"):

@@ -8,7 +8,7 @@ from opentelemetry.sdk.metrics.export import Gauge
 
 from collector.telemetry import Telemetry
 from tests.jmx import testbed
-from tests.jmx.conftest import make_receiver
+from tests.jmx.conftest import make_receiver, points_by_name
 from tests.support import free_port
 
 pytestmark = pytest.mark.integration
@@ -50,15 +50,6 @@ def key_of(point) -> str:
     return attributes.get("table") or attributes.get("key") or attributes.get("state") or ""
 
 
-def points_by_name(data):
-    result: dict[str, list] = {}
-    for rm in data.resource_metrics:
-        for sm in rm.scope_metrics:
-            for metric in sm.metrics:
-                result.setdefault(metric.name, []).extend((metric, p) for p in metric.data.data_points)
-    return result
-
-
 async def test_mapping_of_awkward_values(edge_target: testbed.JavaTarget) -> None:
     telemetry = Telemetry()
     receiver = make_receiver(
@@ -67,7 +58,11 @@ async def test_mapping_of_awkward_values(edge_target: testbed.JavaTarget) -> Non
     )
     try:
         raw = await receiver.scrape()
-        assert dict(raw.resource_metrics[0].resource.attributes) == {"service.name": "edge"}
+        assert dict(raw.resource_metrics[0].resource.attributes) == {
+            "service.name": "edge",
+            "server.address": "127.0.0.1",  # the target's identity, from `endpoint`
+            "server.port": edge_target.port,
+        }
         first = points_by_name(raw)
         second = points_by_name(await receiver.scrape())
     finally:

@@ -7,8 +7,7 @@ import pytest
 from opentelemetry.sdk.metrics.export import Gauge
 
 from tests.jmx import testbed
-from tests.jmx.conftest import make_receiver
-from tests.jmx.test_edge_cases import points_by_name
+from tests.jmx.conftest import scrape_points
 
 pytestmark = pytest.mark.integration
 
@@ -22,13 +21,8 @@ CONNECT_BEANS = {
 
 
 async def test_kafka_connect_preset_maps_workers_connectors_and_tasks() -> None:
-    spec = ";".join(f"{name}|{attributes}" for name, attributes in CONNECT_BEANS.items())
-    with testbed.edge_case_target("--beans", spec) as target:
-        receiver = make_receiver({"endpoint": target.endpoint, "target_system": "kafka-connect"})
-        try:
-            data = points_by_name(await receiver.scrape())
-        finally:
-            receiver.gateway.stop()
+    with testbed.shaped_target(CONNECT_BEANS) as target:
+        data = await scrape_points({"endpoint": target.endpoint, "target_system": "kafka-connect"})
 
     def states(name: str) -> dict[str, int]:
         return {dict(p.attributes)["state"]: p.value for _, p in data[name]}

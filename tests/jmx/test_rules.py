@@ -14,6 +14,7 @@ from receivers.jmx.config import JmxConfig, load_preset, preset_names
 from receivers.jmx.rules import MetricBuilder, ReplyError, build_query, compile_rules, parse_reply
 from tests.support import write_config
 
+PRESETS = ("debezium-mysql", "debezium-postgres")
 SAMPLE = Path(__file__).resolve().parents[2] / "receivers" / "jmx" / "otel-config.sample.yaml"
 
 
@@ -25,7 +26,21 @@ def config(**overrides) -> JmxConfig:
     ("overrides", "message"),
     [
         ({}, "give `target_system`"),
-        ({"target_system": "debezium-postgres"}, "unknown target system"),
+        ({"target_system": "debezium-oracle"}, "unknown target system"),
+        ({"target_system": "tomcat"}, "not bundled with this collector: give its rules with `jmx_configs`"),
+        ({"target_system": "kafka", "target_source": "instrumentation"}, "only legacy definitions"),
+        ({"target_system": "kafka-connect", "target_source": "legacy"}, "no legacy definitions"),
+        ({"target_system": "jvm", "target_source": "newest"}, "auto"),
+        ({"jmx_configs": "/nonexistent/rules.yaml"}, "jmx_configs: /nonexistent/rules.yaml: cannot read"),
+        ({"target_system": "jvm", "log_level": "verbose"}, "log_level must be one of"),
+        ({"target_system": "jvm", "password": "x", "password_file": "/etc/hostname"}, "not both"),
+        ({"target_system": "jvm", "password_file": "/nonexistent/pw"}, "password_file: cannot read"),
+        ({"rules": [{"bean": "a:b=c", "mapping": {"*": {"metric": "x"}}}]}, "takes no `metric`"),
+        ({"target_system": "jvm", "jar_path": "/opt/opentelemetry-jmx-scraper.jar"}, "jar_path: no jmx-metrics"),
+        ({"target_system": "jvm", "otlp": {"endpoint": "h:4317"}}, "otlp: metrics enter the pipeline directly"),
+        ({"target_system": "jvm", "additional_jars": ["/opt/jboss-client.jar"]}, "additional_jars: no jmx"),
+        ({"target_system": "jvm", "groovy_script": "/opt/script.groovy"}, "groovy_script: Groovy scripts are not run"),
+        ({"target_system": "jvm", "remote_profile": "SASL/PLAIN", "realm": "r"}, "SASL profiles are not supported"),
         ({"endpoint": "localhost", "target_system": "jvm"}, "host:port"),
         ({"rules": [{"mapping": {"A": None}}]}, "exactly one of `bean`"),
         ({"rules": [{"bean": "a:b=c", "beans": ["a:b=c"], "mapping": {"A": None}}]}, "exactly one of `bean`"),
@@ -68,15 +83,34 @@ def test_a_config_error_names_its_path_and_exits_2(tmp_path: Path) -> None:
     assert "receivers.jmx.rules[0].mapping.A.type" in result.stdout + result.stderr
 
 
+def test_the_collectors_jmxreceiver_keys_validate() -> None:
+    """A config with every key of the Collector's jmxreceiver we accept (testdata, from its README)."""
+    testdata = SAMPLE.parent / "testdata"
+    raw = yaml.safe_load((testdata / "jmxreceiver-keys.yaml").read_text())
+    parsed = JmxConfig.model_validate({**raw, "jmx_configs": str(testdata / raw["jmx_configs"])})
+    assert parsed.target_source == "legacy" and parsed.target_identity() == {
+        "server.address": "kafka-broker",
+        "server.port": 9999,
+    }
+    names = parsed.known_metric_names()
+    assert {"jvm.memory.heap.used", "kafka.message.count", "kafka.broker.state"} <= names
+    assert "jvm.memory.used" not in names
+
+
 def test_password_never_appears_in_the_config_repr() -> None:
     parsed = config(target_system="jvm", username="u", password="hunter2")
     assert "hunter2" not in repr(parsed) and "hunter2" not in str(parsed.model_dump())
 
 
-def test_every_preset_loads_and_type_is_case_insensitive() -> None:
-    assert set(preset_names()) >= {"debezium-mysql", "kafka-connect", "jvm"}
+def test_every_preset_loads_with_descriptions_and_type_is_case_insensitive() -> None:
+    assert set(preset_names()) >= {"debezium", "debezium-mysql", "debezium-postgres", "kafka-connect", "jvm", "kafka"}
+    both = {"jvm"}  # the only one with legacy and instrumentation definitions, as upstream
     for name in preset_names():
-        assert load_preset(name)
+        for source in ("auto", "legacy") if name in both else ("auto",):
+            rules = compile_rules(load_preset(name, source))
+            assert rules and all(m.desc for rule in rules for m in rule.mappings), (name, source)
+    assert load_preset("jvm", "legacy") != load_preset("jvm", "auto") == load_preset("jvm", "instrumentation")
+    assert config(target_system="JVM, Kafka").preset_list == ["jvm", "kafka"]  # case-insensitive, as upstream
     rule = config(rules=[{"bean": "a:b=c", "type": "COUNTER", "mapping": {"A": None}}]).rules[0]
     assert rule.type == "counter"
 
@@ -155,6 +189,38 @@ def test_wildcard_params_units_sentinels_and_escapes() -> None:
     assert dict(table.attributes)["table"] == "sales.t\tab" and table.value == 4
 
 
+def test_every_other_attribute_mapping_and_the_domain_expression() -> None:
+    """`'*'`: every numeric value no mapping names is a gauge under its own name (tables per `key`); values
+    it cannot read are not counted as dropped (no rule asked for them). `domain(prefix)` names the plugin."""
+    rules = [
+        {
+            "bean": "debezium.*:type=m,*",
+            "prefix": "p.",
+            "wildcardParams": True,
+            "metricAttribute": {"plugin": "domain(debezium.)", "whole": "domain()"},
+            "mapping": {"Known": {"type": "counter"}, "*": {}},
+        }
+    ]
+    query = build_query(compile_rules(config(rules=rules).rules))
+    assert query.split("\t")[2:] == ["Known", "*"]  # the gateway reads the MBean's own attribute list
+    reply = (
+        "UP\nB\t0\tdebezium.sql_server:database=inv,task=0,type=m\tdatabase=inv\ttask=0\ttype=m\n"
+        "N\tKnown\t5\nN\tExtra.item\t2.5\nT\tPerTable\tdbo.t\t3\nX\tLastEvent\tstring\n"
+    )
+    metrics, dropped, _ = build(rules, reply)
+    assert set(metrics) == {"p.Known", "p.Extra.item", "p.PerTable"} and not dropped
+    assert metrics["p.Known"].data.is_monotonic
+    extra = metrics["p.Extra.item"]
+    assert type(extra.data).__name__ == "Gauge" and extra.data.data_points[0].value == 2.5
+    assert dict(extra.data.data_points[0].attributes) == {
+        "plugin": "sql_server",
+        "whole": "debezium.sql_server",
+        "database": "inv",
+        "task": "0",
+    }
+    assert dict(metrics["p.PerTable"].data.data_points[0].attributes)["key"] == "dbo.t"
+
+
 def test_skipped_values_are_counted_only_when_a_rule_asked_for_them() -> None:
     rules = [{"bean": "a:type=X", "mapping": {"Nan": None, "Arr": None}}]
     reply = "UP\nB\t0\ta:type=X\ttype=X\nX\tNan\tnan\nX\tArr\tarray\nN\tArr.length\t3\nX\tUnasked\tstring\n"
@@ -203,7 +269,11 @@ def test_validate_counts_the_shipped_configs_custom_metrics_from_the_real_preset
     from receivers.jmx.config import JmxConfig
 
     shipped = yaml.safe_load((SAMPLE.parents[2] / "otel-config.yaml").read_text())
-    names = set(JmxConfig(endpoint="localhost:7098", target_system="debezium-mysql").known_metric_names())
+    receiver = shipped["receivers"]["jmx/debezium"]
+    assert receiver["target_system"] == "${env:DEBEZIUM_CONNECTOR:-debezium}"
+    names = set(JmxConfig(endpoint="localhost:7098", target_system="debezium").known_metric_names())
+    exact = {name: JmxConfig(endpoint="h:1", target_system=name).known_metric_names() for name in PRESETS}
+    assert names == exact["debezium-mysql"] > exact["debezium-postgres"]  # the generic one types every name
     names.add("MilliSecondBehindSource")  # inserted by the shipped metricstransform/reference
     expected = sum(
         len(declaration["dimensions"])

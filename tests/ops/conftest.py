@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import urllib.request
 
+from tests.jmx.conftest import debezium, mariadb  # the real connector test bed, for the container and demo tests
 from tests.otlpreceiver.conftest import free_port, listening
 
-__all__ = ["free_port", "listening", "scrape_own_metrics"]
+__all__ = ["debezium", "free_port", "listening", "mariadb", "scrape_own_metrics"]
 
 
 def scrape_own_metrics(port: int) -> dict[str, float]:

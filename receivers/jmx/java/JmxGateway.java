@@ -22,6 +22,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import javax.management.Attribute;
 import javax.management.AttributeList;
 import javax.management.InstanceNotFoundException;
+import javax.management.MBeanAttributeInfo;
 import javax.management.MBeanServerConnection;
 import javax.management.MalformedObjectNameException;
 import javax.management.ObjectName;
@@ -63,7 +64,8 @@ public final class JmxGateway {
    * line-oriented reply that is cheap to parse.
    *
    * <p>Query: one line per ObjectName pattern, {@code group TAB pattern TAB attr TAB attr ...}; an attribute
-   * prefixed with {@code $} is also wanted as a string (strings are never sent otherwise). Several lines
+   * prefixed with {@code $} is also wanted as a string (strings are never sent otherwise); {@code *} asks for
+   * every readable attribute of the MBean (its MBeanInfo), a named one then only where it exists. Several lines
    * may share a group: an MBean matched by more than one of them is reported once.
    *
    * <p>Reply: {@code UP}, then per MBean {@code B TAB groups TAB objectName TAB key=value ...} followed by
@@ -80,6 +82,7 @@ public final class JmxGateway {
       final Set<String> groups = new LinkedHashSet<>();
       final Set<String> attributes = new LinkedHashSet<>();
       final Set<String> wantedAsString = new LinkedHashSet<>();
+      boolean all; // `*`: every readable attribute (the MBean's own list), the named ones only where they exist
     }
 
     public static String read(MBeanServerConnection connection, String query)
@@ -100,6 +103,10 @@ public final class JmxGateway {
           request.groups.add(parts[0]);
           for (int i = 2; i < parts.length; i++) {
             String attribute = parts[i];
+            if (attribute.equals("*")) {
+              request.all = true;
+              continue;
+            }
             if (attribute.startsWith("$")) {
               attribute = attribute.substring(1);
               request.wantedAsString.add(attribute);
@@ -143,10 +150,21 @@ public final class JmxGateway {
 
     private static void readBean(MBeanServerConnection connection, ObjectName name, BeanRequest request,
         StringBuilder out) throws IOException {
-      String[] wanted = request.attributes.toArray(new String[0]);
+      Set<String> attributes = request.attributes;
       AttributeList values;
       try {
-        values = connection.getAttributes(name, wanted);
+        if (request.all) {
+          attributes = new LinkedHashSet<>();
+          for (MBeanAttributeInfo info : connection.getMBeanInfo(name).getAttributes()) {
+            if (info.isReadable()) {
+              attributes.add(info.getName());
+            }
+          }
+        }
+        // Nothing asked (the receiver counting a domain's MBeans): the name alone, no round trip.
+        values = attributes.isEmpty()
+            ? new AttributeList()
+            : connection.getAttributes(name, attributes.toArray(new String[0]));
       } catch (InstanceNotFoundException e) {
         return; // unregistered between the query and the read: it is simply gone
       } catch (IOException e) {
@@ -161,7 +179,7 @@ public final class JmxGateway {
         escape(key.getKey() + "=" + key.getValue(), out);
       }
       out.append('\n');
-      Set<String> missing = new LinkedHashSet<>(request.attributes);
+      Set<String> missing = new LinkedHashSet<>(attributes);
       for (Attribute attribute : values.asList()) {
         missing.remove(attribute.getName());
         flatten(attribute.getName(), attribute.getValue(), request.wantedAsString.contains(attribute.getName()), out);

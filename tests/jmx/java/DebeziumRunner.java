@@ -12,7 +12,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Runs the real Debezium MySQL connector with the embedded engine (DebeziumEngine API), events discarded,
+ * Runs a real Debezium connector (the one named by {@code connector.class}) with the embedded engine (DebeziumEngine API), events discarded,
  * JMX on 127.0.0.1. Usage: DebeziumRunner <jmxPort|0> <engine.properties>. A {@code restart} line on stdin
  * stops the connector and starts it again in the same JVM (prints {@code RESTARTED}), as a worker does.
  */
