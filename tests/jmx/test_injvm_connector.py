@@ -3,7 +3,8 @@
 serves its MBeans over py4j with token + TLS, equal to a direct JMX read, and a connector restart in the
 same JVM neither leaks a second gateway nor clashes on the port. Dialing out (the generic GatewayConnector
 wrapping `collector.gateway.wrapped.class`): nothing listens in the worker JVM, values equal JMX, the
-collector restarted mid-way and the gateway back on its own."""
+collector restarted mid-way and the gateway back on its own; the same jar wrapping Debezium's PostgreSQL
+connector on the PostgreSQL bed; Kafka Connect's validate() answered with the wrapped connector's rules."""
 
 from __future__ import annotations
 
@@ -239,3 +240,59 @@ def test_the_wrapper_validates_with_the_wrapped_connectors_rules(gateway_jar: in
     assert "database.hostname" in errors["mysql-default"]  # the MySQL name wraps MySQL without the key
     assert "collector.gateway.wrapped.class" not in errors["mysql-default"]
     assert ["config", "true"] in lines
+
+
+def test_the_generic_wrapper_runs_the_postgresql_connector(
+    postgresql: testbed.PostgreSQL, gateway_jar: injvm.GatewayJar, recipe: injvm.Recipe, tmp_path: Path
+) -> None:
+    """One wrapper for every connector: the same jar wraps Debezium's PostgreSQL connector on the real bed,
+    dialing out; values equal a direct JMX read."""
+    port = free_port()
+    properties = testbed.postgres_properties(
+        tmp_path,
+        postgresql,
+        slot="dbz_wrapped",
+        overrides={
+            "connector.class": gateway_jar.connector_class,
+            "collector.gateway.wrapped.class": "io.debezium.connector.postgresql.PostgresConnector",
+            "collector.gateway.connect": f"localhost:{port}",
+            "collector.gateway.token": recipe.token,
+            "collector.gateway.tls.ca.base64": recipe.file("ca.pem.base64").read_text(),
+        },
+    )
+    streaming = "debezium.postgres:context=streaming,server=salespg,type=connector-metrics"
+
+    def settled_creates(at_least: int) -> int | None:
+        first, second = (
+            {a: t for (_, a), t in testbed.jmx_dump(target.service_url, streaming).items() if a.startswith("Total")}
+            for _ in range(2)
+        )
+        creates = int(second.get("TotalNumberOfCreateEventsSeen", "0"))
+        return creates if creates >= at_least and first == second else None
+
+    async def scenario() -> None:
+        receiver = make_receiver({**injvm.listen_config(port, recipe), "target_system": "debezium-postgres"})
+        await receiver.listener.start()
+        try:
+            for _ in range(900):
+                if receiver.listener.workers:
+                    break
+                await asyncio.sleep(0.1)
+            assert injvm.listening_ports(target.process.pid) == {target.port}
+            postgresql.sql("INSERT INTO orders (customer, total) VALUES (1, 4.50), (2, 5.50)")
+            expected = await asyncio.to_thread(wait_for, lambda: settled_creates(2), 60, "the inserts", 0.5)
+            data = await receiver.scrape()
+            assert injvm.value(data, "jmx.up") == 1
+            name = "debezium.streaming.TotalNumberOfCreateEventsSeen"
+            assert injvm.value(data, name, server="salespg", plugin="postgres") == expected
+        finally:
+            await receiver.listener.stop()
+
+    target = testbed.start_debezium(properties, extra_classpath=[str(gateway_jar.jar), str(gateway_jar.py4j_jar)])
+    try:
+        wait_for(
+            lambda: streaming_connected(target.service_url, "postgres"), 90, "Debezium PostgreSQL (wrapped) streaming"
+        )
+        asyncio.run(scenario())
+    finally:
+        target.stop()
