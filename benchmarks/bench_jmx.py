@@ -1,6 +1,9 @@
 """JMX scrape latency through the gateway, batched vs one call per attribute, against a plain JDK client's
 bulk read of the same attributes (the limit); the gateway JVM's memory and start time.
 
+A batched scrape with the MBean set unchanged is one RMI round trip in time: the names are cached in the
+gateway (no queryNames) and the 3 MBeans' getAttributes run at once.
+
 The target is a JVM registering Debezium-shaped MBeans (the 3 MBeans / 74 attributes of a real Debezium 3.6.3
 MySQL connector, with their real names, long values and a 6 KB `LastAppliedChange` string), so this runs
 without MariaDB. The scrape reads what the `debezium-mysql` preset asks for.
@@ -17,7 +20,7 @@ from pathlib import Path
 
 from benchmarks.figures import Figure, median_seconds
 from receivers.jmx.config import load_preset
-from receivers.jmx.gateway import GatewayProcess, LaunchSpec
+from receivers.jmx.gateway import GatewayProcess, JvmSpec, RmiTarget
 from receivers.jmx.rules import MetricBuilder, build_query, compile_rules, parse_reply
 from tests.jmx import testbed
 
@@ -31,41 +34,17 @@ FIGURES = (
     "jmx_scrape_postgres_ms",
     "jmx_scrape_debezium_generic_ms",
 )
-
-# Attribute names of Debezium 3.6.3's MySQL connector MBeans as read from the real connector: 74 in all
-# (issue 3 says 77; MBeanInfo of 3.6.3 here lists 29 + 37 + 8).
-_COMMON = (
-    "LastEvent,TotalNumberOfEventsSeen,MilliSecondsSinceLastEvent,TotalNumberOfCreateEventsSeen,"
-    "TotalNumberOfUpdateEventsSeen,TotalNumberOfDeleteEventsSeen,NumberOfEventsFiltered,NumberOfErroneousEvents,"
-    "QueueTotalCapacity,CurrentQueueSizeInBytes,QueueRemainingCapacity,MaxQueueSizeInBytes,CapturedTables"
-)
-DEBEZIUM_ATTRIBUTES = {
-    "snapshot": "HoldingGlobalLock,"
-    + _COMMON
-    + ",RowsScanned,TotalTableCount,RemainingTableCount,SnapshotRunning,SnapshotPaused,SnapshotCompleted,"
-    "SnapshotAborted,SnapshotSkipped,SnapshotDurationInSeconds,SnapshotPausedDurationInSeconds,ChunkId,ChunkFrom,"
-    "ChunkTo,TableFrom,TableTo",
-    "schema-history": "RecoveryStartTime,ChangesRecovered,ChangesApplied,MilliSecondsSinceLastAppliedChange,"
-    "MilliSecondsSinceLastRecoveredChange,LastAppliedChange,LastRecoveredChange,Status",
-    "streaming": "BinlogFilename,NumberOfSkippedEvents,NumberOfDisconnects,IsGtidModeEnabled,"
-    "NumberOfCommittedTransactions,NumberOfRolledBackTransactions,NumberOfNotWellFormedTransactions,"
-    "NumberOfLargeTransactions,GtidSet,BinlogPosition,"
-    + _COMMON
-    + ",Connected,MilliSecondsBehindSource,SourceEventPosition,LastTransactionId,NumberOfUnchangedEventsSkipped,"
-    "MilliSecondsBehindSourceMinValue,MilliSecondsBehindSourceMaxValue,MilliSecondsBehindSourceAverageValue,"
-    "MilliSecondsBehindSourceP50,MilliSecondsBehindSourceP95,MilliSecondsBehindSourceP99,NumberOfCreateEventsSeen,"
-    "NumberOfUpdateEventsSeen,NumberOfDeleteEventsSeen",
-}
+SCRAPE_TIMEOUT_S = 10.0
 
 
 # The PostgreSQL connector's MBeans as read from the real Debezium 3.6.3 connector on PostgreSQL 15 (pgoutput,
 # internal.advanced.metrics.enable): snapshot and streaming, no schema history.
 POSTGRES_ATTRIBUTES = {
-    "snapshot": _COMMON
+    "snapshot": testbed.DEBEZIUM_COMMON_ATTRIBUTES
     + ",RowsScanned,TotalTableCount,RemainingTableCount,SnapshotRunning,SnapshotPaused,SnapshotCompleted,"
     "SnapshotAborted,SnapshotSkipped,SnapshotDurationInSeconds,SnapshotPausedDurationInSeconds,ChunkId,ChunkFrom,"
     "ChunkTo,TableFrom,TableTo",
-    "streaming": _COMMON
+    "streaming": testbed.DEBEZIUM_COMMON_ATTRIBUTES
     + ",Connected,MilliSecondsBehindSource,SourceEventPosition,LastTransactionId,NumberOfCommittedTransactions,"
     "NumberOfUnchangedEventsSkipped,MilliSecondsBehindSourceMinValue,MilliSecondsBehindSourceMaxValue,"
     "MilliSecondsBehindSourceAverageValue,MilliSecondsBehindSourceP50,MilliSecondsBehindSourceP95,"
@@ -101,12 +80,7 @@ def _jmxquery_ms(target: testbed.JavaTarget, reply_beans: list[str], query: str,
 
 def debezium_target() -> AbstractContextManager[testbed.JavaTarget]:
     """A JVM registering the Debezium MySQL connector's 3 MBeans (server=bench) with their real attributes."""
-    assert sum(len(v.split(",")) for v in DEBEZIUM_ATTRIBUTES.values()) == 74
-    spec_arg = ";".join(
-        f"debezium.mysql:type=connector-metrics,context={context},server=bench|{names}"
-        for context, names in DEBEZIUM_ATTRIBUTES.items()
-    )
-    return testbed.edge_case_target("--beans", spec_arg)
+    return testbed.edge_case_target("--beans", testbed.debezium_bean_spec("bench"))
 
 
 def rss_mib(pid: int) -> float:
@@ -123,25 +97,27 @@ def run(quick: bool) -> list[Figure]:
     query = build_query(rules)
     builder = MetricBuilder(rules)
     with debezium_target() as target:
-        spec = LaunchSpec(service_url=target.service_url)
+        spec, jmx = JvmSpec(), RmiTarget(target.service_url)
 
         start_samples = []
         for _ in range(1 if quick else 5):
             started = time.perf_counter()
             probe = GatewayProcess(spec)
             probe.start()
-            assert parse_reply(probe.scrape(query)).up
+            probe.open(jmx)
+            assert parse_reply(probe.scrape(jmx.id, query, SCRAPE_TIMEOUT_S)).up
             start_samples.append(time.perf_counter() - started)
             probe.stop()
 
         gateway = GatewayProcess(spec)
         gateway.start()
+        gateway.open(jmx)
         try:
 
             def batched() -> None:
-                builder.build(parse_reply(gateway.scrape(query)), time.time_ns())
+                builder.build(parse_reply(gateway.scrape(jmx.id, query, SCRAPE_TIMEOUT_S)), time.time_ns())
 
-            reply = parse_reply(gateway.scrape(query))
+            reply = parse_reply(gateway.scrape(jmx.id, query, SCRAPE_TIMEOUT_S))
             assert len(reply.beans) == 3, reply
             attributes_of_group = {line.split("\t")[0]: line.split("\t")[2:] for line in query.splitlines()}
             per_attribute_queries = [
@@ -152,7 +128,7 @@ def run(quick: bool) -> list[Figure]:
 
             def per_attribute() -> None:
                 for single in per_attribute_queries:
-                    gateway.scrape(single)
+                    gateway.scrape(jmx.id, single, SCRAPE_TIMEOUT_S)
 
             batched_ms = median_seconds(batched, repeat, warmup=repeat) * 1000  # JmxDump warms up as long
             per_attribute_ms = median_seconds(per_attribute, repeat // 5, warmup=repeat // 10) * 1000
@@ -206,15 +182,19 @@ def postgres_figures(quick: bool) -> list[Figure]:
     }
     exact, generic = (compile_rules(load_preset(name)) for name in ("debezium-postgres", "debezium"))
     with testbed.shaped_target(beans) as target:
-        gateway = GatewayProcess(LaunchSpec(service_url=target.service_url))
+        jmx = RmiTarget(target.service_url)
+        gateway = GatewayProcess(JvmSpec())
         gateway.start()
+        gateway.open(jmx)
         try:
             medians = {}
             for name, rules in (("exact", exact), ("generic", generic)):
                 query, builder = build_query(rules), MetricBuilder(rules)
-                assert len(parse_reply(gateway.scrape(query)).beans) == 2
+                assert len(parse_reply(gateway.scrape(jmx.id, query, SCRAPE_TIMEOUT_S)).beans) == 2
                 medians[name] = 1000 * median_seconds(
-                    lambda q=query, b=builder: b.build(parse_reply(gateway.scrape(q)), time.time_ns()),
+                    lambda q=query, b=builder: b.build(
+                        parse_reply(gateway.scrape(jmx.id, q, SCRAPE_TIMEOUT_S)), time.time_ns()
+                    ),
                     repeat,
                     warmup=repeat,
                 )

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import abc
 import asyncio
+from collections.abc import Callable, Hashable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TypeVar
 
 from opentelemetry.sdk.metrics.export import MetricsData
 from pydantic import Field
@@ -14,6 +17,46 @@ from pydantic import Field
 from collector.component import ConfigModel, Host, Receiver
 from collector.configtypes import Duration
 from collector.metrics import count_points
+
+T = TypeVar("T")
+
+
+class SlotBusy(Exception):
+    """The target's previous blocking call has not returned yet: this scrape of it is skipped."""
+
+
+class ScrapeSlots:
+    """A receiver's own bounded threads for its blocking calls (never the loop's default executor, which
+    every component would share), with at most one call in flight per target: a call that hangs past its
+    scrape's timeout keeps only its own target's slot, and that target's next scrape is refused at once
+    instead of parking one more thread. Unlike `collector.executors.OwnedExecutor.run`, a scrape gives up
+    waiting at its deadline (a read has no side effect to duplicate; the slot stays taken until the call
+    ends)."""
+
+    def __init__(self, workers: int, name: str) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
+        self._running: dict[Hashable, Future[object]] = {}
+
+    async def run(self, key: Hashable, call: Callable[..., T], *args: object) -> T:
+        previous = self._running.get(key)
+        if previous is not None and not previous.done():
+            raise SlotBusy("the previous scrape of this target has not returned yet")
+        future = self._pool.submit(call, *args)
+        self._running[key] = future  # type: ignore[assignment]
+        future.add_done_callback(lambda done: self._forget(key, done))
+        return await asyncio.wrap_future(future)
+
+    async def call(self, call: Callable[..., T], *args: object) -> T:
+        """A blocking call of no particular target (start, stop) on the same threads."""
+        return await asyncio.wrap_future(self._pool.submit(call, *args))
+
+    def _forget(self, key: Hashable, done: Future[object]) -> None:
+        if self._running.get(key) is done:
+            del self._running[key]
+
+    def shutdown(self) -> None:
+        """Queued calls are dropped; running ones finish on their own (their threads are daemonic to asyncio)."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 class ScraperConfig(ConfigModel):
@@ -23,9 +66,11 @@ class ScraperConfig(ConfigModel):
 
 
 class ScraperReceiver(Receiver):
-    """Subclasses write `scrape`; failures are counted and logged on change, the schedule keeps going."""
+    """Subclasses write `scrape`; failures are counted and logged on change, the schedule keeps going.
+    Blocking calls go through `self.slots` (SCRAPE_WORKERS threads of the receiver's own)."""
 
     config: ScraperConfig
+    SCRAPE_WORKERS = 4
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
@@ -38,6 +83,7 @@ class ScraperReceiver(Receiver):
         self.degraded_reason: str | None = None
         self._reported: tuple[str, str] | None = None
         self.last_points = 0  # what the last full scrape produced: the size of what a failed one missed
+        self.slots = ScrapeSlots(self.SCRAPE_WORKERS, f"scrape-{self.id}")
 
     @abc.abstractmethod
     async def scrape(self) -> MetricsData: ...
@@ -73,14 +119,14 @@ class ScraperReceiver(Receiver):
             detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             self._set_scrape_failing(True, detail)
             self._report("degraded", detail)
-            self._count_errored()
+            self._count_errored("scrape_failed")
             target_up.set(0)
             return
         target_up.set(0 if self.degraded_reason else 1)
         self._set_scrape_failing(False)
         self._report("degraded" if self.degraded_reason else "ok", self.degraded_reason or "")
         if self.degraded_reason:
-            self._count_errored()
+            self._count_errored("target_down")
         else:
             self.last_points = count_points(data)
         if data.resource_metrics:
@@ -98,10 +144,14 @@ class ScraperReceiver(Receiver):
             self.refused = False
             self.logger.info("pipeline accepting scraped data again")
 
-    def _count_errored(self) -> None:
+    def _count_errored(self, reason: str) -> None:
         """otelcol_scraper_errored_metric_points: the points the last full scrape had (none before one)."""
+        self.count_errored(reason, self.last_points)
+
+    def count_errored(self, reason: str, points: int) -> None:
+        """Points this scrape could not read, by reason (a subclass counts its partial failures here)."""
         errored = self.settings.telemetry.scraper_errored
-        errored.labels(receiver=self.id, scraper=self.settings.id.type).inc(self.last_points)
+        errored.labels(receiver=self.id, scraper=self.settings.id.type, reason=reason).inc(points)
 
     def _set_scrape_failing(self, failing: bool, detail: str = "") -> None:
         """One line when scrapes start failing and one when they recover, never one per scrape."""
@@ -117,6 +167,11 @@ class ScraperReceiver(Receiver):
             self.host.report_status(self.id, status, detail)
 
     async def shutdown(self) -> None:
+        await self.stop_scraping()
+        self.slots.shutdown()
+
+    async def stop_scraping(self) -> None:
+        """Ends the schedule (a subclass then releases its targets through `slots` before shutting them)."""
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)

@@ -42,7 +42,11 @@ class Telemetry:
             "otelcol_receiver_refused_metric_points", "Points that could not be pushed.", "receiver"
         )
         self.scraper_errored = counter(
-            "otelcol_scraper_errored_metric_points", "Points a scrape failed to read.", "receiver", "scraper"
+            "otelcol_scraper_errored_metric_points",
+            "Points a scrape failed to read, by reason.",
+            "receiver",
+            "scraper",
+            "reason",
         )
         self.processor_dropped = counter(
             "otelcol_processor_dropped_metric_points", "Points dropped by a processor.", "processor"

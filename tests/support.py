@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -127,6 +128,15 @@ def wait_for(condition: Callable[[], Any], timeout: float, message: str, interva
             return last
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s: {message} (last: {last!r})")
+
+
+def own_metric(port: int, series: str) -> float:
+    """One series of a running collector's own metrics endpoint, e.g. `name{label="value"}`."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        for line in response.read().decode().splitlines():
+            if line.startswith(series + " "):
+                return float(line.split()[-1])
+    raise AssertionError(f"{series} not exposed")
 
 
 def wait_listening(process: CollectorProcess, *ports: int, timeout: float = 30) -> None:

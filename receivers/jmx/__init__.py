@@ -1,4 +1,5 @@
-"""`jmx` receiver: MBeans of one JVM (Debezium, Kafka Connect, the JVM itself) as OTel metrics."""
+"""`jmx` receiver: MBeans of one JVM or a fleet of them (Debezium, Kafka Connect, the JVM itself) as OTel
+metrics."""
 
 from collector.component import Factory, Kind, Stability
 from receivers.jmx.config import JmxConfig
@@ -10,8 +11,8 @@ factory = Factory(
     config_model=JmxConfig,
     create=JmxReceiver,
     stability=Stability.ALPHA,
-    description="Scrapes MBeans of a JVM over JMX through a hardened py4j gateway JVM (presets: "
-    "debezium-mysql, kafka-connect, jvm; or jmx-metrics YAML rules).",
+    description="Scrapes MBeans of one JVM or many (endpoints, sharded) over JMX through one shared hardened py4j "
+    "gateway JVM (presets: debezium-mysql, kafka-connect, jvm; or jmx-metrics YAML rules).",
 )
 
 __all__ = ["JmxConfig", "JmxReceiver", "factory"]

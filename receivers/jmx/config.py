@@ -268,24 +268,67 @@ def load_preset(name: str, source: str = "auto") -> list[Rule]:
     return current[name]
 
 
-class EndpointsConfig(ConfigModel):
-    """Many in-JVM gateways (one per worker) for one receiver: from a file or a DNS name."""
+class ShardConfig(ConfigModel):
+    """This replica's share of the endpoints: each endpoint belongs to exactly one of `count` replicas, by
+    rendezvous hashing, so changing `count` moves only the endpoints that must move."""
 
-    file: str = Field("", description="A file of `host:port` lines, one per worker (`#` comments).")
-    dns: str = Field("", description="`name:port`: every A/AAAA record of the name is one worker.")
-    refresh_interval: PositiveDuration = Field(30.0, description="How often the list is read again.")
+    count: int = Field(1, ge=1, description="How many replicas share the endpoints.")
+    index: int = Field(0, ge=0, description="This replica, 0 .. count-1 (e.g. ${env:POD_INDEX}).")
 
     @model_validator(mode="after")
-    def _one_source(self) -> EndpointsConfig:
-        if bool(self.file) == bool(self.dns):
-            raise ValueError("give exactly one of `file` or `dns`")
-        if self.dns and not re.fullmatch(r"[^\s:/]+:\d+", self.dns):
-            raise ValueError("dns: expected name:port")
+    def _index_in_range(self) -> ShardConfig:
+        if self.index >= self.count:
+            raise ValueError(f"index {self.index} is not below count {self.count}")
         return self
 
 
+Protocol = Literal["rmi", "py4j"]
+
+
+class EndpointsConfig(ConfigModel):
+    """Many targets for one receiver: a static list, a file or a DNS name; RMI JMX ports or in-JVM gateways."""
+
+    list_: list[str] = Field(
+        default_factory=list,
+        alias="list",
+        description="`host:port` entries (or a full service:jmx:... URL, or py4j://host:port).",
+    )
+    file: str = Field("", description="A file of endpoints, one a line (`#` comments), re-read every refresh.")
+    dns: str = Field("", description="`name:port`: every A/AAAA record of the name is one target.")
+    protocol: Protocol = Field(
+        "py4j", description="What a bare host:port is: `rmi` (a JMX port) or `py4j` (an in-JVM gateway)."
+    )
+    shard: ShardConfig = Field(default_factory=ShardConfig)
+    refresh_interval: PositiveDuration = Field(30.0, description="How often the file or DNS name is read again.")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> EndpointsConfig:
+        if [bool(self.list_), bool(self.file), bool(self.dns)].count(True) != 1:
+            raise ValueError("give exactly one of `list`, `file` or `dns`")
+        if self.dns and not re.fullmatch(r"[^\s:/]+:\d+", self.dns):
+            raise ValueError("dns: expected name:port")
+        from receivers.jmx.discovery import parse_entry  # discovery imports this module
+
+        for entry in self.list_:
+            parse_entry(entry, self.protocol)  # a ValueError names the entry
+        return self
+
+    def protocols(self) -> set[str]:
+        """The protocols its targets can speak (a file's or DNS name's entries are known only when read)."""
+        explicit = {_entry_protocol(entry) for entry in self.list_}
+        bare = not self.list_ or None in explicit
+        return {p for p in explicit if p} | ({self.protocol} if bare else set())
+
+
+def _entry_protocol(entry: str) -> str | None:
+    """`rmi` for a service URL, `py4j` for py4j://, None for a bare host:port."""
+    if entry.startswith("service:jmx:"):
+        return "rmi"
+    return "py4j" if entry.startswith(PY4J_SCHEME) else None
+
+
 class JmxConfig(ScraperConfig):
-    """One receiver instance scrapes one JVM; several targets are several `jmx/<name>` entries."""
+    """One receiver reads one JVM (`endpoint`) or many (`endpoints`)."""
 
     endpoint: str = Field(
         "",
@@ -293,7 +336,7 @@ class JmxConfig(ScraperConfig):
         "(the in-JVM gateway: Java agent or connector wrapper).",
     )
     endpoints: EndpointsConfig | None = Field(
-        None, description="Instead of `endpoint`: the in-JVM gateways of a worker group (py4j, one per worker)."
+        None, description="Instead of `endpoint`: many targets (RMI ports or in-JVM gateways), maybe sharded."
     )
     listen: ListenConfig | None = Field(
         None,
@@ -394,18 +437,27 @@ class JmxConfig(ScraperConfig):
             raise ValueError("give exactly one of `endpoint` or `endpoints` (or `listen`)")
         if self.listen is not None and (self.auth_token.get_secret_value() or "tls" in self.model_fields_set):
             raise ValueError("with `listen`, the tokens and TLS are listen.auth_tokens and listen.tls")
-        if self.in_jvm:
+        protocols = self.protocols()
+        if "rmi" not in protocols:
             remote_only = [k for k in _REMOTE_JMX_KEYS if getattr(self, k) not in ("", SecretStr(""))]
             if remote_only:
                 raise ValueError(f"{', '.join(remote_only)}: JMX remote settings, unused with a py4j:// endpoint")
-        elif self.auth_token.get_secret_value() or "tls" in self.model_fields_set:
+        if "py4j" not in protocols and (self.auth_token.get_secret_value() or "tls" in self.model_fields_set):
             raise ValueError("auth_token and tls are for a py4j:// endpoint (the in-JVM gateway)")
         return self
 
+    def protocols(self) -> set[str]:
+        """`rmi` (read through our gateway JVM) and/or `py4j` (the target serves the gateway itself)."""
+        if self.listen is not None:
+            return {"py4j"}  # dialed in: every worker serves the gateway over its own connection
+        if self.endpoints is not None:
+            return self.endpoints.protocols()
+        return {"py4j" if self.endpoint.startswith(PY4J_SCHEME) else "rmi"}
+
     @property
     def in_jvm(self) -> bool:
-        """The target serves the gateway itself (agent or connector wrapper): no gateway JVM of ours."""
-        return self.endpoint.startswith(PY4J_SCHEME) or self.endpoints is not None or self.listen is not None
+        """Every target serves the gateway itself (agent or connector wrapper): no gateway JVM of ours."""
+        return "rmi" not in self.protocols()
 
     @property
     def py4j_address(self) -> tuple[str, int]:

@@ -1,6 +1,8 @@
-"""The gateway JVM: compiled from java/*.java on first use, launched, supervised, stopped.
+"""The gateway JVMs: compiled from java/*.java on first use, launched, supervised, stopped, and shared by
+every RMI target of the collector whose JVM-global settings (`javax.net.ssl.*`, `jvm_options`, `java`) are
+the same: one JVM, a connection and a timeout per target inside it.
 
-Everything here blocks (process start, py4j socket calls): the receiver calls it from a thread.
+Everything here blocks (process start, py4j socket calls): the receiver calls it from its own threads.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 
 import py4j
 from py4j.java_gateway import GatewayParameters, JavaGateway
+from py4j.protocol import Py4JJavaError
 
 from collector.component import ComponentError
 
@@ -126,25 +129,60 @@ def _escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
-@dataclass(frozen=True)
-class LaunchSpec:
-    """What the gateway JVM needs; the secrets travel on its stdin, never its command line."""
+# What the gateway JVM is given of the collector's environment: what finds and runs java, and the locale.
+# Never the rest (AWS keys, header tokens, anything a user exported for another component).
+ENVIRONMENT_KEYS = ("PATH", "JAVA_HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "HOME")
+# py4j's read timeout on calls to our gateway JVM: only a frozen JVM reaches it, since the JVM answers every
+# scrape by its own deadline (at most TARGET_DEADLINE_MAX_S).
+CALL_TIMEOUT_S = 60.0
+TARGET_DEADLINE_MAX_S = 50.0
 
-    service_url: str
-    username: str = ""
-    password: str = field(default="", repr=False)
-    system_properties: dict[str, str] = field(default_factory=dict, repr=False)
+
+def minimal_environment() -> dict[str, str]:
+    """The gateway JVM's environment: ENVIRONMENT_KEYS that are set, nothing else."""
+    return {key: os.environ[key] for key in ENVIRONMENT_KEYS if key in os.environ}
+
+
+def describe(exc: BaseException) -> str:
+    """An exception's first line without asking the gateway for more: str() of a Py4JJavaError sends a
+    follow-up command that the hardened gateway refuses ("refused command p")."""
+    text = exc.errmsg if isinstance(exc, Py4JJavaError) else str(exc)
+    return (text.strip().splitlines() or [type(exc).__name__])[0]
+
+
+@dataclass(frozen=True)
+class JvmSpec:
+    """What makes gateway JVMs differ: JVM-global settings. Targets with equal specs share one JVM."""
+
+    system_properties: tuple[tuple[str, str], ...] = field(default=(), repr=False)  # TLS stores (secrets)
     jvm_options: tuple[str, ...] = ("-Xmx64m",)
     java: str = "java"
+
+
+@dataclass(frozen=True)
+class RmiTarget:
+    """One RMI target of a gateway JVM; its credentials go to the gateway over its authenticated loopback
+    connection, never a command line."""
+
+    url: str
+    username: str = ""
+    password: str = field(default="", repr=False)
+    owner: str = ""  # the receiver: two receivers of one target keep apart (neither waits on the other)
+
+    @property
+    def id(self) -> str:
+        digest = hashlib.sha256(f"{self.url}\0{self.username}\0{self.password}".encode()).hexdigest()[:16]
+        return f"{self.owner} {digest} {self.url}"
 
 
 class GatewayProcess:
     """One running gateway JVM and the py4j client talking to it."""
 
-    def __init__(self, spec: LaunchSpec) -> None:
+    def __init__(self, spec: JvmSpec) -> None:
         self.spec = spec
         self.process: subprocess.Popen[bytes] | None = None
         self.port = 0
+        self.opened: set[str] = set()  # target ids registered in this JVM
         self._client: JavaGateway | None = None
         self._stderr: collections.deque[str] = collections.deque(maxlen=20)
 
@@ -155,17 +193,27 @@ class GatewayProcess:
             raise GatewayError(f"the JMX receiver needs java ({spec.java!r} not found): install {JDK_PACKAGE}")
         token = secrets.token_urlsafe(32)
         command = [java, *BASE_JVM_OPTIONS, *spec.jvm_options, "-cp", classpath(spec.java), MAIN_CLASS]
-        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.process = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=minimal_environment(),
+        )
         threading.Thread(target=self._drain_stderr, name="jmx-gateway-stderr", daemon=True).start()
-        setup = [token, _escape(spec.service_url), _escape(spec.username), _escape(spec.password)]
-        setup += [f"{_escape(k)}={_escape(v)}" for k, v in spec.system_properties.items()]
+        setup = [token, *(f"{_escape(k)}={_escape(v)}" for k, v in spec.system_properties)]
         assert self.process.stdin is not None
         self.process.stdin.write(("\n".join(setup) + "\n\n").encode())
         self.process.stdin.flush()  # stdin stays open: the JVM exits when it closes (our death included)
         self.port = self._read_port()
         self._client = JavaGateway(
             gateway_parameters=GatewayParameters(
-                address="127.0.0.1", port=self.port, auth_token=token, auto_convert=False, eager_load=False
+                address="127.0.0.1",
+                port=self.port,
+                auth_token=token,
+                auto_convert=False,
+                eager_load=False,
+                read_timeout=CALL_TIMEOUT_S,
             )
         )
 
@@ -196,9 +244,21 @@ class GatewayProcess:
     def pid(self) -> int:
         return self.process.pid if self.process else 0
 
-    def scrape(self, query: str) -> str:
+    def open(self, target: RmiTarget) -> None:
+        assert self._client is not None, "open before start"
+        self._client.entry_point.open(target.id, target.url, target.username, target.password)
+        self.opened.add(target.id)
+
+    def scrape(self, target_id: str, query: str, timeout: float) -> str:
+        """One target's reply; the JVM answers within `timeout` (capped at TARGET_DEADLINE_MAX_S)."""
         assert self._client is not None, "scrape before start"
-        return self._client.entry_point.scrape(query)  # type: ignore[no-any-return]
+        millis = int(min(timeout, TARGET_DEADLINE_MAX_S) * 1000)
+        return self._client.entry_point.scrape(target_id, query, millis)  # type: ignore[no-any-return]
+
+    def close(self, target_id: str) -> None:
+        if self._client is not None and target_id in self.opened:
+            self.opened.discard(target_id)
+            self._client.entry_point.close(target_id)
 
     def stop(self) -> None:
         if self._client is not None:
@@ -216,12 +276,12 @@ class GatewayProcess:
 
 
 class GatewaySupervisor:
-    """Keeps one gateway JVM running for a receiver: starts it on first use, restarts it with backoff when it
-    dies, logs each change once. Thread-safe; every method blocks."""
+    """Keeps one gateway JVM running: starts it on first use, restarts it with backoff when it dies, logs
+    each change once. Thread-safe; every method blocks."""
 
     def __init__(
         self,
-        spec: LaunchSpec,
+        spec: JvmSpec,
         logger: logging.LoggerAdapter,
         max_backoff: float = 30.0,
         on_restart: Callable[[], None] = lambda: None,
@@ -235,19 +295,44 @@ class GatewaySupervisor:
         self._backoff = 0.0
         self._next_start = 0.0
         self._stopped = False
+        self._targets: dict[str, RmiTarget] = {}  # opened in every JVM this supervisor starts
 
-    def scrape(self, query: str) -> str:
-        process = self._ensure()
+    def open(self, target: RmiTarget) -> GatewayProcess:
+        """Registers `target` (its connection starts at once) in the running JVM, and in every JVM started
+        after a restart."""
+        with self._lock:
+            self._targets[target.id] = target
+        process = self.ensure()
+        if target.id not in process.opened:
+            process.open(target)
+        return process
+
+    def scrape(self, target: RmiTarget, query: str, timeout: float) -> str:
+        """`target`'s reply, registering it first in a gateway JVM that does not know it yet (new, restarted)."""
+        process = self.ensure()
         try:
-            reply = process.scrape(query)
+            if target.id not in process.opened:
+                process = self.open(target)
+            reply = process.scrape(target.id, query, timeout)
         except Exception as exc:
             if process.alive:
-                raise GatewayError(f"gateway call failed: {exc}") from exc
+                raise GatewayError(f"gateway call failed: {describe(exc)}") from exc
             raise GatewayError("the gateway JVM exited during a scrape") from exc
         self._backoff = 0.0
         return reply
 
-    def _ensure(self) -> GatewayProcess:
+    def close(self, target: RmiTarget) -> None:
+        """Forget `target` in the running JVM (its connection and threads); a dead JVM forgot it already."""
+        with self._lock:
+            self._targets.pop(target.id, None)
+            process = self.current
+        if process is not None and process.alive:
+            try:
+                process.close(target.id)
+            except Exception as exc:  # the JVM died meanwhile: nothing left to close
+                self.logger.debug("closing %s in the gateway failed: %s", target.url, describe(exc))
+
+    def ensure(self) -> GatewayProcess:
         with self._lock:
             if self._stopped:
                 raise GatewayError("the receiver is shutting down")
@@ -269,9 +354,26 @@ class GatewaySupervisor:
                 self._backoff = min(self.max_backoff, max(1.0, self._backoff * 2))
                 self._next_start = time.monotonic() + self._backoff
                 raise
-            self.current = process
             self.logger.info("gateway JVM started", extra={"pid": process.pid, "port": process.port})
+            for target in self._targets.values():  # after a restart: every target reconnects at once
+                try:
+                    process.open(target)
+                except Exception as exc:  # left to its next scrape
+                    self.logger.debug("reopening %s failed: %s", target.url, describe(exc))
+            self.current = process
+            threading.Thread(target=self._watch, args=(process,), name="jmx-gateway-watch", daemon=True).start()
             return process
+
+    def _watch(self, process: GatewayProcess) -> None:
+        """Restart a JVM that died as soon as it does (its targets reconnecting before the next scrape needs
+        them); a start that fails is left to the next scrape, with its backoff."""
+        assert process.process is not None
+        process.process.wait()
+        if not self._stopped and self.current is process:
+            try:
+                self.ensure()
+            except Exception as exc:
+                self.logger.debug("gateway restart failed, the next scrape retries: %s", describe(exc))
 
     def stop(self) -> None:
         with self._lock:
@@ -279,3 +381,74 @@ class GatewaySupervisor:
             if self.current is not None:
                 self.current.stop()
                 self.current = None
+
+
+class GatewayPool:
+    """The collector's gateway JVMs, one per JvmSpec, shared by every jmx receiver of the process: a JVM
+    starts with its first target and stops with its last. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._gateways: dict[JvmSpec, tuple[GatewaySupervisor, int]] = {}
+
+    def acquire(
+        self, spec: JvmSpec, logger: logging.LoggerAdapter, on_restart: Callable[[], None] = lambda: None
+    ) -> GatewaySupervisor:
+        """The supervisor of `spec`'s JVM (the first acquirer's logger and restart counter are its)."""
+        with self._lock:
+            supervisor, users = self._gateways.get(spec) or (GatewaySupervisor(spec, logger, on_restart=on_restart), 0)
+            self._gateways[spec] = (supervisor, users + 1)
+            return supervisor
+
+    def release(self, spec: JvmSpec) -> None:
+        """One user less; the last one stops the JVM."""
+        with self._lock:
+            supervisor, users = self._gateways[spec]
+            if users > 1:
+                self._gateways[spec] = (supervisor, users - 1)
+                return
+            del self._gateways[spec]
+        supervisor.stop()
+
+    def running(self) -> list[GatewaySupervisor]:
+        with self._lock:
+            return [supervisor for supervisor, _ in self._gateways.values()]
+
+
+POOL = GatewayPool()
+
+
+class SharedGatewayTarget:
+    """One RMI target read through the pool's gateway JVM for its spec; `scrape`/`stop` like NetworkGateway.
+    Blocking: called from the receiver's own threads."""
+
+    def __init__(
+        self,
+        spec: JvmSpec,
+        target: RmiTarget,
+        timeout: float,
+        logger: logging.LoggerAdapter,
+        on_restart: Callable[[], None] = lambda: None,
+        pool: GatewayPool = POOL,
+    ) -> None:
+        self.spec, self.target, self.timeout, self.pool = spec, target, timeout, pool
+        self.supervisor = pool.acquire(spec, logger, on_restart)
+        self._stopped = False
+
+    def scrape(self, query: str) -> str:
+        return self.supervisor.scrape(self.target, query, self.timeout)
+
+    def prepare(self, wait: float) -> None:
+        """Start the gateway JVM and the target's connection now rather than in the first scrape's time,
+        waiting up to `wait` seconds for it (a failure is the scrape's to report, with its backoff)."""
+        try:
+            self.supervisor.open(self.target).scrape(self.target.id, "", wait)  # an empty query: connect only
+        except Exception as exc:
+            self.supervisor.logger.debug("gateway not ready at start: %s", describe(exc))
+
+    def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        self.supervisor.close(self.target)
+        self.pool.release(self.spec)

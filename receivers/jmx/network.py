@@ -15,7 +15,7 @@ from py4j.java_gateway import GatewayParameters, JavaGateway
 from py4j.protocol import Py4JAuthenticationError, Py4JError, Py4JJavaError
 
 from collector.configtls import TLSClientConfig
-from receivers.jmx.gateway import GatewayError
+from receivers.jmx.gateway import GatewayError, describe
 
 MAX_SOCKET_TIMEOUT_S = 30.0
 # py4j logs every failed connect with a traceback; the receiver logs each state change once instead.
@@ -49,8 +49,8 @@ class _NamedTLS:
 class NetworkGateway:
     """A py4j client of an in-JVM gateway; same `scrape`/`stop` as the supervised gateway JVM.
 
-    An unreachable gateway is the target being down (a `DOWN` reply: `jmx.up` 0); a refused token is a
-    configuration error (raised: the scrape fails and is counted)."""
+    An unreachable gateway, and one that refuses the token, is the target being down (a `DOWN` reply:
+    `jmx.up` 0, logged once by the receiver)."""
 
     def __init__(
         self,
@@ -87,14 +87,14 @@ class NetworkGateway:
                 )
             try:
                 return self._client.entry_point.scrape(query)  # type: ignore[no-any-return]
-            except Py4JAuthenticationError as exc:
+            except Py4JAuthenticationError:  # a target we may not read is down, like one we cannot reach
                 self._close()
-                raise GatewayError(
-                    f"the gateway at {self.host}:{self.port} refused the connection: wrong auth_token, "
-                    "or it expects TLS (tls.insecure is set)"
-                ) from exc
+                return (
+                    f"DOWN\tthe gateway at {self.host}:{self.port} refused the connection: wrong auth_token, "
+                    "or it expects TLS (tls.insecure is set)\n"
+                )
             except Py4JJavaError as exc:  # the gateway answered with an exception: not a connection problem
-                raise GatewayError(f"gateway call failed: {_first_line(exc)}") from exc
+                raise GatewayError(f"gateway call failed: {describe(exc)}") from exc
             except (Py4JError, OSError) as exc:  # py4j reports a connection lost mid-call as a bare Py4JError
                 self._close()
                 return f"DOWN\tgateway {self.host}:{self.port} unreachable: {_first_line(exc)}\n"

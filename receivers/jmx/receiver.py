@@ -1,5 +1,8 @@
-"""The `jmx` receiver: one target JVM read through a supervised gateway JVM (or its in-JVM gateway), one
-py4j call per scrape; or, with `endpoints`, the in-JVM gateways of a whole worker group."""
+"""The `jmx` receiver: one target JVM (`endpoint`) or many (`endpoints`, maybe this replica's shard of
+them; or every in-JVM gateway that dialed in to `listen`), each read with one call per scrape: RMI targets
+through the collector's shared gateway JVM, in-JVM gateways (py4j://) directly, dialed-in ones over their
+own connection on the event loop. Every blocking call runs on the receiver's own threads, one in flight per
+target."""
 
 from __future__ import annotations
 
@@ -19,17 +22,28 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from collector.component import Host
-from collector.scraperhelper import ScraperReceiver
+from collector.scraperhelper import ScraperReceiver, SlotBusy
 from receivers.jmx import gateway
 from receivers.jmx.config import UP_METRIC, JmxConfig
 from receivers.jmx.diagnostics import LevelLogger, PresetDiagnostics, domain_query, preset_patterns
-from receivers.jmx.discovery import Discovery, Endpoint
-from receivers.jmx.gateway import GatewayError, GatewaySupervisor, LaunchSpec
+from receivers.jmx.discovery import Discovery, Endpoint, parse_entry
+from receivers.jmx.gateway import GatewayError, JvmSpec, RmiTarget, SharedGatewayTarget
 from receivers.jmx.listen import DialedGateway, Listener
 from receivers.jmx.network import NetworkGateway
 from receivers.jmx.rules import MetricBuilder, Reply, build_query, compile_rules, parse_reply
 
 SCOPE = InstrumentationScope("jmx-otel-collector/receiver/jmx", "0.1.0")
+# Of the scrape's time T (`timeout`, else `collection_interval`): the receiver waits TARGET_WAIT_SHARE of it
+# for a target's reply, and the gateway gives the target's MBeans until the deadline below, so that its
+# answer (with what it could read) arrives before the receiver gives up on the whole target.
+TARGET_WAIT_SHARE = 0.95
+PREPARE_WAIT_S = 2.0  # at start, how long a single target's first connection may take before scrapes begin
+GATEWAY_MARGIN_S = 0.5
+
+
+def gateway_deadline(scrape_timeout: float) -> float:
+    """3/4 of T, or T - GATEWAY_MARGIN_S where that is less (a short T), never below T / 2."""
+    return max(scrape_timeout / 2, min(scrape_timeout * 0.75, scrape_timeout - GATEWAY_MARGIN_S))
 
 
 @dataclass
@@ -37,7 +51,7 @@ class Target:
     """One JVM: how to reach it, its series state (counter start times), its resource, its last up state."""
 
     name: str
-    gateway: GatewaySupervisor | NetworkGateway | DialedGateway
+    gateway: SharedGatewayTarget | NetworkGateway | DialedGateway
     builder: MetricBuilder
     resource: Resource
     up: bool | None = None
@@ -46,6 +60,7 @@ class Target:
 
 class JmxReceiver(ScraperReceiver):
     config: JmxConfig
+    SCRAPE_WORKERS = 16  # targets are read concurrently; one slot each at most
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
@@ -63,37 +78,40 @@ class JmxReceiver(ScraperReceiver):
             if config.listen
             else None
         )
+        self.jvm_spec = JvmSpec(
+            system_properties=tuple(sorted(config.system_properties().items())),
+            jvm_options=tuple(config.jvm_options),
+            java=config.java,
+        )
         if self.discovery is None and self.listener is None:
+            endpoint = parse_entry(config.endpoint, "rmi")
             resource = self._resource(**config.target_identity())
-            self.target = Target(config.endpoint, self._single_gateway(), MetricBuilder(self.rules), resource)
+            self.target = Target(config.endpoint, self._connect(endpoint), MetricBuilder(self.rules), resource)
 
     def _resource(self, **extra: str | int) -> Resource:
         return Resource({**self.config.resource_attributes, **extra})  # what is configured, no SDK defaults
 
-    def _single_gateway(self) -> GatewaySupervisor | NetworkGateway:
+    def _connect(self, endpoint: Endpoint) -> SharedGatewayTarget | NetworkGateway:
+        """The target's reader: the in-JVM gateway's py4j client, or its slot in our shared gateway JVM."""
         config = self.config
-        if config.in_jvm:
+        if endpoint.protocol == "py4j":
             return NetworkGateway(
-                *config.py4j_address,
+                endpoint.host,
+                endpoint.port,
                 config.auth_token.get_secret_value(),
                 config.tls,
+                endpoint.server_name,
                 scrape_timeout=self._scrape_timeout,
             )
-        return GatewaySupervisor(
-            LaunchSpec(
-                service_url=config.service_url,
-                username=config.username,
-                password=config.password.get_secret_value(),
-                system_properties=config.system_properties(),
-                jvm_options=tuple(config.jvm_options),
-                java=config.java,
-            ),
+        restarts = self.settings.telemetry.component_counter(
+            "collector_jmx_gateway_restarts", "Gateway JVMs that died and were restarted.", ("receiver",)
+        )
+        return SharedGatewayTarget(
+            self.jvm_spec,
+            RmiTarget(endpoint.service_url, config.username, config.password.get_secret_value(), self.id),
+            gateway_deadline(self._scrape_timeout),
             self.logger,
-            on_restart=self.settings.telemetry.component_counter(
-                "collector_jmx_gateway_restarts", "Gateway JVMs that died and were restarted.", ("receiver",)
-            )
-            .labels(receiver=self.id)
-            .inc,
+            on_restart=restarts.labels(receiver=self.id).inc,
         )
 
     @property
@@ -101,14 +119,16 @@ class JmxReceiver(ScraperReceiver):
         return self.config.timeout or self.config.collection_interval
 
     @property
-    def gateway(self) -> GatewaySupervisor | NetworkGateway:
-        """The single target's gateway (not with `endpoints`)."""
+    def gateway(self) -> SharedGatewayTarget | NetworkGateway:
+        """The single target's reader (not with `endpoints`)."""
         return self.target.gateway
 
     async def start(self, host: Host) -> None:
         # A missing JDK or a gateway that does not compile is a start error, not a scrape error.
         if not self.config.in_jvm:  # the in-JVM gateway needs no JDK here
-            await asyncio.to_thread(gateway.classpath, self.config.java)
+            await self.slots.call(gateway.classpath, self.config.java)
+            if self.discovery is None and isinstance(self.gateway, SharedGatewayTarget):
+                await self.slots.call(self.gateway.prepare, PREPARE_WAIT_S)
         if self.listener is not None:
             await self.listener.start()
         await super().start(host)
@@ -126,22 +146,14 @@ class JmxReceiver(ScraperReceiver):
 
     async def _discovered_targets(self) -> list[Target]:
         assert self.discovery is not None
-        endpoints = await asyncio.to_thread(self.discovery.current)
+        endpoints = await self.slots.call(self.discovery.current)
         for gone in set(self.targets) - set(endpoints):
-            await asyncio.to_thread(self.targets.pop(gone).gateway.stop)
-        config = self.config
+            await self.slots.call(self.targets.pop(gone).gateway.stop)
         for endpoint in endpoints:
             if endpoint not in self.targets:
-                network = NetworkGateway(
-                    endpoint.host,
-                    endpoint.port,
-                    config.auth_token.get_secret_value(),
-                    config.tls,
-                    endpoint.server_name,
-                    self._scrape_timeout,
-                )
                 resource = self._resource(**{"server.address": endpoint.host, "server.port": endpoint.port})
-                self.targets[endpoint] = Target(str(endpoint), network, MetricBuilder(self.rules), resource)
+                target = Target(str(endpoint), self._connect(endpoint), MetricBuilder(self.rules), resource)
+                self.targets[endpoint] = target
         return [self.targets[e] for e in endpoints]
 
     def _listened_targets(self) -> list[Target]:
@@ -160,20 +172,27 @@ class JmxReceiver(ScraperReceiver):
 
     async def _read(self, target: Target, query: str) -> str:
         """One call through the target's gateway: awaited in place for a dialed-in worker (asyncio-native),
-        on a thread for the others (they block)."""
+        in the target's slot on the receiver's threads for the others (they block)."""
         if isinstance(target.gateway, DialedGateway):
             return await target.gateway.scrape(query)
-        return await asyncio.to_thread(target.gateway.scrape, query)
+        return await self.slots.run(target.name, target.gateway.scrape, query)
 
     async def _scrape(self, target: Target, tolerant: bool = False) -> ResourceMetrics:
-        """One target's metrics and its `jmx.up`. `tolerant`: a refused token is that target being down
-        (one worker's problem never costs the others' points); otherwise it fails the scrape."""
+        """One target's metrics and its `jmx.up`. A target that does not answer in time, or whose previous
+        scrape still holds its slot, is down. `tolerant`: a gateway JVM that cannot be started or reached is
+        that target being down too (one target's problem never costs the others' points); otherwise it
+        fails the scrape."""
         try:
-            text = await self._read(target, self.query)
+            async with asyncio.timeout(self._scrape_timeout * TARGET_WAIT_SHARE):
+                text = await self._read(target, self.query)
         except GatewayError as exc:
             if not tolerant:
                 raise
-            text = f"DOWN\t{exc}\n"
+            text = _down(str(exc))
+        except SlotBusy as exc:
+            text = _down(str(exc))
+        except TimeoutError:
+            text = _down(f"no reply within {self._scrape_timeout * TARGET_WAIT_SHARE:g}s")
         now = time.time_ns()
         reply = parse_reply(text)
         self._set_target_up(target, reply.up, reply.detail)
@@ -181,6 +200,8 @@ class JmxReceiver(ScraperReceiver):
         metrics, dropped = target.builder.build(reply, now)
         for reason, count in dropped.items():
             self.settings.telemetry.dropped_points.labels(component=self.id, reason=reason).inc(count)
+        for reason, count in target.builder.errored.items():
+            self.count_errored(reason, count)
         metrics.append(self._up_metric(reply.up, now))
         scope = ScopeMetrics(scope=SCOPE, metrics=metrics, schema_url="")
         return ResourceMetrics(resource=target.resource, scope_metrics=[scope], schema_url="")
@@ -189,8 +210,9 @@ class JmxReceiver(ScraperReceiver):
         """A preset matching nothing on a reachable target is said once, with the MBeans of its domains."""
         for preset in self.diagnostics.pending(target.name, reply):
             try:
-                text: str | None = await self._read(target, domain_query(preset))
-            except GatewayError:
+                async with asyncio.timeout(self._scrape_timeout * TARGET_WAIT_SHARE):
+                    text: str | None = await self._read(target, domain_query(preset))
+            except (GatewayError, SlotBusy, TimeoutError):
                 text = None
             self.diagnostics.report(target.name, preset, text)
 
@@ -214,10 +236,15 @@ class JmxReceiver(ScraperReceiver):
             self.logger.warning("target unreachable: %s", detail, extra={"endpoint": target.name})
 
     async def shutdown(self) -> None:
-        await super().shutdown()
+        await self.stop_scraping()
         if self.listener is not None:
-            await self.listener.stop()
-            return
-        gateways = [t.gateway for t in self.targets.values()] + ([self.target.gateway] if not self.discovery else [])
-        for each in gateways:
-            await asyncio.to_thread(each.stop)
+            await self.listener.stop()  # closes every worker's connection, on the loop
+        else:
+            targets = list(self.targets.values()) + ([self.target] if self.discovery is None else [])
+            await asyncio.gather(*(self.slots.call(t.gateway.stop) for t in targets), return_exceptions=True)
+        self.slots.shutdown()
+
+
+def _down(detail: str) -> str:
+    """A reply saying the target is down, for a failure found on this side of the gateway."""
+    return "DOWN\t" + " ".join(detail.split()) + "\n"

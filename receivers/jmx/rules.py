@@ -40,6 +40,7 @@ class Bean:
     strings: dict[str, str] = field(default_factory=dict)
     tables: dict[str, list[tuple[str, Number]]] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
+    errored: dict[str, str] = field(default_factory=dict)  # attribute -> why it could not be read
 
 
 @dataclass
@@ -85,6 +86,8 @@ def parse_reply(text: str) -> Reply:
             bean.tables.setdefault(unescape(parts[1]), []).append((unescape(parts[2]), _number(parts[3])))
         elif kind == "X":
             bean.skipped[unescape(parts[1])] = parts[2]
+        elif kind == "E":
+            bean.errored[unescape(parts[1])] = parts[2]
     return Reply(True, "", beans)
 
 
@@ -293,17 +296,21 @@ class MetricBuilder:
         self.rules = {rule.group: rule for rule in rules}
         # (metric, attributes) -> (start time, last value, last seen)
         self._starts: dict[tuple[str, frozenset[tuple[str, str]]], tuple[int, Number, int]] = {}
+        # The last build's points that could not be read (getter threw, MBean timed out), by reason.
+        self.errored: Counter[str] = Counter()
 
     def build(self, reply: Reply, now: int) -> tuple[list[Metric], Counter[str]]:
         """The metrics of one scrape, and the count of values skipped by reason."""
         metrics: dict[str, _MetricPoints] = {}
         dropped: Counter[str] = Counter()
+        self.errored = Counter()
         for bean in reply.beans:
             for group in bean.groups:
                 rule = self.rules.get(group)
                 if rule is not None:
                     self._apply(rule, bean, now, metrics, dropped)
-        if reply.up:  # forget series the target no longer has (tables dropped ...); keep all while it is down
+        if reply.up and not self.errored:  # forget series the target no longer has (tables dropped ...); keep
+            # all while it is down or some of it could not be read
             self._starts = {key: value for key, value in self._starts.items() if value[2] == now}
         return [self._metric(entry) for entry in metrics.values() if entry.points], dropped
 
@@ -328,6 +335,9 @@ class MetricBuilder:
         self, mapping: CompiledMapping, bean: Bean, attributes: dict[str, str], dropped: Counter[str]
     ) -> list[tuple[dict[str, str], Number]]:
         path = mapping.path
+        if mapping.top in bean.errored:
+            self.errored[bean.errored[mapping.top]] += 1
+            return []
         if mapping.state is not None:
             text = bean.strings.get(path)
             if text is None:

@@ -30,6 +30,11 @@ FIGURES = {
     "otlp_encode_points_per_sec": ("points/s", True, None),
     "first_export_s": ("s", False, "<= 3"),
     "cpu_ms_per_scrape": ("ms", False, None),
+    # Issue 15's fleet figures (50 RMI targets through one gateway JVM).
+    "fleet_50_rss_mib": ("MiB", False, "<= 200"),
+    "fleet_50_rss_per_target_mib": ("MiB", False, None),
+    "fleet_50_scrape_ms": ("ms", False, "<= 500"),
+    "fleet_cpu_ms_per_target_scrape": ("ms", False, "<= 2"),
 }
 
 

@@ -175,8 +175,11 @@ def test_scraping_survives_gateway_kill_and_connector_restart(mariadb: testbed.M
             logs = collector.logs()
         assert count(logs, "gateway JVM exited") == 1, logs
         assert count(logs, "gateway JVM started") == 2, logs
-        assert count(logs, "target unreachable") == 1, logs
-        assert count(logs, "target reachable") == 2, logs
+        # The connector's stop is one unreachable/reachable pair; the gateway's restart may add one more while
+        # the new JVM reconnects (a cold JVM's first JMX connection can outlast a 1 s interval's deadline).
+        assert count(logs, "target unreachable") in (1, 2), logs
+        assert count(logs, "target reachable") == count(logs, "target unreachable") + 1, logs
+        assert count(logs, "target unreachable: ConnectException") == 1, logs
         assert "Traceback" not in logs
     finally:
         target.stop()

@@ -48,8 +48,8 @@ def test_dns_gives_every_address_verified_against_the_name() -> None:
     [
         ({"endpoint": "py4j://h:1", "endpoints": {"dns": "w:1"}}, "exactly one of `endpoint` or `endpoints`"),
         ({}, "exactly one of `endpoint` or `endpoints`"),
-        ({"endpoints": {}}, "exactly one of `file` or `dns`"),
-        ({"endpoints": {"file": "f", "dns": "w:1"}}, "exactly one of `file` or `dns`"),
+        ({"endpoints": {}}, "exactly one of `list`, `file` or `dns`"),
+        ({"endpoints": {"file": "f", "dns": "w:1"}}, "exactly one of `list`, `file` or `dns`"),
         ({"endpoints": {"dns": "workers"}}, "name:port"),
         ({"endpoints": {"dns": "w:1"}, "username": "u"}, "unused with a py4j:// endpoint"),
     ],

@@ -93,11 +93,16 @@ async def test_mapping_of_awkward_values(edge_target: testbed.JavaTarget) -> Non
     assert point.start_time_unix_nano == first["edge.Count"][0][1].start_time_unix_nano != 0
     assert dict(point.attributes) == {"name": "first", "status": "running"}
     assert isinstance(second["edgemx.usage.max.kb"][0][0].data, Gauge)
-    # What was skipped is counted by reason (two scrapes): NaN, the throwing getter, the array itself.
+    # What was skipped is counted by reason (two scrapes): NaN and the array itself as dropped, the
+    # throwing getter as a point the scrape could not read (and only it: jmx.up stays 1).
     dropped = lambda reason: telemetry.value("collector_dropped_metric_points", component="jmx/test", reason=reason)  # noqa: E731
     assert dropped("nan") == 2
-    assert dropped("IllegalStateException") == 2
     assert dropped("array") == 2
+    assert dropped("IllegalStateException") == 0
+    errored = telemetry.value(
+        "otelcol_scraper_errored_metric_points", receiver="jmx/test", scraper="jmx", reason="IllegalStateException"
+    )
+    assert errored == 2
 
 
 async def test_direct_jmx_read_agrees_with_the_mapping(edge_target: testbed.JavaTarget) -> None:

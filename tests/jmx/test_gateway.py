@@ -11,7 +11,15 @@ import pytest
 from py4j.java_gateway import GatewayParameters, JavaGateway
 from py4j.protocol import Py4JError
 
-from receivers.jmx.gateway import GatewayError, GatewayProcess, GatewaySupervisor, LaunchSpec, classpath
+from receivers.jmx.gateway import (
+    ENVIRONMENT_KEYS,
+    GatewayError,
+    GatewayProcess,
+    GatewaySupervisor,
+    JvmSpec,
+    RmiTarget,
+    classpath,
+)
 from tests.jmx import testbed
 from tests.support import run_collector, wait_for, write_config
 
@@ -20,20 +28,24 @@ QUERY = "0\tjava.lang:type=Runtime\tUptime"
 
 
 @pytest.fixture
-def gateway(edge_target: testbed.JavaTarget):
-    spec = LaunchSpec(
-        service_url=edge_target.service_url,
-        password="s3cret-pw",
-        system_properties={"javax.net.ssl.trustStorePassword": "tr-s3cret"},
-    )
+def gateway(edge_target: testbed.JavaTarget, monkeypatch: pytest.MonkeyPatch):
+    # What the collector's environment holds for other components must not reach the gateway JVM.
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "aws-s3cret-key")
+    monkeypatch.setenv("OTLP_HEADER_TOKEN", "header-s3cret")
+    spec = JvmSpec(system_properties=(("javax.net.ssl.trustStorePassword", "tr-s3cret"),))
     process = GatewayProcess(spec)
     process.start()
+    process.open(RmiTarget(edge_target.service_url, "", "s3cret-pw"))
     yield process
     process.stop()
 
 
-def test_only_the_entry_point_scrape_is_callable(gateway: GatewayProcess) -> None:
-    assert gateway.scrape(QUERY).startswith("UP\n")
+def scrape(gateway: GatewayProcess, edge_target: testbed.JavaTarget, query: str = QUERY) -> str:
+    return gateway.scrape(RmiTarget(edge_target.service_url, "", "s3cret-pw").id, query, 5.0)
+
+
+def test_only_the_entry_point_methods_are_callable(gateway: GatewayProcess, edge_target: testbed.JavaTarget) -> None:
+    assert scrape(gateway, edge_target).startswith("UP\n")
     client = gateway._client
     assert client is not None
     with pytest.raises(Py4JError):
@@ -42,7 +54,7 @@ def test_only_the_entry_point_scrape_is_callable(gateway: GatewayProcess) -> Non
         client.entry_point.getClass()
     with pytest.raises(Py4JError, match="refused"):
         client.entry_point.hashCode()
-    assert gateway.scrape(QUERY).startswith("UP\n")  # refusals leave the connection usable
+    assert scrape(gateway, edge_target).startswith("UP\n")  # refusals leave the connection usable
 
 
 @pytest.mark.parametrize("token", [None, "not-the-token"])
@@ -52,15 +64,23 @@ def test_a_client_without_the_token_is_refused(gateway: GatewayProcess, token: s
     )
     try:
         with pytest.raises(Py4JError):
-            intruder.entry_point.scrape(QUERY)
+            intruder.entry_point.scrape("x", QUERY, 1000)
     finally:
         intruder.close()
 
 
-def test_secrets_stay_off_the_command_line_and_it_listens_on_loopback_only(gateway: GatewayProcess) -> None:
+def test_secrets_stay_off_the_command_line_and_environment_and_it_listens_on_loopback_only(
+    gateway: GatewayProcess,
+) -> None:
     cmdline = Path(f"/proc/{gateway.pid}/cmdline").read_bytes()
     assert b"s3cret" not in cmdline and b"JmxGateway" in cmdline
     assert b"-Xmx64m" in cmdline
+    environ = dict(
+        entry.split(b"=", 1) for entry in Path(f"/proc/{gateway.pid}/environ").read_bytes().split(b"\0") if entry
+    )
+    assert b"s3cret" not in b"".join(environ.values()), "a secret of the collector's environment reached the JVM"
+    assert set(environ) <= {key.encode() for key in ENVIRONMENT_KEYS}, environ.keys()
+    assert environ.get(b"PATH") == os.environ["PATH"].encode()
     port = f"{gateway.port:04X}"
     listening = {
         line.split()[1].rsplit(":", 1)[0]
@@ -78,17 +98,21 @@ def test_supervisor_restarts_a_killed_gateway(
     caplog.set_level(logging.INFO)
     restarts: list[int] = []
     supervisor = GatewaySupervisor(
-        LaunchSpec(service_url=edge_target.service_url),
-        logging.LoggerAdapter(logging.getLogger("t"), {}),
-        on_restart=lambda: restarts.append(1),
+        JvmSpec(), logging.LoggerAdapter(logging.getLogger("t"), {}), on_restart=lambda: restarts.append(1)
     )
+    target = RmiTarget(edge_target.service_url)
     try:
-        assert supervisor.scrape(QUERY).startswith("UP\n")
+        assert supervisor.scrape(target, QUERY, 5.0).startswith("UP\n")
         first = supervisor.current.pid
         os.kill(first, signal.SIGKILL)
-        wait_for(lambda: not supervisor.current.alive, 10, "the killed gateway to be reaped")
-        assert supervisor.scrape(QUERY).startswith("UP\n")
-        assert supervisor.current.pid != first
+        # Restarted at once by its watcher, before any scrape asks for it.
+        wait_for(
+            lambda: (current := supervisor.current) is not None and current.pid != first and current.alive,
+            15,
+            "the killed gateway restarted",
+        )
+        assert target.id in supervisor.current.opened, "its targets are opened in the new JVM"
+        assert supervisor.scrape(target, QUERY, 5.0).startswith("UP\n")
     finally:
         supervisor.stop()
     messages = [r.getMessage() for r in caplog.records]

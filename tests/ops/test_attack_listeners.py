@@ -176,10 +176,10 @@ def test_out_of_descriptors_is_logged_once_per_state_change(tmp_path):
     http, telemetry = free_port(), free_port()
     config = {
         "receivers": {"otlp": {"protocols": {"http": {"endpoint": f"127.0.0.1:{http}", "max_connections": 4000}}}},
-        "exporters": {"debug": {}},
+        "exporters": {"file": {"path": str(tmp_path / "out.jsonl")}},  # data stays out of the log
         "service": {
             "telemetry": {"metrics": {"address": f"127.0.0.1:{telemetry}"}},
-            "pipelines": {"metrics": {"receivers": ["otlp"], "exporters": ["debug"]}},
+            "pipelines": {"metrics": {"receivers": ["otlp"], "exporters": ["file"]}},
         },
     }
     prefix = ("prlimit", "--nofile=128:128")

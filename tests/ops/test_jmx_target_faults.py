@@ -8,7 +8,7 @@ import urllib.error
 import urllib.request
 
 from tests.jmx import testbed
-from tests.support import free_port, read_points, run_collector, wait_for, write_config
+from tests.support import free_port, own_metric, read_points, run_collector, wait_for, write_config
 
 INTERVAL_S = 1.0
 JVM_READY_ALLOWANCE_S = 8.0  # a target JVM's JMX registry can take a few seconds on a busy machine
@@ -20,14 +20,6 @@ def health(port: int) -> tuple[int, dict]:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read())
-
-
-def own_metric(port: int, series: str) -> float:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
-        for line in response.read().decode().splitlines():
-            if line.startswith(series + " "):
-                return float(line.split()[-1])
-    raise AssertionError(f"{series} not exposed")
 
 
 def up_values(out) -> list[int]:

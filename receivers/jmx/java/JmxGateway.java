@@ -8,23 +8,36 @@ import java.lang.reflect.Array;
 import java.net.InetAddress;
 import java.security.MessageDigest;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import javax.management.Attribute;
 import javax.management.AttributeList;
 import javax.management.InstanceNotFoundException;
 import javax.management.MBeanAttributeInfo;
 import javax.management.MBeanServerConnection;
+import javax.management.MBeanServerDelegate;
+import javax.management.MBeanServerNotification;
 import javax.management.MalformedObjectNameException;
+import javax.management.NotificationFilterSupport;
 import javax.management.ObjectName;
 import javax.management.openmbean.CompositeData;
 import javax.management.openmbean.TabularData;
@@ -45,12 +58,13 @@ import py4j.commands.CallCommand;
 import py4j.commands.Command;
 
 /**
- * The collector's bridge to JMX: a py4j server on 127.0.0.1 whose only callable is {@link EntryPoint#scrape}.
+ * The collector's bridge to JMX: a py4j server on 127.0.0.1 whose only callables are those of {@link
+ * FleetEntryPoint} (open, scrape, close a target), one JVM for every RMI target that shares its JVM-global
+ * settings.
  *
- * <p>Started by the Python receiver, which writes on stdin: the auth token, the target's JMX service URL,
- * username, password (escaped, one per line), then {@code key=value} Java system properties (TLS
- * stores) and an empty line. Nothing secret is on the command line. The process prints
- * {@code LISTENING <port>} and exits when stdin reaches end of file, i.e. when its parent dies.
+ * <p>Started by the Python receiver, which writes on stdin the auth token, then {@code key=value} Java
+ * system properties (TLS stores) and an empty line. Nothing secret is on the command line. The process
+ * prints {@code LISTENING <port>} and exits when stdin reaches end of file, i.e. when its parent dies.
  *
  * <p>{@link MBeanReader} holds the MBean reading and flattening and knows nothing of py4j; {@link
  * InProcessGateway} serves the same reader inside a target JVM against its platform MBean server.
@@ -60,8 +74,8 @@ public final class JmxGateway {
   private JmxGateway() {}
 
   /**
-   * Reads every requested attribute of every MBean matching a query in one pass and renders a flat,
-   * line-oriented reply that is cheap to parse.
+   * Reads every requested attribute of every MBean matching a query and renders a flat, line-oriented
+   * reply that is cheap to parse.
    *
    * <p>Query: one line per ObjectName pattern, {@code group TAB pattern TAB attr TAB attr ...}; an attribute
    * prefixed with {@code $} is also wanted as a string (strings are never sent otherwise); {@code *} asks for
@@ -70,25 +84,44 @@ public final class JmxGateway {
    *
    * <p>Reply: {@code UP}, then per MBean {@code B TAB groups TAB objectName TAB key=value ...} followed by
    * {@code N TAB path TAB number}, {@code S TAB path TAB string}, {@code T TAB path TAB key TAB number}
-   * (one row of a table or map) and {@code X TAB path TAB reason} (a value that was skipped). Composite
-   * items are {@code attr.item}; an array or collection reports {@code attr.length}. A null value
-   * produces nothing. Text fields escape backslash, tab, CR and LF.
+   * (one row of a table or map), {@code X TAB path TAB reason} (a value that was read but cannot be a
+   * point: NaN, a string, an array) and {@code E TAB attr TAB reason} (an attribute that could not be read:
+   * its getter threw, or its MBean did not answer within the scrape's deadline). Composite items are
+   * {@code attr.item}; an array or collection reports {@code attr.length}. A null value produces nothing.
+   * Text fields escape backslash, tab, CR and LF.
    */
   public static final class MBeanReader {
+    /** Longer strings are not sent (a state or an attribute value never needs them): {@code X too_long}. */
+    static final int MAX_STRING = 4096;
 
     private MBeanReader() {}
 
-    private static final class BeanRequest {
+    static final class BeanRequest {
       final Set<String> groups = new LinkedHashSet<>();
       final Set<String> attributes = new LinkedHashSet<>();
       final Set<String> wantedAsString = new LinkedHashSet<>();
       boolean all; // `*`: every readable attribute (the MBean's own list), the named ones only where they exist
     }
 
+    /** Resolves and reads one MBean after the other (the in-JVM gateway's plain path). */
     public static String read(MBeanServerConnection connection, String query)
         throws IOException, MalformedObjectNameException {
+      StringBuilder out = new StringBuilder(4096).append("UP\n");
+      for (Map.Entry<ObjectName, BeanRequest> entry : resolve(connection, query).entrySet()) {
+        try {
+          out.append(readBean(connection, entry.getKey(), entry.getValue(), Set.of()));
+        } catch (InstanceNotFoundException e) {
+          // unregistered between the query and the read: it is simply gone
+        }
+      }
+      return out.toString();
+    }
+
+    /** Every MBean the query's patterns match, with what is wanted of it: one remote query per domain. */
+    static Map<ObjectName, BeanRequest> resolve(MBeanServerConnection connection, String query)
+        throws IOException, MalformedObjectNameException {
       Map<ObjectName, BeanRequest> beans = new LinkedHashMap<>();
-      Map<String, Set<ObjectName>> domains = new HashMap<>(); // one remote query per domain per scrape
+      Map<String, Set<ObjectName>> domains = new HashMap<>(); // one remote query per domain per resolution
       for (String line : query.split("\n")) {
         if (line.isEmpty()) {
           continue;
@@ -98,7 +131,7 @@ public final class JmxGateway {
           throw new MalformedObjectNameException("query line needs a group and a pattern: " + line);
         }
         ObjectName pattern = new ObjectName(parts[1]);
-        for (ObjectName name : resolve(connection, pattern, domains)) {
+        for (ObjectName name : matching(connection, pattern, domains)) {
           BeanRequest request = beans.computeIfAbsent(name, n -> new BeanRequest());
           request.groups.add(parts[0]);
           for (int i = 2; i < parts.length; i++) {
@@ -115,18 +148,14 @@ public final class JmxGateway {
           }
         }
       }
-      StringBuilder out = new StringBuilder(4096).append("UP\n");
-      for (Map.Entry<ObjectName, BeanRequest> entry : beans.entrySet()) {
-        readBean(connection, entry.getKey(), entry.getValue(), out);
-      }
-      return out.toString();
+      return beans;
     }
 
     /**
      * The MBeans a pattern matches. An exact name needs no round trip (a missing MBean shows up as
      * InstanceNotFound when read); patterns of one literal domain share a single query of that domain.
      */
-    private static Set<ObjectName> resolve(MBeanServerConnection connection, ObjectName pattern,
+    private static Set<ObjectName> matching(MBeanServerConnection connection, ObjectName pattern,
         Map<String, Set<ObjectName>> domains) throws IOException, MalformedObjectNameException {
       if (!pattern.isPattern()) {
         return Set.of(pattern);
@@ -148,38 +177,35 @@ public final class JmxGateway {
       return matching;
     }
 
-    private static void readBean(MBeanServerConnection connection, ObjectName name, BeanRequest request,
-        StringBuilder out) throws IOException {
-      Set<String> attributes = request.attributes;
+    /**
+     * One MBean's reply lines. An attribute that fails (its getter throws, even an Error such as an
+     * OutOfMemoryError while a huge value is received) costs its own {@code E} line, never the others.
+     * IOException (the connection is gone) and InstanceNotFoundException (the MBean is) are the caller's.
+     */
+    static String readBean(MBeanServerConnection connection, ObjectName name, BeanRequest request,
+        Set<String> declaredStrings) throws IOException, InstanceNotFoundException {
+      StringBuilder out = beanLine(name, request);
+      List<String> reading = new ArrayList<>();
+      for (String attribute : request.all ? readable(connection, name) : request.attributes) {
+        if (declaredStrings.contains(attribute) && !request.wantedAsString.contains(attribute)) {
+          skip(attribute, "string", out); // a string nobody needs is never transferred (it may be huge)
+        } else {
+          reading.add(attribute);
+        }
+      }
+      if (reading.isEmpty()) {
+        return out.toString(); // nothing asked (the receiver counting a domain's MBeans): no round trip
+      }
+      String[] wanted = reading.toArray(new String[0]);
       AttributeList values;
       try {
-        if (request.all) {
-          attributes = new LinkedHashSet<>();
-          for (MBeanAttributeInfo info : connection.getMBeanInfo(name).getAttributes()) {
-            if (info.isReadable()) {
-              attributes.add(info.getName());
-            }
-          }
-        }
-        // Nothing asked (the receiver counting a domain's MBeans): the name alone, no round trip.
-        values = attributes.isEmpty()
-            ? new AttributeList()
-            : connection.getAttributes(name, attributes.toArray(new String[0]));
-      } catch (InstanceNotFoundException e) {
-        return; // unregistered between the query and the read: it is simply gone
-      } catch (IOException e) {
+        values = connection.getAttributes(name, wanted);
+      } catch (IOException | InstanceNotFoundException e) {
         throw e;
-      } catch (Exception e) {
+      } catch (Exception | Error e) {
         values = new AttributeList(); // the whole read failed: each attribute is retried below for its reason
       }
-      out.append("B\t").append(String.join(",", request.groups)).append('\t');
-      escape(name.getCanonicalName(), out);
-      for (Map.Entry<String, String> key : name.getKeyPropertyList().entrySet()) {
-        out.append('\t');
-        escape(key.getKey() + "=" + key.getValue(), out);
-      }
-      out.append('\n');
-      Set<String> missing = new LinkedHashSet<>(attributes);
+      Set<String> missing = new LinkedHashSet<>(reading);
       for (Attribute attribute : values.asList()) {
         missing.remove(attribute.getName());
         flatten(attribute.getName(), attribute.getValue(), request.wantedAsString.contains(attribute.getName()), out);
@@ -188,12 +214,74 @@ public final class JmxGateway {
         // getAttributes leaves out what it could not read; one more call tells why (or finds the value).
         try {
           flatten(attribute, connection.getAttribute(name, attribute), request.wantedAsString.contains(attribute), out);
-        } catch (IOException e) {
+        } catch (IOException | InstanceNotFoundException e) {
           throw e;
-        } catch (Exception e) {
-          skip(attribute, reason(e), out);
+        } catch (Exception | Error e) {
+          errored(attribute, reason(e), out);
         }
       }
+      return out.toString();
+    }
+
+    /** `*`: every readable attribute the MBean declares (its MBeanInfo), one more round trip. */
+    static Set<String> readable(MBeanServerConnection connection, ObjectName name)
+        throws IOException, InstanceNotFoundException {
+      Set<String> attributes = new LinkedHashSet<>();
+      try {
+        for (MBeanAttributeInfo info : connection.getMBeanInfo(name).getAttributes()) {
+          if (info.isReadable()) {
+            attributes.add(info.getName());
+          }
+        }
+      } catch (IOException | InstanceNotFoundException e) {
+        throw e;
+      } catch (Exception e) {
+        // no usable MBeanInfo: nothing to read under `*`
+      }
+      return attributes;
+    }
+
+    /** The attributes an MBean declares as strings (its MBeanInfo); none if it cannot tell. */
+    static Set<String> declaredStrings(MBeanServerConnection connection, ObjectName name) throws IOException {
+      Set<String> strings = new HashSet<>();
+      try {
+        for (MBeanAttributeInfo attribute : connection.getMBeanInfo(name).getAttributes()) {
+          if (String.class.getName().equals(attribute.getType())) {
+            strings.add(attribute.getName());
+          }
+        }
+      } catch (IOException e) {
+        throw e;
+      } catch (Exception e) {
+        // no usable MBeanInfo: every wanted attribute is read
+      }
+      return strings;
+    }
+
+    /** The MBean's {@code B} line and an {@code E} line for each wanted attribute: it was not read. */
+    static String erroredBean(ObjectName name, BeanRequest request, String reason) {
+      StringBuilder out = beanLine(name, request);
+      for (String attribute : request.attributes) {
+        errored(attribute, reason, out);
+      }
+      return out.toString();
+    }
+
+    private static StringBuilder beanLine(ObjectName name, BeanRequest request) {
+      StringBuilder out = new StringBuilder(256);
+      out.append("B\t").append(String.join(",", request.groups)).append('\t');
+      escape(name.getCanonicalName(), out);
+      for (Map.Entry<String, String> key : name.getKeyPropertyList().entrySet()) {
+        out.append('\t');
+        escape(key.getKey() + "=" + key.getValue(), out);
+      }
+      return out.append('\n');
+    }
+
+    private static void errored(String attribute, String reason, StringBuilder out) {
+      out.append("E\t");
+      escape(attribute, out);
+      out.append('\t').append(reason).append('\n');
     }
 
     private static String reason(Throwable e) {
@@ -223,11 +311,14 @@ public final class JmxGateway {
           number(path, text, out);
         }
       } else if (value instanceof String || value instanceof Character || value instanceof Enum) {
-        if (wantString) {
+        String text = value instanceof Enum ? ((Enum<?>) value).name() : value.toString();
+        if (wantString && text.length() > MAX_STRING) {
+          skip(path, "too_long", out);
+        } else if (wantString) {
           out.append("S\t");
           escape(path, out);
           out.append('\t');
-          escape(value instanceof Enum ? ((Enum<?>) value).name() : value.toString(), out);
+          escape(text, out);
           out.append('\n');
         } else {
           skip(path, "string", out);
@@ -369,41 +460,209 @@ public final class JmxGateway {
     String scrape(String query);
   }
 
-  /** One remote JMX target: connects on first use, forgets the connection on any I/O error. */
-  static final class RemoteTarget implements Target {
+  /** A scrape that got no answer from any MBean in time: the target is not answering (down). */
+  static final class NoAnswer extends IOException {
+    NoAnswer(String message) {
+      super(message);
+    }
+  }
+
+  /**
+   * One connection's reading: MBeans read concurrently on the target's own bounded pool, each within the
+   * scrape's deadline, and the names a query resolved to cached between scrapes.
+   *
+   * <p>An MBean whose read is still running from an earlier scrape (a getter that hangs) is not read again
+   * until it returns: it holds one thread, never all of them, and costs only its own points.
+   *
+   * <p>With a warm cache a scrape is one round trip in time: one {@code getAttributes} per MBean, all at
+   * once, no {@code queryNames}. The cache is dropped when the target registers or unregisters an MBean
+   * (a notification from its MBeanServerDelegate), when a cached MBean is gone, and every
+   * {@value #RESOLVE_EVERY} scrapes in case notifications are lost.
+   */
+  static final class Session {
+    static final int RESOLVE_EVERY = 30;
+    private static final int MAX_CACHED_QUERIES = 8;
+    final JMXConnector connector;
+    private final MBeanServerConnection connection;
+    private final ExecutorService pool;
+    private final Map<String, Map<ObjectName, MBeanReader.BeanRequest>> plans = new HashMap<>();
+    private final Map<String, Integer> uses = new HashMap<>();
+    private final Map<ObjectName, Future<String>> hung = new HashMap<>(); // reads past their deadline
+    private final Map<ObjectName, Set<String>> declaredStrings = new ConcurrentHashMap<>(); // per resolution
+    private volatile boolean changed;
+
+    Session(JMXConnector connector, ExecutorService pool) throws IOException {
+      this.connector = connector;
+      this.connection = connector.getMBeanServerConnection();
+      this.pool = pool;
+      NotificationFilterSupport registrations = new NotificationFilterSupport();
+      registrations.enableType(MBeanServerNotification.REGISTRATION_NOTIFICATION);
+      registrations.enableType(MBeanServerNotification.UNREGISTRATION_NOTIFICATION);
+      try {
+        connection.addNotificationListener(MBeanServerDelegate.DELEGATE_NAME, (n, h) -> changed = true,
+            registrations, null);
+      } catch (Exception e) {
+        // no notifications from this server: the periodic re-resolution still finds new MBeans
+      }
+    }
+
+    static void closeQuietly(JMXConnector connector) {
+      try {
+        connector.close();
+      } catch (IOException | RuntimeException ignored) {
+        // the target is gone already
+      }
+    }
+
+    synchronized String read(String query, long deadline) throws IOException, MalformedObjectNameException {
+      Map<ObjectName, MBeanReader.BeanRequest> plan = plans.get(query);
+      int used = uses.getOrDefault(query, 0);
+      boolean stale = changed || used >= RESOLVE_EVERY;
+      if (plan == null || stale) {
+        changed = false; // before resolving: a registration during it marks the new plan stale again
+        if (stale) {
+          declaredStrings.clear(); // an MBean registered again under its name may declare other types
+        }
+        plan = MBeanReader.resolve(connection, query);
+        if (plans.size() >= MAX_CACHED_QUERIES && !plans.containsKey(query)) {
+          plans.clear();
+          uses.clear();
+        }
+        plans.put(query, plan);
+        used = 0;
+      }
+      uses.put(query, used + 1);
+      Map<ObjectName, Future<String>> reads = new LinkedHashMap<>();
+      for (Map.Entry<ObjectName, MBeanReader.BeanRequest> bean : plan.entrySet()) {
+        Future<String> previous = hung.get(bean.getKey());
+        if (previous != null && !previous.isDone()) {
+          reads.put(bean.getKey(), previous); // still stuck in its getter: no second thread for it
+        } else {
+          reads.put(bean.getKey(), pool.submit(() -> readBean(bean.getKey(), bean.getValue())));
+        }
+      }
+      hung.clear();
+      StringBuilder out = new StringBuilder(4096).append("UP\n");
+      int answered = 0;
+      int late = 0;
+      for (Map.Entry<ObjectName, Future<String>> read : reads.entrySet()) {
+        MBeanReader.BeanRequest request = plan.get(read.getKey());
+        try {
+          out.append(read.getValue().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS));
+          answered++;
+        } catch (TimeoutException e) {
+          hung.put(read.getKey(), read.getValue()); // queued or stuck: the next scrape waits on this one read
+          late++;
+          out.append(MBeanReader.erroredBean(read.getKey(), request, "timeout"));
+        } catch (ExecutionException e) {
+          Throwable cause = e.getCause();
+          if (cause instanceof InstanceNotFoundException) {
+            changed = true; // gone since it was resolved: resolve again next scrape
+            answered++;
+          } else if (MBeanReader.rootCause(cause) instanceof SocketTimeoutException) {
+            late++; // the RMI response timeout ended a getter that hung: that MBean's problem, not the target's
+            out.append(MBeanReader.erroredBean(read.getKey(), request, "timeout"));
+          } else if (cause instanceof IOException) {
+            throw (IOException) cause;
+          } else {
+            answered++;
+            out.append(MBeanReader.erroredBean(read.getKey(), request, MBeanReader.reason(cause)));
+          }
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new NoAnswer("interrupted");
+        }
+      }
+      if (answered == 0 && late > 0) {
+        throw new NoAnswer("no MBean answered within the scrape timeout");
+      }
+      return out.toString();
+    }
+
+    /** One MBean, on a pool thread; its MBeanInfo is asked once per resolution (strings not to transfer). */
+    private String readBean(ObjectName name, MBeanReader.BeanRequest request)
+        throws IOException, InstanceNotFoundException {
+      Set<String> strings = declaredStrings.get(name);
+      if (strings == null) {
+        strings = MBeanReader.declaredStrings(connection, name);
+        declaredStrings.put(name, strings);
+      }
+      return MBeanReader.readBean(connection, name, request, strings);
+    }
+  }
+
+  /**
+   * One remote JMX target: connects on first use, forgets the connection on any I/O error. Its connect
+   * and its MBean reads run on its own pool of {@value #THREADS} threads: a getter or a connect that hangs
+   * holds one of them (until the RMI response timeout frees it), never another target's.
+   */
+  static final class RemoteTarget {
+    static final int THREADS = 4;
     private final String url;
     private final Map<String, Object> environment = new HashMap<>();
-    private JMXConnector connector;
-    private MBeanServerConnection connection;
+    private final ThreadPoolExecutor pool;
+    private Session session;
+    private Future<Session> connecting;
 
     RemoteTarget(String url, String username, String password) {
       this.url = url;
       if (!username.isEmpty()) {
         environment.put(JMXConnector.CREDENTIALS, new String[] {username, password});
       }
+      pool = new ThreadPoolExecutor(THREADS, THREADS, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), runnable -> {
+        Thread thread = new Thread(runnable, "jmx-target");
+        thread.setDaemon(true);
+        return thread;
+      });
+      pool.allowCoreThreadTimeOut(true); // an idle target holds no thread
+      connecting = pool.submit(this::connect); // from the moment it is opened, not within a scrape's time
     }
 
-    @Override
-    public synchronized String scrape(String query) {
+    /** Connects and subscribes to registrations: all on the pool, so a slow target costs only the deadline. */
+    private Session connect() throws IOException {
+      JMXConnector connector = JMXConnectorFactory.connect(new JMXServiceURL(url), environment);
       try {
-        if (connection == null) {
-          connector = JMXConnectorFactory.connect(new JMXServiceURL(url), environment);
-          connection = connector.getMBeanServerConnection();
+        return new Session(connector, pool);
+      } catch (IOException | RuntimeException e) {
+        Session.closeQuietly(connector);
+        throw e;
+      }
+    }
+
+    /** The reply for one scrape, within {@code timeoutMillis}; never throws (py4j would ask for the trace). */
+    synchronized String scrape(String query, long timeoutMillis) {
+      long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+      try {
+        if (session == null) {
+          if (connecting == null) {
+            connecting = pool.submit(this::connect);
+          }
+          try {
+            session = connecting.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+          } catch (TimeoutException e) {
+            return "DOWN\tconnect timed out (still trying)\n"; // the next scrape waits on the same attempt
+          } finally {
+            if (connecting.isDone()) {
+              connecting = null;
+            }
+          }
         }
-        return MBeanReader.read(connection, query);
+        return session.read(query, deadline);
+      } catch (ExecutionException e) {
+        return error("DOWN", e);
       } catch (MalformedObjectNameException e) {
         return error("ERROR", e);
-      } catch (IOException | SecurityException e) {
-        disconnect();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
         return error("DOWN", e);
-      } catch (RuntimeException e) {
+      } catch (Exception | Error e) { // I/O, security, anything else: reconnect next time
         disconnect();
         return error("DOWN", e);
       }
     }
 
     /** One line: the root cause and the first line of its message. */
-    static String error(String status, Exception e) {
+    static String error(String status, Throwable e) {
       Throwable root = MBeanReader.rootCause(e);
       String message = root.getMessage() == null ? "" : ": " + root.getMessage().split("\n")[0];
       StringBuilder out = new StringBuilder(status).append('\t');
@@ -412,19 +671,23 @@ public final class JmxGateway {
     }
 
     private void disconnect() {
-      if (connector != null) {
-        try {
-          connector.close();
-        } catch (IOException | RuntimeException ignored) {
-          // the target is gone already
-        }
+      Session closing = session;
+      session = null;
+      if (closing != null) { // closing a connection to a hung target can block: not on the caller's thread
+        pool.execute(() -> Session.closeQuietly(closing.connector));
       }
-      connector = null;
-      connection = null;
+    }
+
+    synchronized void close() {
+      disconnect();
+      if (connecting != null) {
+        connecting.cancel(true);
+      }
+      pool.shutdown();
     }
   }
 
-  /** What a py4j client may call, and all it may call. */
+  /** What a py4j client may call on the in-JVM gateway, and all it may call. */
   public static final class EntryPoint {
     static final Set<String> METHODS = Set.of("scrape");
     private final Target target;
@@ -438,16 +701,55 @@ public final class JmxGateway {
     }
   }
 
+  /**
+   * What the collector may call on its own gateway JVM: many RMI targets, each registered once by an id the
+   * collector chooses (its credentials travel on this authenticated loopback connection, never the command
+   * line), then scraped with its own timeout.
+   */
+  public static final class FleetEntryPoint {
+    static final Set<String> METHODS = Set.of("open", "scrape", "close");
+    private final Map<String, RemoteTarget> targets = new ConcurrentHashMap<>();
+
+    public void open(String id, String url, String username, String password) {
+      RemoteTarget previous = targets.put(id, new RemoteTarget(url, username, password));
+      if (previous != null) {
+        previous.close();
+      }
+    }
+
+    public String scrape(String id, String query, int timeoutMillis) {
+      RemoteTarget target = targets.get(id);
+      if (target == null) {
+        return "DOWN\tnot opened in this gateway\n";
+      }
+      return target.scrape(query, timeoutMillis);
+    }
+
+    public void close(String id) {
+      RemoteTarget target = targets.remove(id);
+      if (target != null) {
+        target.close();
+      }
+    }
+  }
+
   /** Refuses every call but the entry point's own methods: no getClass(), no other objects. */
   static final class ReadOnlyGateway extends Gateway {
-    ReadOnlyGateway(Object entryPoint) {
+    private final Set<String> methods;
+
+    ReadOnlyGateway(EntryPoint entryPoint) {
+      this(entryPoint, EntryPoint.METHODS);
+    }
+
+    ReadOnlyGateway(Object entryPoint, Set<String> methods) {
       // GatewayServer insists on a callback client; this one is never used (no Python objects are accepted).
       super(entryPoint, new CallbackClient(GatewayServer.DEFAULT_PYTHON_PORT, InetAddress.getLoopbackAddress()));
+      this.methods = methods;
     }
 
     @Override
     public ReturnObject invoke(String methodName, String targetObjectId, List<Object> args) {
-      if (!Protocol.ENTRY_POINT_OBJECT_ID.equals(targetObjectId) || !EntryPoint.METHODS.contains(methodName)) {
+      if (!Protocol.ENTRY_POINT_OBJECT_ID.equals(targetObjectId) || !methods.contains(methodName)) {
         return ReturnObject.getErrorReturnObject(new Py4JException("refused: " + methodName));
       }
       return super.invoke(methodName, targetObjectId, args);
@@ -588,13 +890,15 @@ public final class JmxGateway {
     }
   }
 
+  /**
+   * Reads from stdin the auth token, then {@code key=value} Java system properties (the JVM-global TLS
+   * stores of this gateway's group of targets) and an empty line; prints {@code LISTENING <port>}; exits
+   * when stdin reaches end of file, i.e. when the collector is gone.
+   */
   public static void main(String[] args) throws IOException {
     GatewayServer.turnLoggingOff();
     BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
     String token = in.readLine();
-    String url = MBeanReader.unescape(in.readLine());
-    String username = MBeanReader.unescape(in.readLine());
-    String password = MBeanReader.unescape(in.readLine());
     if (token == null || token.isEmpty()) {
       System.err.println("jmx gateway: no auth token on stdin");
       System.exit(2);
@@ -603,7 +907,7 @@ public final class JmxGateway {
       int eq = line.indexOf('=');
       System.setProperty(MBeanReader.unescape(line.substring(0, eq)), MBeanReader.unescape(line.substring(eq + 1)));
     }
-    Server server = new Server(new ReadOnlyGateway(new EntryPoint(new RemoteTarget(url, username, password))), token);
+    Server server = new Server(new ReadOnlyGateway(new FleetEntryPoint(), FleetEntryPoint.METHODS), token);
     server.start(true);
     System.out.println("LISTENING " + server.getListeningPort());
     System.out.flush();

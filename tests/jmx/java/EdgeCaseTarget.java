@@ -19,7 +19,10 @@ import javax.management.ObjectName;
  * With "--beans 'objectName|Attr,Attr=text;objectName|...'" it also registers read-only MBeans of those
  * attributes (a long that grows on each read, or the constant string after '='), plus a 6 KB
  * `LastAppliedChange` string: Debezium- or Kafka-Connect-shaped MBeans for the benchmark and preset tests.
- * Usage: EdgeCaseTarget <jmxPort|0> [--beans spec]
+ * With "--hostile" it also registers MBeans an attacker would: {@code test.hostile:type=Hung} (a getter
+ * that never returns), {@code type=Huge} (a 64 MB string where a number is expected) and {@code type=Fine}
+ * (an ordinary counter beside them).
+ * Usage: EdgeCaseTarget <jmxPort|0> [--beans spec] [--hostile]
  */
 public final class EdgeCaseTarget {
   public interface EdgeMBean {
@@ -67,6 +70,37 @@ public final class EdgeCaseTarget {
     }
     public Double getMaybe() { return null; }
     public long getMissingSentinel() { return -1; }
+  }
+
+  public interface HungMBean {
+    long getStuck() throws InterruptedException;
+  }
+
+  public static final class Hung implements HungMBean {
+    public long getStuck() throws InterruptedException {
+      Thread.sleep(600_000); // a getter blocked on a lock or a dead socket
+      return 0;
+    }
+  }
+
+  public interface HugeMBean {
+    String getBlob();
+    long getSize();
+  }
+
+  public static final class Huge implements HugeMBean {
+    private static final String BLOB = "x".repeat(64 << 20);
+    public String getBlob() { return BLOB; }
+    public long getSize() { return BLOB.length(); }
+  }
+
+  public interface FineMBean {
+    long getValue();
+  }
+
+  public static final class Fine implements FineMBean {
+    private long value;
+    public synchronized long getValue() { return ++value; }
   }
 
   /** Read-only MBean: long attributes (position * 1000 + reads so far), constant strings, one big string. */
@@ -133,10 +167,16 @@ public final class EdgeCaseTarget {
     MBeanServer server = ManagementFactory.getPlatformMBeanServer();
     server.registerMBean(new Edge(), new ObjectName("test.edge:type=Edge,name=first"));
     server.registerMBean(new EdgeMX(), new ObjectName("test.edge:type=EdgeMX"));
-    if (args.length > 2 && args[1].equals("--beans")) {
-      for (String bean : args[2].split(";")) {
-        String[] parts = bean.split("\\|", 2);
-        server.registerMBean(new Synthetic(parts[1]), new ObjectName(parts[0]));
+    for (int i = 1; i < args.length; i++) {
+      if (args[i].equals("--beans")) {
+        for (String bean : args[++i].split(";")) {
+          String[] parts = bean.split("\\|", 2);
+          server.registerMBean(new Synthetic(parts[1]), new ObjectName(parts[0]));
+        }
+      } else if (args[i].equals("--hostile")) {
+        server.registerMBean(new Hung(), new ObjectName("test.hostile:type=Hung"));
+        server.registerMBean(new Huge(), new ObjectName("test.hostile:type=Huge"));
+        server.registerMBean(new Fine(), new ObjectName("test.hostile:type=Fine"));
       }
     }
     LoopbackJmx.serveUntilStdinCloses(LoopbackJmx.start(Integer.parseInt(args[0])));

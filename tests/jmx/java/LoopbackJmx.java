@@ -6,6 +6,7 @@ import java.rmi.registry.LocateRegistry;
 import java.rmi.server.RMIServerSocketFactory;
 import java.util.HashMap;
 import java.util.Map;
+import javax.management.MBeanServer;
 import javax.management.remote.JMXConnectorServer;
 import javax.management.remote.JMXConnectorServerFactory;
 import javax.management.remote.JMXServiceURL;
@@ -17,11 +18,17 @@ import javax.management.remote.rmi.RMIConnectorServer;
  * Prints "JMX port" and then keeps the JVM alive until stdin closes (so a dying test never leaks it).
  */
 public final class LoopbackJmx {
+  private static final java.util.concurrent.atomic.AtomicInteger GROUPS = new java.util.concurrent.atomic.AtomicInteger();
   private LoopbackJmx() {}
 
-  /** Binds loopback only; equal instances let the registry and the connector share one port. */
+  /** Binds loopback only; equal instances (same group) let the registry and the connector share one port. */
   static final class LoopbackFactory implements RMIServerSocketFactory {
+    final int group; // one per served MBean server: RMI keeps one registry per port
     int lastPort;
+
+    LoopbackFactory(int group) {
+      this.group = group;
+    }
 
     @Override
     public ServerSocket createServerSocket(int port) throws IOException {
@@ -32,18 +39,23 @@ public final class LoopbackJmx {
 
     @Override
     public boolean equals(Object other) {
-      return other instanceof LoopbackFactory;
+      return other instanceof LoopbackFactory && ((LoopbackFactory) other).group == group;
     }
 
     @Override
     public int hashCode() {
-      return 1;
+      return group;
     }
   }
 
   public static int start(int port) throws IOException {
+    return start(port, ManagementFactory.getPlatformMBeanServer());
+  }
+
+  /** Serves {@code mbeans} (one JVM can serve several MBean servers, each on its own port). */
+  public static int start(int port, MBeanServer mbeans) throws IOException {
     System.setProperty("java.rmi.server.hostname", "127.0.0.1");
-    LoopbackFactory factory = new LoopbackFactory();
+    LoopbackFactory factory = new LoopbackFactory(GROUPS.incrementAndGet());
     LocateRegistry.createRegistry(port, null, factory);
     int bound = factory.lastPort;
     Map<String, Object> env = new HashMap<>();
@@ -51,7 +63,7 @@ public final class LoopbackJmx {
     JMXServiceURL url = new JMXServiceURL(
         "service:jmx:rmi://127.0.0.1:" + bound + "/jndi/rmi://127.0.0.1:" + bound + "/jmxrmi");
     JMXConnectorServer server =
-        JMXConnectorServerFactory.newJMXConnectorServer(url, env, ManagementFactory.getPlatformMBeanServer());
+        JMXConnectorServerFactory.newJMXConnectorServer(url, env, mbeans);
     server.start();
     return bound;
   }
