@@ -24,6 +24,7 @@ from collector.configfile import FileProblem, read_yaml_file
 from collector.configtls import TLSClientConfig
 from collector.configtypes import PositiveDuration
 from collector.scraperhelper import ScraperConfig
+from receivers.jmx.listen import ListenConfig
 
 PRESETS_DIR = Path(__file__).parent / "presets"
 LEGACY_PRESETS_DIR = PRESETS_DIR / "legacy"
@@ -337,6 +338,11 @@ class JmxConfig(ScraperConfig):
     endpoints: EndpointsConfig | None = Field(
         None, description="Instead of `endpoint`: many targets (RMI ports or in-JVM gateways), maybe sharded."
     )
+    listen: ListenConfig | None = Field(
+        None,
+        description="Instead of `endpoint`: in-JVM gateways dial in here (`collector.gateway.connect`); "
+        "each connected worker is a target.",
+    )
     auth_token: SecretStr = Field(
         SecretStr(""), description="py4j:// only: the in-JVM gateway's token; write it as ${env:VAR}. Never logged."
     )
@@ -427,8 +433,10 @@ class JmxConfig(ScraperConfig):
 
     @model_validator(mode="after")
     def _keys_of_the_transport(self) -> JmxConfig:
-        if bool(self.endpoint) == (self.endpoints is not None):
-            raise ValueError("give exactly one of `endpoint` or `endpoints`")
+        if [bool(self.endpoint), self.endpoints is not None, self.listen is not None].count(True) != 1:
+            raise ValueError("give exactly one of `endpoint` or `endpoints` (or `listen`)")
+        if self.listen is not None and (self.auth_token.get_secret_value() or "tls" in self.model_fields_set):
+            raise ValueError("with `listen`, the tokens and TLS are listen.auth_tokens and listen.tls")
         protocols = self.protocols()
         if "rmi" not in protocols:
             remote_only = [k for k in _REMOTE_JMX_KEYS if getattr(self, k) not in ("", SecretStr(""))]
@@ -440,6 +448,8 @@ class JmxConfig(ScraperConfig):
 
     def protocols(self) -> set[str]:
         """`rmi` (read through our gateway JVM) and/or `py4j` (the target serves the gateway itself)."""
+        if self.listen is not None:
+            return {"py4j"}  # dialed in: every worker serves the gateway over its own connection
         if self.endpoints is not None:
             return self.endpoints.protocols()
         return {"py4j" if self.endpoint.startswith(PY4J_SCHEME) else "rmi"}

@@ -1,5 +1,6 @@
-"""`collector gateway-jar`: the in-JVM gateway as one jar (a Java agent, and optionally the Debezium MySQL
-connector wrapper), built from the installed package's own Java sources next to the py4j jar it needs."""
+"""`collector gateway-jar`: the in-JVM gateway as one jar (a Java agent, and optionally the Kafka Connect
+connector wrapper for any source connector), built from the installed package's own Java sources next to the
+py4j jar it needs."""
 
 from __future__ import annotations
 
@@ -20,9 +21,12 @@ from receivers.jmx import gateway
 
 JAR_NAME = "collector-gateway.jar"
 AGENT_CLASS = "jmxotel.InProcessGateway"
-CONNECTOR_CLASS = "jmxotel.connect.GatewayMySqlConnector"
+CONNECTOR_CLASS = "jmxotel.connect.GatewayConnector"  # wraps `collector.gateway.wrapped.class`
+MYSQL_CONNECTOR_CLASS = "jmxotel.connect.GatewayMySqlConnector"  # the first releases' name: wraps MySQL
 CONNECTOR_SOURCES = sorted((gateway.JAVA_DIR / "connect").glob("*.java"))
-DEBEZIUM_MARKER = "io/debezium/connector/mysql/MySqlConnector.class"
+CONNECT_API_MARKER = "org/apache/kafka/connect/source/SourceConnector.class"
+# Kafka Connect 3.6+ finds plugins through this ServiceLoader manifest (plugin.discovery=service_load).
+SERVICES = "META-INF/services/org.apache.kafka.connect.source.SourceConnector"
 
 
 def _expand(classpath: list[str]) -> list[str]:
@@ -34,17 +38,19 @@ def _expand(classpath: list[str]) -> list[str]:
     return jars
 
 
-def _class_release(jars: list[str], member: str) -> str:
-    """The Java release a class was compiled for (class-file major version - 44): the wrapper must match it."""
+def _require_connect_api(jars: list[str]) -> None:
+    """The wrapper compiles against connect-api alone (and what it needs: kafka-clients, slf4j-api)."""
     for jar in jars:
         try:
             with zipfile.ZipFile(jar) as archive:
-                if member in archive.namelist():
-                    major = int.from_bytes(archive.read(member)[6:8], "big")
-                    return str(max(int(gateway.JAVA_RELEASE), major - 44))
+                if CONNECT_API_MARKER in archive.namelist():
+                    return
         except (OSError, zipfile.BadZipFile):
             continue
-    raise ComponentError(f"no {member} in the connector classpath: give the Debezium MySQL connector's jars")
+    raise ComponentError(
+        "no connect-api jar in the connector classpath: give your Kafka Connect's libs/ directory, or its "
+        "connect-api, kafka-clients and slf4j-api jars"
+    )
 
 
 def _manifest(py4j_name: str) -> str:
@@ -71,15 +77,18 @@ def build(out: Path, connector_classpath: list[str] | None = None, java: str = "
         connector_class = None
         if connector_classpath:
             jars = _expand(connector_classpath)
+            _require_connect_api(jars)
             connector_tree = Path(scratch) / "connect"
-            release = _class_release(jars, DEBEZIUM_MARKER)
-            gateway.compile_java(CONNECTOR_SOURCES, [str(trees[0]), str(py4j), *jars], connector_tree, java, release)
+            # Java 11 bytecode whatever the connect-api: MSK Connect's 2.7.1 workers run Java 11.
+            gateway.compile_java(CONNECTOR_SOURCES, [str(trees[0]), str(py4j), *jars], connector_tree, java)
             trees.append(connector_tree)
             connector_class = CONNECTOR_CLASS
         jar = out / JAR_NAME
         partial = out / f".{JAR_NAME}.partial"
         with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
             archive.writestr("META-INF/MANIFEST.MF", _manifest(py4j.name))
+            if connector_class:
+                archive.writestr(SERVICES, f"{CONNECTOR_CLASS}\n{MYSQL_CONNECTOR_CLASS}\n")
             for tree in trees:
                 for path in sorted(tree.rglob("*.class")):
                     archive.write(path, path.relative_to(tree).as_posix())
@@ -94,8 +103,8 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         "--connector-classpath",
         action="append",
         metavar="PATH",
-        help="jar or directory (repeatable): the Debezium MySQL connector and connect-api jars; "
-        "with it the jar also holds the connector wrapper " + CONNECTOR_CLASS,
+        help="jar or directory (repeatable): connect-api, kafka-clients and slf4j-api (a Kafka libs/ directory "
+        "will do); with it the jar also holds the connector wrapper " + CONNECTOR_CLASS,
     )
     parser.add_argument("--java", default="java", help="java launcher whose JDK compiles (default: java on PATH)")
 

@@ -1,6 +1,7 @@
 """The `jmx` receiver: one target JVM (`endpoint`) or many (`endpoints`, maybe this replica's shard of
-them), each read with one call per scrape: RMI targets through the collector's shared gateway JVM, in-JVM
-gateways (py4j://) directly. Every blocking call runs on the receiver's own threads, one in flight per
+them; or every in-JVM gateway that dialed in to `listen`), each read with one call per scrape: RMI targets
+through the collector's shared gateway JVM, in-JVM gateways (py4j://) directly, dialed-in ones over their
+own connection on the event loop. Every blocking call runs on the receiver's own threads, one in flight per
 target."""
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from receivers.jmx.config import UP_METRIC, JmxConfig
 from receivers.jmx.diagnostics import LevelLogger, PresetDiagnostics, domain_query, preset_patterns
 from receivers.jmx.discovery import Discovery, Endpoint, parse_entry
 from receivers.jmx.gateway import GatewayError, JvmSpec, RmiTarget, SharedGatewayTarget
+from receivers.jmx.listen import DialedGateway, Listener
 from receivers.jmx.network import NetworkGateway
 from receivers.jmx.rules import MetricBuilder, Reply, build_query, compile_rules, parse_reply
 
@@ -50,7 +52,7 @@ class Target:
     """One JVM: how to reach it, its series state (counter start times), its resource, its last up state."""
 
     name: str
-    gateway: SharedGatewayTarget | NetworkGateway
+    gateway: SharedGatewayTarget | NetworkGateway | DialedGateway
     builder: MetricBuilder
     resource: Resource
     up: bool | None = None
@@ -70,14 +72,19 @@ class JmxReceiver(ScraperReceiver):
         self.query = build_query(self.rules)
         presets = [(name, len(rules)) for name, rules in config.preset_rules()]
         self.diagnostics = PresetDiagnostics(preset_patterns(presets, self.rules), self.logger)
-        self.targets: dict[Endpoint, Target] = {}
+        self.targets: dict[Endpoint | str, Target] = {}
         self.discovery = Discovery(config.endpoints, self.logger) if config.endpoints else None
+        self.listener = (
+            Listener(config.listen, self.logger, self.settings.telemetry, self.id, self._scrape_timeout)
+            if config.listen
+            else None
+        )
         self.jvm_spec = JvmSpec(
             system_properties=tuple(sorted(config.system_properties().items())),
             jvm_options=tuple(config.jvm_options),
             java=config.java,
         )
-        if self.discovery is None:
+        if self.discovery is None and self.listener is None:
             endpoint = parse_entry(config.endpoint, "rmi")
             resource = self._resource(**config.target_identity())
             self.target = Target(config.endpoint, self._connect(endpoint), MetricBuilder(self.rules), resource)
@@ -123,14 +130,16 @@ class JmxReceiver(ScraperReceiver):
             await self.slots.call(gateway.classpath, self.config.java)
             if self.discovery is None and isinstance(self.gateway, SharedGatewayTarget):
                 await self.slots.call(self.gateway.prepare, PREPARE_WAIT_S)
+        if self.listener is not None:
+            await self.listener.start()
         await super().start(host)
 
     async def scrape(self) -> MetricsData:
-        if self.discovery is None:
+        if self.discovery is None and self.listener is None:
             resource_metrics = [await self._scrape(self.target)]
             self.degraded_reason = None if self.target.up else f"target unreachable: {self.target.detail}"
         else:
-            targets = await self._discovered_targets()
+            targets = self._listened_targets() if self.listener else await self._discovered_targets()
             resource_metrics = list(await asyncio.gather(*(self._scrape(t, tolerant=True) for t in targets)))
             down = [t.name for t in targets if not t.up]
             self.degraded_reason = f"{len(down)} of {len(targets)} targets unreachable" if down else None
@@ -148,6 +157,27 @@ class JmxReceiver(ScraperReceiver):
                 self.targets[endpoint] = target
         return [self.targets[e] for e in endpoints]
 
+    def _listened_targets(self) -> list[Target]:
+        """The workers connected to `listen` now; a JVM that reconnected keeps its target (and series)."""
+        assert self.listener is not None
+        workers = self.listener.workers
+        for gone in set(self.targets) - set(workers):
+            del self.targets[gone]
+        for key, worker in workers.items():
+            if key in self.targets:
+                self.targets[key].gateway = worker
+            else:
+                resource = self._resource(**worker.resource)
+                self.targets[key] = Target(worker.name, worker, MetricBuilder(self.rules), resource)
+        return list(self.targets.values())
+
+    async def _read(self, target: Target, query: str) -> str:
+        """One call through the target's gateway: awaited in place for a dialed-in worker (asyncio-native),
+        in the target's slot on the receiver's threads for the others (they block)."""
+        if isinstance(target.gateway, DialedGateway):
+            return await target.gateway.scrape(query)
+        return await self.slots.run(target.name, target.gateway.scrape, query)
+
     async def _scrape(self, target: Target, tolerant: bool = False) -> ResourceMetrics:
         """One target's metrics and its `jmx.up`. A target that does not answer in time, or whose previous
         scrape still holds its slot, is down. `tolerant`: a gateway JVM that cannot be started or reached is
@@ -156,7 +186,7 @@ class JmxReceiver(ScraperReceiver):
         started = time.time()
         try:
             async with asyncio.timeout(self._scrape_timeout * TARGET_WAIT_SHARE):
-                text = await self.slots.run(target.name, target.gateway.scrape, self.query)
+                text = await self._read(target, self.query)
         except GatewayError as exc:
             if not tolerant:
                 raise
@@ -192,7 +222,7 @@ class JmxReceiver(ScraperReceiver):
         for preset in self.diagnostics.pending(target.name, reply):
             try:
                 async with asyncio.timeout(self._scrape_timeout * TARGET_WAIT_SHARE):
-                    text: str | None = await self.slots.run(target.name, target.gateway.scrape, domain_query(preset))
+                    text: str | None = await self._read(target, domain_query(preset))
             except (GatewayError, SlotBusy, TimeoutError):
                 text = None
             self.diagnostics.report(target.name, preset, text)
@@ -218,8 +248,11 @@ class JmxReceiver(ScraperReceiver):
 
     async def shutdown(self) -> None:
         await self.stop_scraping()
-        targets = list(self.targets.values()) + ([self.target] if self.discovery is None else [])
-        await asyncio.gather(*(self.slots.call(t.gateway.stop) for t in targets), return_exceptions=True)
+        if self.listener is not None:
+            await self.listener.stop()  # closes every worker's connection, on the loop
+        else:
+            targets = list(self.targets.values()) + ([self.target] if self.discovery is None else [])
+            await asyncio.gather(*(self.slots.call(t.gateway.stop) for t in targets), return_exceptions=True)
         self.slots.shutdown()
 
 

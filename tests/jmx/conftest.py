@@ -137,3 +137,9 @@ def gateway_jar(tmp_path_factory: pytest.TempPathFactory) -> injvm.GatewayJar:
 @pytest.fixture(scope="session")
 def gateway_secrets(tmp_path_factory: pytest.TempPathFactory) -> injvm.Secrets:
     return injvm.make_secrets(tmp_path_factory.mktemp("gateway-secrets"))
+
+
+@pytest.fixture(scope="session")
+def recipe(tmp_path_factory: pytest.TempPathFactory) -> injvm.Recipe:
+    """docs/msk-connect.md's certificate and token commands, run as written (for the name `localhost`)."""
+    return injvm.run_recipe(tmp_path_factory.mktemp("recipe"), "collector-tls", "gateway-keystore")

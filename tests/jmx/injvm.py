@@ -4,6 +4,7 @@ started with the gateway as a Java agent."""
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import subprocess
 import sys
@@ -97,12 +98,17 @@ def agent_option(jar: GatewayJar, settings: dict[str, str]) -> str:
     return f"-javaagent:{jar.jar}=" + ",".join(f"{k}={v}" for k, v in settings.items())
 
 
-@contextmanager
-def agent_target(jar: GatewayJar, settings: dict[str, str]) -> Iterator[testbed.JavaTarget]:
+def start_agent_target(jar: GatewayJar, settings: dict[str, str]) -> testbed.JavaTarget:
     """A plain JVM (the edge-case MBeans, JMX on loopback for direct reads) with the gateway as its agent."""
-    target = testbed.start_target(
+    return testbed.start_target(
         "EdgeCaseTarget", classpath=testbed.testbed_classes(), jvm_options=[agent_option(jar, settings)]
     )
+
+
+@contextmanager
+def agent_target(jar: GatewayJar, settings: dict[str, str]) -> Iterator[testbed.JavaTarget]:
+    """`start_agent_target`, stopped on exit."""
+    target = start_agent_target(jar, settings)
     try:
         yield target
     finally:
@@ -118,3 +124,81 @@ def agent_refusal(jar: GatewayJar, settings: dict[str, str]) -> subprocess.Compl
         text=True,
         timeout=60,
     )
+
+
+# ---------------------------------------------------------------------------------------------------
+# Dial-out: the recipe of docs/msk-connect.md, the collector's listening side, the worker's sockets
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "msk-connect.md"
+MYSQL_WRAPPER = "jmxotel.connect.GatewayMySqlConnector"  # the first releases' class name
+
+
+def doc_recipe(name: str) -> str:
+    """The fenced bash block that follows `<!-- recipe:NAME -->` in docs/msk-connect.md, verbatim."""
+    text = DOC.read_text()
+    marker = f"<!-- recipe:{name} -->\n```bash\n"
+    start = text.index(marker) + len(marker)
+    return text[start : text.index("```", start)]
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """What the doc's commands made, in one directory."""
+
+    directory: Path
+
+    def file(self, name: str) -> Path:
+        path = self.directory / name
+        assert path.is_file(), f"the recipe made no {name}"
+        return path
+
+    @property
+    def token(self) -> str:
+        return self.file("gateway.token").read_text().strip()
+
+
+def run_recipe(directory: Path, *names: str) -> Recipe:
+    """Run the doc's blocks, in order, in `directory`, as a user would (bash, errors fatal), for `localhost`."""
+    env = {**os.environ, "COLLECTOR_NAME": "localhost", "WORKER_NAME": "localhost"}
+    for name in names:
+        result = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", doc_recipe(name)],
+            cwd=directory,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, f"recipe {name} failed:\n{result.stdout}\n{result.stderr}"
+    return Recipe(directory)
+
+
+def listening_ports(pid: int) -> set[int]:
+    """TCP ports a process listens on: its socket inodes (/proc/PID/fd) in LISTEN state in /proc/PID/net/tcp*."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            link = os.readlink(fd)
+        except OSError:
+            continue
+        if link.startswith("socket:["):
+            inodes.add(link[8:-1])
+    ports = set()
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
+                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def listen_config(port: int, recipe: Recipe, **extra: object) -> dict[str, object]:
+    """A `listen` receiver on loopback with the recipe's certificate and token."""
+    listen = {
+        "endpoint": f"127.0.0.1:{port}",
+        "auth_tokens": [recipe.token],
+        "tls": {"cert_file": str(recipe.file("collector.pem")), "key_file": str(recipe.file("collector-key.pem"))},
+        "keepalive": "1s",
+        **extra,
+    }
+    return {"listen": listen}

@@ -37,16 +37,28 @@ def tls(gateway_secrets: injvm.Secrets) -> TLSClientConfig:
 def test_the_jar_is_java_11_bytecode_with_an_agent_manifest(gateway_jar: injvm.GatewayJar) -> None:
     with zipfile.ZipFile(gateway_jar.jar) as jar:
         manifest = jar.read("META-INF/MANIFEST.MF").decode()
-        gateway_classes = [n for n in jar.namelist() if n.startswith("jmxotel/") and "/connect/" not in n]
-        majors = {int.from_bytes(jar.read(n)[6:8], "big") for n in gateway_classes if n.endswith(".class")}
+        services = jar.read("META-INF/services/org.apache.kafka.connect.source.SourceConnector").decode().split()
+        classes = [n for n in jar.namelist() if n.endswith(".class")]
+        majors = {int.from_bytes(jar.read(n)[6:8], "big") for n in classes}
         names = set(jar.namelist())
     assert "Premain-Class: jmxotel.InProcessGateway" in manifest
     assert f"Class-Path: {gateway_jar.py4j_jar.name}" in manifest
-    assert majors == {55}  # Java 11
-    assert "jmxotel/connect/GatewayMySqlConnector.class" in names
-    assert not any(n.startswith(("io/debezium", "org/apache", "py4j/")) for n in names)  # nothing shipped
+    # Java 11, the connector wrapper included, though compiled against Kafka 4's connect-api (Java 17 classes):
+    # one jar for MSK Connect's 2.7.1 (Java 11) and 3.7 (Java 17) workers.
+    assert majors == {55}
+    assert {"jmxotel/connect/GatewayConnector.class", "jmxotel/connect/GatewayMySqlConnector.class"} <= names
+    assert services == ["jmxotel.connect.GatewayConnector", injvm.MYSQL_WRAPPER]  # Connect's plugin discovery
+    assert not any(n.startswith(("io/debezium", "org/apache", "org/slf4j", "py4j/")) for n in names)  # nothing shipped
     assert gateway_jar.py4j_jar.parent == gateway_jar.jar.parent
-    assert gateway_jar.connector_class == "jmxotel.connect.GatewayMySqlConnector"
+    assert gateway_jar.connector_class == "jmxotel.connect.GatewayConnector"
+
+
+def test_the_wrapper_names_no_debezium_class(gateway_jar: injvm.GatewayJar) -> None:
+    """Compiled against connect-api alone: no reference to any connector in the wrapper's bytecode."""
+    with zipfile.ZipFile(gateway_jar.jar) as jar:
+        wrapper = b"".join(jar.read(n) for n in jar.namelist() if n.startswith("jmxotel/connect/"))
+    assert b"io/debezium" not in wrapper
+    assert b"io.debezium.connector.mysql.MySqlConnector" in wrapper  # a name (string), the MySQL default
 
 
 def test_gateway_jar_without_a_jdk_says_so(tmp_path: Path) -> None:

@@ -348,9 +348,11 @@ def write_properties(directory: Path, props: dict[str, str]) -> Path:
     return path
 
 
-def start_debezium(properties: Path, port: int = 0, extra_classpath: Sequence[str] = ()) -> JavaTarget:
+def start_debezium(
+    properties: Path, port: int = 0, extra_classpath: Sequence[str] = (), jvm_options: Sequence[str] = ()
+) -> JavaTarget:
     classpath = os.pathsep.join([testbed_classes(with_debezium=True), *extra_classpath])
-    return start_target("DebeziumRunner", str(properties), classpath=classpath, port=port)
+    return start_target("DebeziumRunner", str(properties), classpath=classpath, port=port, jvm_options=jvm_options)
 
 
 # ---------------------------------------------------------------------------------------------------

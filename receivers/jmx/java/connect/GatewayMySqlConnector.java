@@ -1,15 +1,12 @@
 package jmxotel.connect;
 
-import org.apache.kafka.connect.connector.Task;
-
 /**
- * The Debezium MySQL connector, unchanged, whose tasks also serve the collector's in-JVM gateway (see
- * {@link GatewayMySqlConnectorTask}). Use it as {@code connector.class} where no sidecar or JVM flag can
- * reach the worker (Amazon MSK Connect); the gateway settings are {@code collector.gateway.*} connector keys.
+ * {@link GatewayConnector} wrapping the Debezium MySQL connector unless {@code collector.gateway.wrapped.class}
+ * says otherwise: the class name of the first releases, kept so existing connector configs keep working.
  */
-public class GatewayMySqlConnector extends io.debezium.connector.mysql.MySqlConnector {
+public class GatewayMySqlConnector extends GatewayConnector {
   @Override
-  public Class<? extends Task> taskClass() {
-    return GatewayMySqlConnectorTask.class;
+  protected String defaultWrappedClass() {
+    return "io.debezium.connector.mysql.MySqlConnector";
   }
 }
