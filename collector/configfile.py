@@ -40,7 +40,8 @@ def read_text(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
     """The file's text: a regular file of at most `max_bytes` bytes of UTF-8."""
     try:
         # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below as not a regular file.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        # (Python opens descriptors non-inheritable already: no O_CLOEXEC needed.)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
         raise FileProblem(f"cannot read config: {exc.strerror or exc}") from None
     try:
