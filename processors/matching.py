@@ -228,10 +228,9 @@ def _attributes_predicate(matches: list[AttributeMatch], match_type: MatchType) 
         if m.value is None:
             checks.append((m.key, None))
         elif match_type == "regexp":
-            regexp = compile_regexp(str(m.value))
-            checks.append((m.key, lambda v, r=regexp: isinstance(v, str) and r.search(v) is not None))
+            checks.append((m.key, _search_check(compile_regexp(str(m.value)))))
         else:
-            checks.append((m.key, lambda v, want=m.value: v == want))
+            checks.append((m.key, _equal_check(m.value)))
 
     missing = object()
 
@@ -243,6 +242,14 @@ def _attributes_predicate(matches: list[AttributeMatch], match_type: MatchType) 
         return True
 
     return predicate
+
+
+def _search_check(regexp: re.Pattern[str]) -> Callable[[Any], bool]:
+    return lambda value: isinstance(value, str) and regexp.search(value) is not None
+
+
+def _equal_check(want: Any) -> Callable[[Any], bool]:
+    return lambda value: value == want
 
 
 class Selector:
@@ -314,10 +321,10 @@ class Selection:
             exclude_points = self.exclude.point_predicate
             if exclude_points is None:
                 return False
-        if include_points is None and exclude_points is None:
-            return True
-        if exclude_points is None:
-            return include_points  # type: ignore[return-value]
         if include_points is None:
+            if exclude_points is None:
+                return True
             return lambda attributes: not exclude_points(attributes)
+        if exclude_points is None:
+            return include_points
         return lambda attributes: include_points(attributes) and not exclude_points(attributes)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Literal
 
 from opentelemetry.sdk.metrics.export import Metric, NumberDataPoint
 
@@ -15,7 +15,8 @@ AttributeEdit = Callable[[dict[str, Any]], None]
 
 
 def with_points(metric: Metric, points: list[Any]) -> Metric:
-    return Metric(metric.name, metric.description, metric.unit, dataclasses.replace(metric.data, data_points=points))
+    data = dataclasses.replace(metric.data, data_points=points)  # type: ignore[arg-type]  # points of data's own kind
+    return Metric(metric.name, metric.description, metric.unit, data)
 
 
 def with_attributes(point: Any, attributes: dict[str, Any]) -> Any:
@@ -26,7 +27,9 @@ def with_attributes(point: Any, attributes: dict[str, Any]) -> Any:
     return dataclasses.replace(point, attributes=attributes)
 
 
-def edit_attributes(metric: Metric, edits: Iterable[AttributeEdit], selected: bool | PointPredicate = True) -> Metric:
+def edit_attributes(
+    metric: Metric, edits: Iterable[AttributeEdit], selected: Literal[True] | PointPredicate = True
+) -> Metric:
     """Apply `edits` in order to a copy of each selected point's attributes."""
     edits = list(edits)
     points = []

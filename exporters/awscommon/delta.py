@@ -9,6 +9,8 @@ from collector.component import ConfigModel, Exporter
 from exporters.awscommon.cardinality import SERIES_EXPIRATION_S
 from processors.cumulativetodelta.tracker import DeltaTracker, InitialValue
 
+_INITIAL_VALUES: dict[bool | None, InitialValue] = {None: "auto", True: "keep", False: "drop"}
+
 
 class DeltaConfig(ConfigModel):
     """The Collector's awsemfexporter key for the first point of a cumulative series."""
@@ -22,7 +24,7 @@ class DeltaConfig(ConfigModel):
 
     @property
     def initial_value(self) -> InitialValue:
-        return {None: "auto", True: "keep", False: "drop"}[self.retain_initial_value_of_delta_metric]
+        return _INITIAL_VALUES[self.retain_initial_value_of_delta_metric]
 
 
 class DeltaExporter(Exporter):

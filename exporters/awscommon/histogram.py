@@ -50,14 +50,14 @@ def _explicit_buckets(point: HistogramDataPoint) -> list[tuple[float, int]]:
             continue
         lower = bounds[i - 1] if i > 0 else None
         upper = bounds[i] if i < len(bounds) else None
-        if lower is None and upper is None:  # a single bucket: the mean is all we know
-            value = point.sum / count if point.sum is not None else 0.0
-        elif lower is None:
-            value = upper
-        elif upper is None:
-            value = lower
-        else:
+        if lower is not None and upper is not None:
             value = (lower + upper) / 2
+        elif upper is not None:
+            value = upper
+        elif lower is not None:
+            value = lower
+        else:  # a single bucket: the mean is all we know
+            value = point.sum / count if point.sum is not None else 0.0
         out.append((value, count))
     return out
 
@@ -99,7 +99,10 @@ def distribution(point: HistogramDataPoint | ExponentialHistogramDataPoint) -> D
     `Count` is the sum of the bucket counts (what `Values`/`Counts` say). `Min`/`Max` are the point's
     when known (a delta window's are not: then the lowest/highest bucket value), widened to include the
     mean `Sum/Count` when they contradict it; bucket values are clamped into `[Min, Max]`."""
-    buckets = _exponential_buckets(point) if hasattr(point, "scale") else _explicit_buckets(point)
+    if isinstance(point, ExponentialHistogramDataPoint):
+        buckets = _exponential_buckets(point)
+    else:
+        buckets = _explicit_buckets(point)
     if any(c < 0 for _, c in buckets):
         raise Unsendable("invalid_histogram")
     count = sum(c for _, c in buckets)

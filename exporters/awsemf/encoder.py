@@ -288,14 +288,14 @@ class EmfEncoder:
         label_sets: dict[Any, _LabelSet] = {}
         last_attributes: Any = _NO_ATTRIBUTES_YET
         dimensions: dict[str, _Dimensions] = {}
-        append: Callable[[_Member], None] = list().append
+        append: Callable[[_Member], None] = list[_Member]().append
         label_set: _LabelSet | None = None
         for scope_metrics in resource_metrics.scope_metrics:
             for metric in scope_metrics.metrics:
                 name, body = metric.name, metric.data
                 kind = body.__class__
                 try:
-                    key_text, definition, unit = metric_texts[name]
+                    key_text, definition, unit = metric_texts[name]  # type: ignore[misc]  # None: the except below
                 except (KeyError, TypeError):  # not seen yet, or a name CloudWatch refuses (None)
                     unit = _NO_UNIT
                 if unit != metric.unit:

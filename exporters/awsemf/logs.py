@@ -97,7 +97,11 @@ class LogsSender:
         client.meta.events.register("before-sign.logs.PutLogEvents", _mark_as_emf)
 
     async def send(self, request: PutLogEventsRequest) -> None:
-        kwargs = {"logGroupName": request.group, "logStreamName": request.stream, "logEvents": request.events}
+        kwargs: dict[str, Any] = {
+            "logGroupName": request.group,
+            "logStreamName": request.stream,
+            "logEvents": request.events,
+        }
         try:
             response = await call(
                 self.client.put_log_events, frozenset({"ResourceNotFoundException"}), threads=self.threads, **kwargs

@@ -20,6 +20,7 @@ import math
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from opentelemetry.sdk.metrics.export import HistogramDataPoint
 from prometheus_client.metrics_core import Metric
 from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
 from prometheus_client.samples import Exemplar
@@ -112,14 +113,14 @@ def _escape_value(text: str) -> str:
 def _add(family: Metric, series: Series, counter_name: str, openmetrics: bool, send_timestamps: bool) -> None:
     point, labels = series.point, series.labels
     timestamp = _timestamp(point.time_unix_nano) if send_timestamps else None
-    if series.kind == "gauge":
+    if isinstance(point, HistogramDataPoint):  # series.kind == "histogram"
+        _histogram(family, point, labels, timestamp, openmetrics)
+    elif series.kind == "gauge":
         family.add_sample(family.name, labels, float(point.value), timestamp)
         return
-    if series.kind == "counter":
+    else:
         exemplar = _exemplar(point.exemplars[-1]) if openmetrics and point.exemplars else None
         family.add_sample(counter_name, labels, float(point.value), timestamp, exemplar)
-    else:
-        _histogram(family, point, labels, timestamp, openmetrics)
     if openmetrics and point.start_time_unix_nano:
         family.add_sample(f"{family.name}_created", labels, point.start_time_unix_nano / 1e9, timestamp)
 

@@ -88,11 +88,19 @@ def _source(action: AttributeAction) -> Callable[[dict[str, Any]], Any]:
         return lambda _attrs: value
     source, default = action.from_attribute, action.default_value
     fallback = _MISSING if default is None else default
+    if source is None:
+        return lambda _attrs: fallback
     return lambda attrs: attrs.get(source, fallback)
 
 
+def _key(action: AttributeAction) -> str:
+    """The key of an action that needs one (`_required_keys` refused the config without it)."""
+    assert action.key is not None
+    return action.key
+
+
 def _insert(action: AttributeAction) -> Edit:
-    key, source = action.key, _source(action)
+    key, source = _key(action), _source(action)
 
     def edit(attrs: dict[str, Any]) -> None:
         if key not in attrs and (value := source(attrs)) is not _MISSING:
@@ -102,7 +110,7 @@ def _insert(action: AttributeAction) -> Edit:
 
 
 def _update(action: AttributeAction) -> Edit:
-    key, source = action.key, _source(action)
+    key, source = _key(action), _source(action)
 
     def edit(attrs: dict[str, Any]) -> None:
         if key in attrs and (value := source(attrs)) is not _MISSING:
@@ -112,7 +120,7 @@ def _update(action: AttributeAction) -> Edit:
 
 
 def _upsert(action: AttributeAction) -> Edit:
-    key, source = action.key, _source(action)
+    key, source = _key(action), _source(action)
 
     def edit(attrs: dict[str, Any]) -> None:
         if (value := source(attrs)) is not _MISSING:
@@ -152,7 +160,7 @@ def _hash(action: AttributeAction) -> Edit:
 
 
 def _extract(action: AttributeAction) -> Edit:
-    key, regexp = action.key, compile_regexp(action.pattern or "")
+    key, regexp = _key(action), compile_regexp(action.pattern or "")
 
     def edit(attrs: dict[str, Any]) -> None:
         value = attrs.get(key)

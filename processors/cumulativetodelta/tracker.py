@@ -148,10 +148,15 @@ class DeltaTracker:
             )
             points = []
             for point in body.data_points:
-                converted = convert_point((*base, freeze_attributes(point.attributes)), point, now)
+                key = (*base, freeze_attributes(point.attributes))
+                converted = convert_point(key, point, now)  # type: ignore[arg-type]  # chosen for body's point kind
                 if converted is not None:
                     points.append(converted)
-            delta = dataclasses.replace(body, data_points=points, aggregation_temporality=AggregationTemporality.DELTA)
+            delta = dataclasses.replace(
+                body,
+                data_points=points,  # type: ignore[arg-type]  # a Sum's or histogram's own kind of points
+                aggregation_temporality=AggregationTemporality.DELTA,  # type: ignore[arg-type]  # body is no Gauge
+            )
             return dataclasses.replace(metric, data=delta)
 
         result = map_scoped_metrics(data, transform)
@@ -265,7 +270,7 @@ class DeltaTracker:
         if math.isnan(point.sum):
             self.last_dropped["nan"] += 1
             return None
-        buckets = (_by_index(point.positive), _by_index(point.negative))
+        positive, negative = _by_index(point.positive), _by_index(point.negative)
         fresh = _State(
             point.start_time_unix_nano,
             point.time_unix_nano,
@@ -274,27 +279,27 @@ class DeltaTracker:
             total=point.sum,
             scale=point.scale,
             zero_count=point.zero_count,
-            buckets=buckets,
+            buckets=(positive, negative),
         )
         state, send_first = self._advance(key, fresh, point, now)
         if state is None:
             return point if send_first else None
-        deltas = None
+        positive_delta = negative_delta = None
         if point.start_time_unix_nano == state.start_time and point.scale <= state.scale:
             shift = state.scale - point.scale
-            deltas = [_subtract(new, _downscale(old, shift)) for new, old in zip(buckets, state.buckets, strict=True)]
+            positive_delta = _subtract(positive, _downscale(state.buckets[0], shift))
+            negative_delta = _subtract(negative, _downscale(state.buckets[1], shift))
         zero = point.zero_count - state.zero_count
-        if deltas is None or None in deltas or zero < 0 or point.count < state.count:
+        if positive_delta is None or negative_delta is None or zero < 0 or point.count < state.count:
             return _since_reset(point, state)
-        positive, negative = (_as_buckets(d) for d in deltas)
         return dataclasses.replace(
             point,
             start_time_unix_nano=state.time,
             count=point.count - state.count,
             sum=point.sum - state.total,
             zero_count=zero,
-            positive=positive,
-            negative=negative,
+            positive=_as_buckets(positive_delta),
+            negative=_as_buckets(negative_delta),
             min=math.nan,
             max=math.nan,
         )

@@ -84,8 +84,8 @@ class Operation(ConfigModel):
                 edits.append(rename_edit(label, self.new_label))
             return lambda metric: edit_attributes(metric, edits)
         if self.action == "delete_label_value":
-            label, doomed = self.label, self.label_value
-            return lambda metric: keep_points(metric, lambda attrs: attrs.get(label) != doomed)
+            key, doomed = self.label or "", self.label_value
+            return lambda metric: keep_points(metric, lambda attrs: attrs.get(key) != doomed)
         scaler = Scaler(self.experimental_scale or 1.0)
         return scaler.apply
 

@@ -15,6 +15,9 @@ from processors.matching import NamePattern, expand_template
 
 _CACHE_LIMIT = 10_000
 
+Signature = tuple[str, str | None, bool | None, int | None]
+"""Kind, unit, monotonicity, temporality (see `signature`)."""
+
 
 class Renamer:
     """(pattern, new_name) rules, first match wins; regexp rules expand `$1`/`${name}` in new_name."""
@@ -39,7 +42,7 @@ class Renamer:
         return result
 
 
-def signature(metric: Metric) -> tuple[str, str, bool | None, int | None]:
+def signature(metric: Metric) -> Signature:
     """What must agree for two metrics to share a name: kind, unit, monotonicity, temporality."""
     body = metric.data
     temporality = getattr(body, "aggregation_temporality", None)
@@ -51,7 +54,7 @@ def signature(metric: Metric) -> tuple[str, str, bool | None, int | None]:
     )
 
 
-def describe(sig: tuple[str, str, bool | None, int | None]) -> str:
+def describe(sig: Signature) -> str:
     kind, unit, monotonic, _ = sig
     shape = f"{'monotonic ' if monotonic else 'non-monotonic ' if monotonic is False else ''}{kind}"
     return f"{shape} with unit {unit!r}"
@@ -70,7 +73,7 @@ class RenameGuard:
         self.dropped = component.settings.telemetry.dropped_points.labels(
             component=component.id, reason="rename_conflict"
         )
-        self._names: dict[str, tuple[str, str, bool | None, int | None]] = {}
+        self._names: dict[str, Signature] = {}
         self._logged: set[tuple[str, str]] = set()
 
     def observe(self, metric: Metric) -> None:

@@ -44,8 +44,10 @@ class RescaleRule(NameRule):
         return self
 
     def scaler(self) -> Scaler:
-        factor = self.factor if self.factor is not None else conversion(self.from_unit, self.to_unit)  # type: ignore[arg-type]
-        return Scaler(factor, self.to_unit)
+        if self.factor is not None:
+            return Scaler(self.factor, self.to_unit)
+        assert self.from_unit is not None and self.to_unit is not None  # _one_way refused the config otherwise
+        return Scaler(conversion(self.from_unit, self.to_unit), self.to_unit)
 
 
 class RescaleConfig(ConfigModel):
@@ -62,7 +64,7 @@ class RescaleProcessor(SimpleProcessor):
         self.rules: list[tuple[NamePattern, str | None, Scaler]] = [
             (rule.name_pattern(), rule.from_unit, rule.scaler()) for rule in self.config.rules
         ]
-        self._chosen: dict[tuple[str, str], Scaler | None] = {}
+        self._chosen: dict[tuple[str, str | None], Scaler | None] = {}
 
     def process(self, data: MetricsData) -> MetricsData:
         return map_metrics(data, self._rescale)

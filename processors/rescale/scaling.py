@@ -32,22 +32,19 @@ class Scaler:
 
     def apply(self, metric: Metric) -> Metric:
         body = metric.data
+        data: Gauge | Sum | Histogram
         if isinstance(body, Gauge | Sum):
             scale = self.scale
             points = [
                 NumberDataPoint(p.attributes, p.start_time_unix_nano, p.time_unix_nano, scale(p.value), p.exemplars)
                 for p in body.data_points
             ]
+            data = dataclasses.replace(body, data_points=points)
         elif isinstance(body, Histogram):
-            points = [self._histogram_point(p) for p in body.data_points]
+            data = dataclasses.replace(body, data_points=[self._histogram_point(p) for p in body.data_points])
         else:
             return metric
-        return Metric(
-            metric.name,
-            metric.description,
-            metric.unit if self.unit is None else self.unit,
-            dataclasses.replace(body, data_points=points),
-        )
+        return Metric(metric.name, metric.description, metric.unit if self.unit is None else self.unit, data)
 
     def _histogram_point(self, point: HistogramDataPoint) -> HistogramDataPoint:
         n, d = self.numerator, self.denominator

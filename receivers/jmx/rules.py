@@ -263,7 +263,7 @@ def compile_rules(rules: list[Rule]) -> list[CompiledRule]:
 
 def build_query(rules: list[CompiledRule]) -> str:
     """One line per (rule, pattern): `group TAB pattern TAB attr ...`, `$attr` when its string is needed."""
-    lines = []
+    lines: list[str] = []
     for rule in rules:
         wanted: dict[str, bool] = {}
         for mapping in rule.mappings:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TypeVar
 
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 
@@ -26,6 +27,8 @@ DECODE_EXPANSION = 24
 about 7 for the protobuf message and 14 more for the SDK objects, measured on number points."""
 
 DECODE_THREADS = 2
+
+_T = TypeVar("_T")
 
 
 class Refused(Exception):
@@ -62,16 +65,17 @@ class ExportHandler:
 
     def reserve(self, nbytes: int) -> Reservation:
         """Memory for a request about to be read; raises `Refused` (retryable) when the gate says no."""
-        if not isinstance(self.consumer, MemoryGate):
+        gate = self.consumer
+        if not isinstance(gate, MemoryGate):
             return _Unlimited()
-        return self._guarded(lambda: self.consumer.reserve(nbytes))  # type: ignore[union-attr]
+        return self._guarded(lambda: gate.reserve(nbytes))
 
     def grow(self, reservation: Reservation, nbytes: int) -> None:
         self._guarded(lambda: reservation.grow(nbytes))
 
-    def _guarded(self, take: Callable[[], Reservation | None]) -> Reservation:
+    def _guarded(self, take: Callable[[], _T]) -> _T:
         try:
-            return take()  # type: ignore[return-value]
+            return take()
         except PermanentError as exc:  # larger than the memory limit itself: never admissible
             raise RequestTooLarge(f"request cannot fit under the memory limit: {exc}") from exc
         except Exception as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from typing import TypeGuard
 
 from aiohttp import web
 from google.rpc import code_pb2, status_pb2
@@ -54,8 +55,8 @@ class CORS:
         patterns = config.allowed_origins if config else []
         self.origins = [re.compile("^" + re.escape(o).replace(r"\*", ".*") + "$") for o in patterns]
 
-    def allows(self, origin: str | None) -> bool:
-        return bool(origin) and any(p.match(origin) for p in self.origins)
+    def allows(self, origin: str | None) -> TypeGuard[str]:
+        return bool(origin and any(p.match(origin) for p in self.origins))
 
     def headers(self, request: web.Request) -> dict[str, str]:
         origin = request.headers.get("Origin")
