@@ -79,7 +79,10 @@ class OTLPHTTPConfig(OTLPClientConfig):
     @property
     def metrics_url(self) -> str:
         """The Collector's rule: metrics_endpoint as is, else endpoint + /v1/metrics."""
-        return self.metrics_endpoint or f"{self.endpoint.rstrip('/')}{METRICS_PATH}"  # type: ignore[union-attr]
+        if self.metrics_endpoint:
+            return self.metrics_endpoint
+        assert self.endpoint  # _one_endpoint refused a config with neither
+        return f"{self.endpoint.rstrip('/')}{METRICS_PATH}"
 
 
 def otlp_json(request: ExportMetricsServiceRequest) -> bytes:
@@ -158,8 +161,8 @@ class OTLPHTTPExporter(OTLPExporter):
         session.mount("http://", HTTPAdapter(pool_maxsize=workers))
         session.mount("https://", HTTPAdapter(pool_maxsize=workers))
         session.verify = config.tls.ca_file or not config.tls.insecure_skip_verify
-        if config.tls.cert_file:
-            session.cert = (config.tls.cert_file, config.tls.key_file)  # type: ignore[assignment]
+        if config.tls.cert_file and config.tls.key_file:  # both or neither (the tls config's own check)
+            session.cert = (config.tls.cert_file, config.tls.key_file)
         # HTTP(S)_PROXY / NO_PROXY are honoured, as by the Collector; the rest of what requests reads from
         # the environment (.netrc credentials, REQUESTS_CA_BUNDLE) is not, so nothing overrides this config.
         proxy = config.proxy_url
@@ -205,8 +208,8 @@ class OTLPHTTPExporter(OTLPExporter):
 
 def _root_cause(exc: BaseException) -> str:
     """The innermost reason (e.g. 'Connection refused'), not urllib3's nested wrapper text."""
-    while exc.__cause__ is not None or exc.__context__ is not None:
-        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    while (inner := exc.__cause__ or exc.__context__) is not None:
+        exc = inner
     reason = getattr(exc, "reason", None) or (exc.args[-1] if exc.args else exc)
     return str(getattr(reason, "strerror", None) or reason)
 

@@ -83,8 +83,10 @@ def start_target(
     command += [host, str(port), advertised, SERVER_NAME, str(snapshot_seconds)]
     env = {name: os.environ[name] for name in CHILD_ENVIRONMENT if name in os.environ}
     process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    stdout = process.stdout
+    assert stdout is not None  # stdout=PIPE
     first: list[bytes] = []
-    reader = threading.Thread(target=lambda: first.append(process.stdout.readline()), daemon=True)  # type: ignore[union-attr]
+    reader = threading.Thread(target=lambda: first.append(stdout.readline()), daemon=True)
     reader.start()
     reader.join(START_TIMEOUT_S)
     line = first[0].decode(errors="replace").strip() if first else ""

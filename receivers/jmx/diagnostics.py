@@ -109,12 +109,12 @@ _LEVELS = {"trace": logging.DEBUG, "debug": logging.DEBUG, "info": logging.INFO,
            "error": logging.ERROR, "off": logging.CRITICAL + 1}  # fmt: skip
 
 
-class LevelLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
+class LevelLogger(logging.LoggerAdapter):
     """`log_level`: this receiver's own threshold over the component logger it wraps (shared by every
     receiver, so its level cannot be set); per-call `extra` is passed through unchanged."""
 
-    def __init__(self, inner: logging.LoggerAdapter, level: str) -> None:  # type: ignore[type-arg]
-        super().__init__(inner, {})  # type: ignore[arg-type]
+    def __init__(self, inner: logging.LoggerAdapter, level: str) -> None:
+        super().__init__(inner, {})
         self.threshold = _LEVELS[level]
 
     def isEnabledFor(self, level: int) -> bool:

@@ -219,8 +219,9 @@ class GatewayProcess:
 
     def _read_port(self) -> int:
         assert self.process is not None and self.process.stdout is not None
+        stdout = self.process.stdout
         result: list[bytes] = []
-        reader = threading.Thread(target=lambda: result.append(self.process.stdout.readline()), daemon=True)  # type: ignore[union-attr]
+        reader = threading.Thread(target=lambda: result.append(stdout.readline()), daemon=True)
         reader.start()
         reader.join(START_TIMEOUT_S)
         line = result[0].decode(errors="replace").strip() if result else ""
@@ -253,7 +254,7 @@ class GatewayProcess:
         """One target's reply; the JVM answers within `timeout` (capped at TARGET_DEADLINE_MAX_S)."""
         assert self._client is not None, "scrape before start"
         millis = int(min(timeout, TARGET_DEADLINE_MAX_S) * 1000)
-        return self._client.entry_point.scrape(target_id, query, millis)  # type: ignore[no-any-return]
+        return self._client.entry_point.scrape(target_id, query, millis)
 
     def close(self, target_id: str) -> None:
         if self._client is not None and target_id in self.opened:

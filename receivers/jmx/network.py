@@ -86,7 +86,7 @@ class NetworkGateway:
                     )
                 )
             try:
-                return self._client.entry_point.scrape(query)  # type: ignore[no-any-return]
+                return self._client.entry_point.scrape(query)
             except Py4JAuthenticationError:  # a target we may not read is down, like one we cannot reach
                 self._close()
                 return (
