@@ -93,7 +93,8 @@ def _paired_cpu_medians(ours: Callable[[], object], peer: Callable[[], object], 
     """Median CPU seconds (this thread's: time spent waiting for a core on a shared machine is left
     out) of each, run alternately, so that load that comes and goes weighs on both alike."""
     ours(), peer()  # warm-up: caches filled as in steady state
-    ours_samples, peer_samples = [], []
+    ours_samples: list[float] = []
+    peer_samples: list[float] = []
     for _ in range(repeat):
         for call, samples in ((ours, ours_samples), (peer, peer_samples)):
             started = time.thread_time()

@@ -21,7 +21,7 @@ from pathlib import Path
 from benchmarks.figures import Figure, median_seconds
 from receivers.jmx.config import load_preset
 from receivers.jmx.gateway import GatewayProcess, JvmSpec, RmiTarget
-from receivers.jmx.rules import MetricBuilder, build_query, compile_rules, parse_reply
+from receivers.jmx.rules import CompiledRule, MetricBuilder, build_query, compile_rules, parse_reply
 from tests.jmx import testbed
 
 FIGURES = (
@@ -65,7 +65,7 @@ def _java_bulk_ms(target: testbed.JavaTarget, query: str, repeat: int) -> float:
     return float(result.stdout.strip())
 
 
-def _jmxquery_ms(target: testbed.JavaTarget, reply_beans: list[str], query: str, repeat: int) -> float:
+def _jmxquery_ms(target: testbed.JavaTarget, reply_beans: list[tuple[str, str]], query: str, repeat: int) -> float:
     """PyPI `jmxquery` (a JVM per query call) reading the same numeric attributes by name, in one call."""
     from jmxquery import JMXConnection, JMXQuery
 
@@ -171,6 +171,17 @@ def run(quick: bool) -> list[Figure]:
     ]
 
 
+def _scrape_ms(gateway: GatewayProcess, target_id: str, rules: list[CompiledRule], repeat: int) -> float:
+    """Median ms of one scrape with `rules` and building its metrics; the scrape must read both MBeans."""
+    query, builder = build_query(rules), MetricBuilder(rules)
+    assert len(parse_reply(gateway.scrape(target_id, query, SCRAPE_TIMEOUT_S)).beans) == 2
+    return 1000 * median_seconds(
+        lambda: builder.build(parse_reply(gateway.scrape(target_id, query, SCRAPE_TIMEOUT_S)), time.time_ns()),
+        repeat,
+        warmup=repeat,
+    )
+
+
 def postgres_figures(quick: bool) -> list[Figure]:
     """One scrape of the `debezium-postgres` preset (PostgreSQL-shaped MBeans) against a plain JDK client's
     bulk read of the same attributes, and the generic `debezium` preset on the same MBeans against it: the
@@ -187,17 +198,10 @@ def postgres_figures(quick: bool) -> list[Figure]:
         gateway.start()
         gateway.open(jmx)
         try:
-            medians = {}
-            for name, rules in (("exact", exact), ("generic", generic)):
-                query, builder = build_query(rules), MetricBuilder(rules)
-                assert len(parse_reply(gateway.scrape(jmx.id, query, SCRAPE_TIMEOUT_S)).beans) == 2
-                medians[name] = 1000 * median_seconds(
-                    lambda q=query, b=builder: b.build(
-                        parse_reply(gateway.scrape(jmx.id, q, SCRAPE_TIMEOUT_S)), time.time_ns()
-                    ),
-                    repeat,
-                    warmup=repeat,
-                )
+            medians = {
+                name: _scrape_ms(gateway, jmx.id, rules, repeat)
+                for name, rules in (("exact", exact), ("generic", generic))
+            }
         finally:
             gateway.stop()
         java_bulk_ms = _java_bulk_ms(target, build_query(exact), repeat)

@@ -24,6 +24,7 @@ from opentelemetry.sdk.metrics.export import (
 )
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.util.types import AnyValue
 
 from benchmarks.figures import Figure, median_seconds
 from collector.component import ConfigModel, Exporter, Factory, Kind
@@ -34,6 +35,7 @@ from collector.otlpjson import to_request
 from collector.pipeline import Service
 from collector.registry import Registry
 from receivers.otlp import factory as otlp_factory
+from receivers.otlp.receiver import OTLPReceiver
 
 FIGURES = ("otlp_receive_points_per_sec",)
 METHOD = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export"
@@ -59,7 +61,7 @@ DISCARD = Factory("discard", Kind.EXPORTER, DiscardConfig, DiscardExporter)
 def sample_batch(number: int) -> MetricsData:
     """Debezium-like points: a gauge and a counter per connector task, three attributes each."""
     half = POINTS_PER_REQUEST // 2
-    attrs = [{"server": f"db{i % 50}", "plugin": "mysql", "task": i} for i in range(half)]
+    attrs: list[dict[str, AnyValue]] = [{"server": f"db{i % 50}", "plugin": "mysql", "task": i} for i in range(half)]
     now = time.time_ns()
     metrics = [
         Metric(
@@ -97,7 +99,9 @@ async def _receive(requests: list[bytes], port: int) -> float:
     )
     service = Service(config)
     await service.start()
-    port = service.graph.receivers["otlp"].grpc.port
+    receiver = service.graph.receivers["otlp"]
+    assert isinstance(receiver, OTLPReceiver) and receiver.grpc is not None
+    port = receiver.grpc.port
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
             call = channel.unary_unary(METHOD)

@@ -65,10 +65,12 @@ def run(quick: bool) -> list[Figure]:
     encoder = encoder_for(config, lambda reason, n: None, logging.getLogger("bench"))
 
     def processed() -> MetricsData:
-        out: MetricsData | None = data
+        out = data
         for processor in processors:
-            out = processor.process(out)
-        assert out is not None and count_points(out) == points
+            result = processor.process(out)
+            assert result is not None, f"{processor.id} dropped the batch"
+            out = result
+        assert count_points(out) == points
         return out
 
     def encoded() -> None:
