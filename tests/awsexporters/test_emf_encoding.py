@@ -233,12 +233,12 @@ def test_every_finite_value_is_sent_once_in_valid_documents(points, rollup) -> N
     encoder = EmfEncoder(config, lambda reason, n: None)
     base = 1_700_000_000_000
     metrics = [gauge(name, value, attrs, t=(base + step) * 10**6) for name, value, attrs, step in points]
-    expected = Counter()
+    expected: Counter[tuple[object, ...]] = Counter()
     for name, value, attrs, step in points:
         # A point whose metric is named like one of its labels is dropped (it would replace the label).
         if abs(value) <= 2.0**360 and name not in attrs:  # CloudWatch's range; False for NaN
             expected[(name, value, tuple(sorted(attrs.items())), base + step)] += 1
-    sent = Counter()
+    sent: Counter[tuple[object, ...]] = Counter()
     for event in encoder.encode(batch(metrics)):
         document = check_document(event.message)
         timestamp = document["_aws"]["Timestamp"]
@@ -255,7 +255,7 @@ def test_histogram_without_sum_min_max_as_otlp_may_send_it() -> None:
 
     from exporters.awscommon.histogram import distribution
 
-    point = HistogramDataPoint({}, 0, 1, 6, None, [1, 0, 3, 2], [10.0, 20.0, 50.0], None, None)
+    point = HistogramDataPoint({}, 0, 1, 6, None, [1, 0, 3, 2], [10.0, 20.0, 50.0], None, None)  # type: ignore[arg-type]  # the SDK's types say float
     dist = distribution(point)
     assert dist is not None
     assert dist.values == [10.0, 35.0, 50.0] and dist.counts == [1, 3, 2]

@@ -103,6 +103,7 @@ def test_supervisor_restarts_a_killed_gateway(
     target = RmiTarget(edge_target.service_url)
     try:
         assert supervisor.scrape(target, QUERY, 5.0).startswith("UP\n")
+        assert supervisor.current is not None
         first = supervisor.current.pid
         os.kill(first, signal.SIGKILL)
         # Restarted at once by its watcher, before any scrape asks for it.
@@ -111,7 +112,7 @@ def test_supervisor_restarts_a_killed_gateway(
             15,
             "the killed gateway restarted",
         )
-        assert target.id in supervisor.current.opened, "its targets are opened in the new JVM"
+        assert supervisor.current is not None and target.id in supervisor.current.opened, "opened in the new JVM"
         assert supervisor.scrape(target, QUERY, 5.0).startswith("UP\n")
     finally:
         supervisor.stop()

@@ -154,7 +154,7 @@ def test_password_file_and_log_level(tmp_path: Path) -> None:
     base = logging.getLogger("receivers.jmx.test.level")
     base.setLevel(logging.DEBUG)
     handler = logging.Handler()
-    handler.emit = records.append  # type: ignore[method-assign]
+    handler.emit = records.append  # type: ignore[method-assign,assignment]  # a handler that only keeps its records
     base.addHandler(handler)
     try:
         logger = LevelLogger(ComponentLogger(base, {"component": "jmx/x"}), "warn")
@@ -163,4 +163,4 @@ def test_password_file_and_log_level(tmp_path: Path) -> None:
         LevelLogger(ComponentLogger(base, {}), "off").error("hidden too")
     finally:
         base.removeHandler(handler)
-    assert [(r.getMessage(), r.endpoint, r.component) for r in records] == [("shown", "h:1", "jmx/x")]  # type: ignore[attr-defined]
+    assert [(r.getMessage(), r.endpoint, r.component) for r in records] == [("shown", "h:1", "jmx/x")]  # type: ignore[attr-defined]  # from extra=

@@ -52,6 +52,7 @@ def batches(draw) -> MetricsData:
         points = [
             NumberDataPoint(draw(attributes), now - 10**9, now, draw(values)) for _ in range(draw(st.integers(1, 3)))
         ]
+        data: Gauge | Sum
         if draw(st.booleans()):
             data = Gauge(points)
         else:

@@ -22,6 +22,7 @@ from opentelemetry.sdk.metrics.export import (
 )
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.util.types import AnyValue
 
 from collector.component import ComponentID, CreateSettings, Kind
 from collector.telemetry import Telemetry
@@ -31,7 +32,7 @@ T1 = T0 + 60_000_000_000
 
 
 def every_kind() -> MetricsData:
-    attrs = {"server": "inventory", "plugin": "mysql", "ids": (1, 2, 3), "ok": True, "ratio": 0.5}
+    attrs: dict[str, AnyValue] = {"server": "inventory", "plugin": "mysql", "ids": (1, 2, 3), "ok": True, "ratio": 0.5}
     exemplar = Exemplar({"query": "q1"}, 42.5, T1, span_id=0x1122334455667788, trace_id=0xAABB << 64 | 0xCCDD)
     metrics = [
         Metric(

@@ -24,7 +24,7 @@ from tests.support import read_points, run_collector, wait_for
 
 
 def validate(tmp_path, receiver: dict) -> subprocess.CompletedProcess:
-    config = otlp_pipeline(tmp_path, receiver.get("protocols"))
+    config = otlp_pipeline(tmp_path, receiver["protocols"])
     return subprocess.run(
         [sys.executable, "-m", "collector", "validate", "--config", str(config)], capture_output=True, text=True
     )

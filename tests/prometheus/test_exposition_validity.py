@@ -52,7 +52,8 @@ def counter(name: str, value: float, attributes: dict | None = None, unit: str =
 
 
 def histogram(name: str, bounds, counts, total, attributes: dict | None = None) -> Metric:
-    point = HistogramDataPoint(attributes or {}, T0 - 60 * S, T0, sum(counts), total, counts, bounds, None, None)
+    # min and max unknown, as the OTLP decoder leaves them:
+    point = HistogramDataPoint(attributes or {}, T0 - 60 * S, T0, sum(counts), total, counts, bounds, None, None)  # type: ignore[arg-type]  # the SDK's types say float
     return Metric(name, "", "s", Histogram([point], CUMULATIVE))
 
 
