@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 from collector.component import ComponentID, ConfigModel, Factory, Kind
 from collector.configfile import DEFAULT_MAX_BYTES, FileProblem, read_yaml_file
 from collector.configtypes import Duration, is_refused
+from collector.exporterhelper import sending_of
 from collector.registry import Registry
 
 TOP_LEVEL_KEYS = ("receivers", "processors", "exporters", "extensions", "service")
@@ -192,7 +193,7 @@ class ServiceConfig(ConfigModel):
 class ComponentSpec:
     id: ComponentID
     kind: Kind
-    factory: Factory
+    factory: Factory[Any]
     config: BaseModel
 
 
@@ -327,8 +328,10 @@ def _check_queue_storage(
 ) -> None:
     """An exporter's `sending_queue.storage` must name an extension the service runs."""
     for (kind, component_id), spec in components.items():
-        storage = getattr(getattr(spec.config, "sending_queue", None), "storage", None)
-        if kind is Kind.EXPORTER and storage and storage not in service.extensions:
+        if kind is not Kind.EXPORTER:
+            continue
+        storage = sending_of(spec.factory, spec.config).sending_queue.storage
+        if storage and storage not in service.extensions:
             problems.append(
                 Problem(
                     f"exporters.{component_id}.sending_queue.storage",

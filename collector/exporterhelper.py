@@ -20,12 +20,23 @@ import asyncio
 import contextlib
 import random
 import time
-from typing import Literal, Protocol
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from opentelemetry.sdk.metrics.export import MetricsData
-from pydantic import Field
+from pydantic import BaseModel, Field
 
-from collector.component import ComponentError, ConfigModel, Exporter, Host, PermanentError, StorageExtension
+from collector.component import (
+    ComponentError,
+    ConfigModel,
+    Exporter,
+    ExporterFactory,
+    Factory,
+    Host,
+    PermanentError,
+    StorageExtension,
+)
 from collector.configtypes import Duration
 from collector.executors import OwnedExecutor
 from collector.filequeue import FileQueue
@@ -75,11 +86,36 @@ class QueueConfig(ConfigModel):
 
 
 class SendingConfig(ConfigModel):
-    """Mix into an exporter's config model to give users the Collector's sending keys."""
+    """Mix into an exporter's config model to give users the Collector's sending keys (and declare
+    `sending=sending_from_config` in its `ExporterFactory`)."""
 
     timeout: Duration = Field(5.0, gt=0)
     retry_on_failure: RetryConfig = RetryConfig()
     sending_queue: QueueConfig = QueueConfig()
+
+
+def sending_from_config(config: SendingConfig) -> SendingConfig:
+    """`ExporterFactory.sending` of an exporter whose config mixes in `SendingConfig`: the users' keys."""
+    return config
+
+
+def sending_of(factory: Factory[Any], config: BaseModel) -> SendingConfig:
+    """The sending behaviour `factory` chose for the exporter it makes from `config`."""
+    if isinstance(factory, ExporterFactory) and factory.sending is not None:
+        return factory.sending(config)
+    # TRANSITION (contracts lane): until every built-in declares ExporterFactory(sending=...)
+    if isinstance(config, SendingConfig):
+        return config
+    legacy: SendingConfig = getattr(factory.create, "default_sending", SendingConfig())
+    return legacy
+
+
+@runtime_checkable
+class _LegacyStorage(Protocol):  # TRANSITION (contracts lane): until file_storage subclasses StorageExtension
+    permissions: int
+    fsync: bool
+
+    def client_directory(self, kind: str, component_id: str, signal: str = "metrics") -> Path: ...
 
 
 class BatchQueue(Protocol):
@@ -139,7 +175,7 @@ class MemoryQueue:
         return self._queue.empty() and not self._in_flight
 
 
-def backoff_delays(config: RetryConfig, rng: random.Random | None = None):
+def backoff_delays(config: RetryConfig, rng: random.Random | None = None) -> Iterator[float]:
     """Exponential intervals with jitter, capped at max_interval (an endless generator)."""
     rng = rng or random.Random()
     interval = config.initial_interval
@@ -152,7 +188,7 @@ def backoff_delays(config: RetryConfig, rng: random.Random | None = None):
 class QueuedSender:
     """Stands in front of one exporter; the pipeline's fan-out only ever talks to this."""
 
-    def __init__(self, exporter: Exporter, config: SendingConfig, telemetry: Telemetry) -> None:
+    def __init__(self, exporter: Exporter[Any], config: SendingConfig, telemetry: Telemetry) -> None:
         self.exporter = exporter
         self.config = config
         self.telemetry = telemetry
@@ -185,7 +221,7 @@ class QueuedSender:
 
     async def _open_file_queue(self, host: Host, queue_config: QueueConfig) -> FileQueue:
         storage = host.extension(queue_config.storage or "")
-        if not isinstance(storage, StorageExtension):
+        if not isinstance(storage, StorageExtension | _LegacyStorage):
             raise ComponentError(f"sending_queue.storage: extension {queue_config.storage!r} is not a file_storage")
         errors = self.telemetry.exporter_storage_errors
         queue = FileQueue(

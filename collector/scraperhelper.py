@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from opentelemetry.sdk.metrics.export import MetricsData
 from pydantic import Field
 
-from collector.component import ConfigModel, Host, Receiver
+from collector.component import ConfigModel, Consumer, CreateSettings, Host, Receiver
 from collector.configtypes import Duration
 from collector.metrics import count_points
 
@@ -66,15 +66,17 @@ class ScraperConfig(ConfigModel):
     timeout: Duration = Field(0.0, ge=0, description="Per-scrape limit; 0 means collection_interval.")
 
 
-class ScraperReceiver(Receiver):
+ScraperConfigT = TypeVar("ScraperConfigT", bound=ScraperConfig)
+
+
+class ScraperReceiver(Receiver[ScraperConfigT]):
     """Subclasses write `scrape`; failures are counted and logged on change, the schedule keeps going.
     Blocking calls go through `self.slots` (SCRAPE_WORKERS threads of the receiver's own)."""
 
-    config: ScraperConfig
     SCRAPE_WORKERS = 4
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, settings: CreateSettings, config: ScraperConfigT, consumer: Consumer) -> None:
+        super().__init__(settings, config, consumer)
         self._task: asyncio.Task[None] | None = None
         self.host: Host | None = None
         self.scrape_failing: bool | None = None  # unknown until the first scrape
