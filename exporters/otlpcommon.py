@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import abc
 import logging
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
@@ -134,12 +134,13 @@ class PartialSuccessReport:
             self.logger.warning("backend accepted the batch with a warning: %s", message)
 
 
-class OTLPExporter(Exporter):
+OTLPConfigT = TypeVar("OTLPConfigT", bound=OTLPClientConfig)
+
+
+class OTLPExporter(Exporter[OTLPConfigT]):
     """One request per `export`; subclasses say how a request travels (`_send`)."""
 
-    config: OTLPClientConfig
-
-    def __init__(self, settings: CreateSettings, config: OTLPClientConfig) -> None:
+    def __init__(self, settings: CreateSettings, config: OTLPConfigT) -> None:
         super().__init__(settings, config)
         self.partial_success = PartialSuccessReport(settings, self.logger)
         self._encoder = OwnedExecutor(f"encode-{self.id}", config.sending_queue.num_consumers)

@@ -4,7 +4,7 @@ from typing import Any
 
 from opentelemetry.sdk.metrics.export import MetricsData
 
-from collector.component import Factory, Kind, Stability
+from collector.component import CreateSettings, Factory, Kind, Stability
 from collector.executors import OwnedExecutor
 from exporters.awscloudwatch.config import AwsCloudWatchConfig
 from exporters.awscloudwatch.datums import Datum, DatumBuilder, plan_requests
@@ -14,13 +14,11 @@ from exporters.awscommon.delta import DeltaExporter
 from exporters.awscommon.resumable import ResumablePlans
 
 
-class AwsCloudWatchExporter(DeltaExporter):
+class AwsCloudWatchExporter(DeltaExporter[AwsCloudWatchConfig]):
     """CloudWatch PutMetricData: one metric datum per point, cumulative sums as deltas."""
 
-    config: AwsCloudWatchConfig
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, settings: CreateSettings, config: AwsCloudWatchConfig) -> None:
+        super().__init__(settings, config)
         self.series = SeriesGuard(self.config.max_series_per_metric, self.logger)
         self.builder = DatumBuilder(self.config, self.count_dropped, self.series)
         self.plans: ResumablePlans[list[Datum]] = ResumablePlans(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from opentelemetry.sdk.metrics.export import MetricsData
 from pydantic import Field
 
-from collector.component import ConfigModel, Exporter
+from collector.component import ConfigModel, CreateSettings, Exporter
 from exporters.awscommon.cardinality import SERIES_EXPIRATION_S
 from processors.cumulativetodelta.tracker import DeltaTracker, InitialValue
 
@@ -27,16 +29,20 @@ class DeltaConfig(ConfigModel):
         return _INITIAL_VALUES[self.retain_initial_value_of_delta_metric]
 
 
-class DeltaExporter(Exporter):
+DeltaConfigT = TypeVar("DeltaConfigT", bound=DeltaConfig)
+
+
+class DeltaExporter(Exporter[DeltaConfigT]):
     """Base for exporters whose backend wants deltas: the conversion runs in `prepare`, i.e. once per
     batch in arrival order before queueing, so retries never re-subtract and the on-disk queue holds
     deltas. Monotonic cumulative sums, cumulative histograms and cumulative exponential histograms are
     converted; the first point of each follows `retain_initial_value_of_delta_metric`."""
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
-        initial = self.config.initial_value if isinstance(self.config, DeltaConfig) else "auto"
-        self.deltas = DeltaTracker(initial_value=initial, max_staleness=SERIES_EXPIRATION_S, exponential=True)
+    def __init__(self, settings: CreateSettings, config: DeltaConfigT) -> None:
+        super().__init__(settings, config)
+        self.deltas = DeltaTracker(
+            initial_value=config.initial_value, max_staleness=SERIES_EXPIRATION_S, exponential=True
+        )
 
     def prepare(self, data: MetricsData) -> MetricsData:
         converted = self.deltas.convert(data)

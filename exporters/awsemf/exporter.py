@@ -2,11 +2,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from opentelemetry.sdk.metrics.export import MetricsData
 
-from collector.component import Factory, Kind, Stability
+from collector.component import CreateSettings, Factory, Kind, Stability
 from collector.executors import OwnedExecutor
 from exporters.awscommon.client import make_client
 from exporters.awscommon.delta import DeltaExporter
@@ -16,13 +16,11 @@ from exporters.awsemf.encoder import encoder_for
 from exporters.awsemf.logs import LogsSender, PutLogEventsRequest, plan_requests
 
 
-class AwsEmfExporter(DeltaExporter):
+class AwsEmfExporter(DeltaExporter[AwsEmfConfig]):
     """Embedded Metric Format documents to CloudWatch Logs, stdout or a file the CloudWatch agent tails."""
 
-    config: AwsEmfConfig
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, settings: CreateSettings, config: AwsEmfConfig) -> None:
+        super().__init__(settings, config)
         self.encoder = encoder_for(self.config, self.count_dropped, self.logger)
         self.plans: ResumablePlans[PutLogEventsRequest] = ResumablePlans(
             lambda data: plan_requests(self.encoder.encode(data), self.count_dropped)

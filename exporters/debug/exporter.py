@@ -5,7 +5,7 @@ from typing import Literal, TextIO
 
 from opentelemetry.sdk.metrics.export import MetricsData
 
-from collector.component import ConfigModel, Exporter, Factory, Kind, Stability
+from collector.component import ConfigModel, CreateSettings, Exporter, Factory, Kind, Stability
 from collector.executors import OwnedExecutor
 from collector.exporterhelper import QueueConfig, SendingConfig
 from collector.metrics import count_points, iter_metrics
@@ -46,15 +46,15 @@ def _point(point: object) -> str:
     return f"{attributes} {value} @ {getattr(point, 'time_unix_nano', 0)}"
 
 
-class DebugExporter(Exporter):
+class DebugExporter(Exporter[DebugConfig]):
     """Renders and writes on its own thread: a detailed render of a large batch is seconds of CPU, and a
     blocked stderr (a full pipe) must stall only this exporter."""
 
     default_sending = SendingConfig(sending_queue=QueueConfig(num_consumers=1))
     stream: TextIO = sys.stderr
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, settings: CreateSettings, config: DebugConfig) -> None:
+        super().__init__(settings, config)
         self._output = OwnedExecutor(f"debug-{self.id}")
 
     async def export(self, data: MetricsData) -> None:

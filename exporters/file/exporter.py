@@ -8,7 +8,7 @@ from typing import IO, Literal
 from opentelemetry.sdk.metrics.export import MetricsData
 from pydantic import Field
 
-from collector.component import ConfigModel, Exporter, Factory, Kind, Stability
+from collector.component import ConfigModel, CreateSettings, Exporter, Factory, Kind, Stability
 from collector.executors import OwnedExecutor
 from collector.exporterhelper import BatchSizeConfig, QueueConfig, SendingConfig
 from collector.otlpjson import to_json_line
@@ -29,7 +29,7 @@ class FileConfig(ConfigModel):
     rotation: RotationConfig | None = None
 
 
-class FileExporter(Exporter):
+class FileExporter(Exporter[FileConfig]):
     """Appends and flushes after every batch so a reader (or a crash) sees whole lines only.
 
     Encoding and writing run on the exporter's own thread. One consumer keeps lines in arrival order;
@@ -40,8 +40,8 @@ class FileExporter(Exporter):
         sending_queue=QueueConfig(num_consumers=1, batch=BatchSizeConfig(sizer="items", max_size=10_000))
     )
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, settings: CreateSettings, config: FileConfig) -> None:
+        super().__init__(settings, config)
         self.path = Path(self.config.path)
         self._file: IO[str] | None = None
         self._disk = OwnedExecutor(f"file-{self.id}")

@@ -14,7 +14,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2_grpc import MetricsServiceStub
 from pydantic import Field, field_validator, model_validator
 
-from collector.component import ConfigModel, Factory, Host, Kind, PermanentError, Stability
+from collector.component import ConfigModel, CreateSettings, Factory, Host, Kind, PermanentError, Stability
 from collector.configtypes import PositiveDuration
 from exporters.otlpcommon import OTLPClientConfig, OTLPExporter, RetryableExportError, without_userinfo
 
@@ -128,11 +128,9 @@ def classify(error: grpc.aio.AioRpcError) -> Exception:
     return PermanentError(message)
 
 
-class OTLPGrpcExporter(OTLPExporter):
-    config: OTLPGrpcConfig
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
+class OTLPGrpcExporter(OTLPExporter[OTLPGrpcConfig]):
+    def __init__(self, settings: CreateSettings, config: OTLPGrpcConfig) -> None:
+        super().__init__(settings, config)
         self._channel: grpc.aio.Channel | None = None
         self._stub: MetricsServiceStub | None = None
         # gRPC metadata keys are lowercase by protocol.

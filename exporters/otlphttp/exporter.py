@@ -19,7 +19,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 from pydantic import Field, field_validator, model_validator
 from requests.adapters import HTTPAdapter
 
-from collector.component import Factory, Host, Kind, PermanentError, Stability
+from collector.component import CreateSettings, Factory, Host, Kind, PermanentError, Stability
 from collector.configtypes import Duration, Refused
 from collector.executors import OwnedExecutor
 from collector.otlpjson import request_to_dict
@@ -132,14 +132,12 @@ def classify(response: requests.Response) -> Exception:
     return PermanentError(message)
 
 
-class OTLPHTTPExporter(OTLPExporter):
+class OTLPHTTPExporter(OTLPExporter[OTLPHTTPConfig]):
     """requests in a thread pool of its own (one thread per queue consumer), so slow POSTs neither block
     the event loop nor take the threads other components share."""
 
-    config: OTLPHTTPConfig
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, settings: CreateSettings, config: OTLPHTTPConfig) -> None:
+        super().__init__(settings, config)
         self.url = self.config.metrics_url
         self.display_url = without_userinfo(self.url)  # for messages: user:password@ never reaches a log
         # requests blocks: posts run on this exporter's threads, one per sending consumer.

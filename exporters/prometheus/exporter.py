@@ -8,7 +8,7 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.metrics_core import Metric
 from prometheus_client.openmetrics.exposition import CONTENT_TYPE_LATEST as OPENMETRICS_TYPE
 
-from collector.component import ComponentError, Exporter, Factory, Host, Kind, Stability
+from collector.component import ComponentError, CreateSettings, Exporter, Factory, Host, Kind, Stability
 from collector.executors import OwnedExecutor
 from collector.exporterhelper import QueueConfig, SendingConfig
 from collector.httpserver import start_site
@@ -18,17 +18,16 @@ from exporters.prometheus.families import build_families, render
 from exporters.prometheus.translator import Translator
 
 
-class PrometheusExporter(Exporter):
+class PrometheusExporter(Exporter[PrometheusConfig]):
     """Keeps the last value of every series and serves it at `http://<endpoint>/metrics` for scrapers.
 
     `export` only updates memory, so it needs no retry and no queue in front of it.
     """
 
-    config: PrometheusConfig
     default_sending = SendingConfig(sending_queue=QueueConfig(enabled=False))
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, settings: CreateSettings, config: PrometheusConfig) -> None:
+        super().__init__(settings, config)
         self.translator = Translator(self.config)
         self.accumulator = Accumulator(self.config.metric_expiration, self._dropped, self.translator)
         self._reasons_logged: set[str] = set()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import Field, field_validator
 
-from collector.component import ComponentError, ConfigModel, Extension, Factory, Kind, Stability
+from collector.component import ComponentError, ConfigModel, CreateSettings, Extension, Factory, Kind, Stability
 from collector.configtypes import Duration, PositiveDuration, Refused
 from collector.executors import OwnedExecutor
 
@@ -51,17 +51,15 @@ class FileStorageConfig(ConfigModel):
         return value
 
 
-class FileStorage(Extension):
+class FileStorage(Extension[FileStorageConfig]):
     """Hands each client (e.g. an exporter's sending queue) its own sub-directory.
 
     Unlike the Collector's bbolt files, every client gets a directory of plain files, one per stored
     item, so a crash mid-write can only lose the item being written (writes go to a temp name first).
     """
 
-    config: FileStorageConfig
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, settings: CreateSettings, config: FileStorageConfig) -> None:
+        super().__init__(settings, config)
         self.permissions = int(self.config.directory_permissions, 8)
         self.fsync = self.config.fsync
 

@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import Field
 
-from collector.component import ComponentError, ConfigModel, Extension, Factory, Host, Kind, Stability
+from collector.component import ComponentError, ConfigModel, CreateSettings, Extension, Factory, Host, Kind, Stability
 from collector.confighttp import GetEndpointServerKeys
 from collector.confignet import Endpoint
 from collector.configtls import TLSServerConfig
@@ -55,11 +55,11 @@ class FailureWindow:
         return total - self.samples[0][1]
 
 
-class HealthCheckExtension(Extension):
+class HealthCheckExtension(Extension[HealthCheckConfig]):
     """Answers from the event loop: if the loop is stuck, the health check times out, as it should."""
 
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
+    def __init__(self, settings: CreateSettings, config: HealthCheckConfig) -> None:
+        super().__init__(settings, config)
         self.failures = FailureWindow(self.config.check_collector_pipeline.interval)
         self.host: Host | None = None
         self.runner: web.AppRunner | None = None

@@ -18,6 +18,7 @@ from opentelemetry.sdk.metrics.export import MetricsData
 
 from collector.component import (
     ComponentError,
+    CreateSettings,
     Extension,
     Factory,
     Host,
@@ -49,13 +50,11 @@ def collector_version() -> str:
         return "unknown"
 
 
-class ZPagesExtension(Extension, ReceiverOutputObserver):
+class ZPagesExtension(Extension[ZPagesConfig], ReceiverOutputObserver):
     """Pages about the running collector; sees every receiver's output to keep the connectors' view."""
 
-    config: ZPagesConfig
-
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
+    def __init__(self, settings: CreateSettings, config: ZPagesConfig) -> None:
+        super().__init__(settings, config)
         self.host: Host | None = None
         self.runner: web.AppRunner | None = None
         self.port: int | None = None

@@ -3,7 +3,7 @@ from __future__ import annotations
 from opentelemetry.sdk.metrics.export import Metric, MetricsData, ResourceMetrics, ScopeMetrics
 from pydantic import Field
 
-from collector.component import ConfigModel, Factory, Kind, SimpleProcessor, Stability
+from collector.component import ConfigModel, Consumer, CreateSettings, Factory, Kind, SimpleProcessor, Stability
 from collector.metrics import map_scoped_metrics
 from processors.attributes.actions import AttributeAction
 from processors.matching import MatchProperties, Selection
@@ -16,13 +16,11 @@ class AttributesConfig(ConfigModel):
     exclude: MatchProperties | None = Field(None, description="Matching metrics/points are left alone.")
 
 
-class AttributesProcessor(SimpleProcessor):
+class AttributesProcessor(SimpleProcessor[AttributesConfig]):
     """Inserts, updates, deletes, renames ... data point attributes (e.g. `server` -> `DBServerName`)."""
 
-    config: AttributesConfig
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, settings: CreateSettings, config: AttributesConfig, next_consumer: Consumer) -> None:
+        super().__init__(settings, config, next_consumer)
         self.edits = [action.compile() for action in self.config.actions]
         self.selection = Selection.of(self.config.include, self.config.exclude)
 

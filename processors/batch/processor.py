@@ -6,7 +6,7 @@ from typing import Self
 from opentelemetry.sdk.metrics.export import MetricsData
 from pydantic import Field, field_validator, model_validator
 
-from collector.component import ConfigModel, Factory, Host, Kind, Processor, Stability
+from collector.component import ConfigModel, Consumer, CreateSettings, Factory, Host, Kind, Processor, Stability
 from collector.configtypes import Duration
 from collector.metrics import count_points, merge, split
 
@@ -43,7 +43,7 @@ class BatchConfig(ConfigModel):
         return self
 
 
-class BatchProcessor(Processor):
+class BatchProcessor(Processor[BatchConfig]):
     """Stateful: holds points until `send_batch_size` or `timeout`, then forwards them, in arrival order,
     merged by resource and scope and cut at `send_batch_max_size`. Shutdown forwards what is held.
 
@@ -51,10 +51,8 @@ class BatchProcessor(Processor):
     are never reordered.
     """
 
-    config: BatchConfig
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, settings: CreateSettings, config: BatchConfig, next_consumer: Consumer) -> None:
+        super().__init__(settings, config, next_consumer)
         self._held: list[MetricsData] = []
         self._held_points = 0
         self._send_lock = asyncio.Lock()

@@ -6,7 +6,7 @@ from typing import Literal
 from opentelemetry.sdk.metrics.export import Histogram, Metric, MetricsData
 from pydantic import Field
 
-from collector.component import ConfigModel, Factory, Kind, Processor, Stability
+from collector.component import ConfigModel, Consumer, CreateSettings, Factory, Kind, Processor, Stability
 from collector.configtypes import Duration, Refused
 from processors.cumulativetodelta.tracker import DeltaTracker
 from processors.matching import MetricsSelector, Selection
@@ -41,13 +41,11 @@ class CumulativeToDeltaConfig(ConfigModel):
         return select
 
 
-class CumulativeToDeltaProcessor(Processor):
+class CumulativeToDeltaProcessor(Processor[CumulativeToDeltaConfig]):
     """Stateful: remembers the last value of every cumulative series (see tracker.py for the rules)."""
 
-    config: CumulativeToDeltaConfig
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, settings: CreateSettings, config: CumulativeToDeltaConfig, next_consumer: Consumer) -> None:
+        super().__init__(settings, config, next_consumer)
         self.tracker = DeltaTracker(
             initial_value=self.config.initial_value,
             max_staleness=self.config.max_staleness,

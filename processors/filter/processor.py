@@ -5,7 +5,7 @@ from typing import Literal
 from opentelemetry.sdk.metrics.export import Metric, MetricsData, ResourceMetrics, ScopeMetrics
 from pydantic import Field
 
-from collector.component import ConfigModel, Factory, Kind, SimpleProcessor, Stability
+from collector.component import ConfigModel, Consumer, CreateSettings, Factory, Kind, SimpleProcessor, Stability
 from collector.configtypes import Refused
 from collector.metrics import count_points, map_scoped_metrics
 from processors.matching import MatchProperties, Selection
@@ -32,16 +32,14 @@ class FilterConfig(ConfigModel):
     spans: Refused(_METRICS_ONLY) = None
 
 
-class FilterProcessor(SimpleProcessor):
+class FilterProcessor(SimpleProcessor[FilterConfig]):
     """Keeps or drops metrics by name and resource, and points by attribute values.
 
     Filtered points are counted in `otelcol_processor_dropped_metric_points` (they are not errors).
     """
 
-    config: FilterConfig
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, settings: CreateSettings, config: FilterConfig, next_consumer: Consumer) -> None:
+        super().__init__(settings, config, next_consumer)
         metrics = self.config.metrics
         self.selection = Selection.of(metrics.include, metrics.exclude)
         self.filtered = self.settings.telemetry.processor_dropped.labels(processor=self.id)

@@ -4,12 +4,22 @@ import asyncio
 import gc
 import time
 from collections.abc import Callable
-from typing import Any, Literal, Self
+from typing import Literal, Self
 
 from opentelemetry.sdk.metrics.export import MetricsData
 from pydantic import Field, model_validator
 
-from collector.component import ConfigModel, Factory, Host, Kind, PermanentError, Processor, Stability
+from collector.component import (
+    ConfigModel,
+    Consumer,
+    CreateSettings,
+    Factory,
+    Host,
+    Kind,
+    PermanentError,
+    Processor,
+    Stability,
+)
 from collector.configtypes import Duration, PositiveDuration, Refused
 from collector.executors import OwnedExecutor
 from collector.telemetry import resident_memory_bytes
@@ -88,7 +98,7 @@ class _Reservation:
         self.nbytes = 0
 
 
-class MemoryLimiterProcessor(Processor):
+class MemoryLimiterProcessor(Processor[MemoryLimiterConfig]):
     """Refuses data while the process's RSS is above the soft limit; above the hard limit it also runs a
     full garbage collection at every check. Memory is measured in the background every `check_interval`,
     so `consume` costs one attribute read.
@@ -99,15 +109,16 @@ class MemoryLimiterProcessor(Processor):
     concurrent large requests take the process far past the limit before the first was refused.
     """
 
-    config: MemoryLimiterConfig
-
     def __init__(
         self,
-        *args: Any,
+        settings: CreateSettings,
+        config: MemoryLimiterConfig,
+        next_consumer: Consumer,
+        *,
         memory_usage: Callable[[], float] = resident_memory_bytes,
         available_bytes: Callable[[], int] = available_memory_bytes,
     ) -> None:
-        super().__init__(*args)
+        super().__init__(settings, config, next_consumer)
         self._memory_usage = memory_usage
         self._available_bytes = available_bytes
         self.limits: Limits | None = None

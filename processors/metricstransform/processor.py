@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal, Self
 from opentelemetry.sdk.metrics.export import Metric, MetricsData
 from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
-from collector.component import ConfigModel, Factory, Kind, SimpleProcessor, Stability
+from collector.component import ConfigModel, Consumer, CreateSettings, Factory, Kind, SimpleProcessor, Stability
 from collector.configtypes import Refused
 from collector.metrics import iter_metrics, map_metrics, merge
 from processors.attributes.actions import AttributeAction, rename_edit, value_map_edit
@@ -137,13 +137,11 @@ class _CompiledTransform:
         self.edits = [op.compile() for op in transform.operations]
 
 
-class MetricsTransformProcessor(SimpleProcessor):
+class MetricsTransformProcessor(SimpleProcessor[MetricsTransformConfig]):
     """The Collector metricstransform subset that maps onto rename, rescale and attribute edits."""
 
-    config: MetricsTransformConfig
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, settings: CreateSettings, config: MetricsTransformConfig, next_consumer: Consumer) -> None:
+        super().__init__(settings, config, next_consumer)
         self.transforms = [_CompiledTransform(t) for t in self.config.transforms]
         self.guard = RenameGuard(self)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from opentelemetry.sdk.metrics.export import Metric, MetricsData
 from pydantic import Field, field_validator
 
-from collector.component import ConfigModel, Factory, Kind, SimpleProcessor, Stability
+from collector.component import ConfigModel, Consumer, CreateSettings, Factory, Kind, SimpleProcessor, Stability
 from collector.metrics import iter_metrics, map_metrics
 from processors.matching import NameRule, check_new_name
 from processors.rename.renaming import RenameGuard, Renamer
@@ -27,13 +27,11 @@ class RenameConfig(ConfigModel):
         return frozenset(renamer.new_name(name) or name for name in names)
 
 
-class RenameProcessor(SimpleProcessor):
+class RenameProcessor(SimpleProcessor[RenameConfig]):
     """Renames metrics; values, points and attributes are untouched."""
 
-    config: RenameConfig
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, settings: CreateSettings, config: RenameConfig, next_consumer: Consumer) -> None:
+        super().__init__(settings, config, next_consumer)
         self.renamer = self.config.renamer()
         self.guard = RenameGuard(self)
 

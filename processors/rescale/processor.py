@@ -6,7 +6,7 @@ from typing import Self
 from opentelemetry.sdk.metrics.export import Metric, MetricsData
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from collector.component import ConfigModel, Factory, Kind, SimpleProcessor, Stability
+from collector.component import ConfigModel, Consumer, CreateSettings, Factory, Kind, SimpleProcessor, Stability
 from collector.metrics import map_metrics
 from processors.matching import NamePattern, NameRule
 from processors.rescale.scaling import Scaler
@@ -54,13 +54,11 @@ class RescaleConfig(ConfigModel):
     rules: list[RescaleRule] = Field(min_length=1, description="Tried in order; the first match wins.")
 
 
-class RescaleProcessor(SimpleProcessor):
+class RescaleProcessor(SimpleProcessor[RescaleConfig]):
     """Multiplies values of matching metrics and sets their unit."""
 
-    config: RescaleConfig
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, settings: CreateSettings, config: RescaleConfig, next_consumer: Consumer) -> None:
+        super().__init__(settings, config, next_consumer)
         self.rules: list[tuple[NamePattern, str | None, Scaler]] = [
             (rule.name_pattern(), rule.from_unit, rule.scaler()) for rule in self.config.rules
         ]

@@ -2,20 +2,18 @@ from __future__ import annotations
 
 import ssl
 
-from collector.component import ComponentError, Factory, Host, Kind, Receiver, Stability
+from collector.component import ComponentError, Consumer, CreateSettings, Factory, Host, Kind, Receiver, Stability
 from receivers.otlp.config import OTLPReceiverConfig
 from receivers.otlp.grpc_server import GRPCServer
 from receivers.otlp.handler import ExportHandler
 from receivers.otlp.http_server import HTTPServer
 
 
-class OTLPReceiver(Receiver):
+class OTLPReceiver(Receiver[OTLPReceiverConfig]):
     """Accepts OTLP metrics over gRPC and/or HTTP; both transports share one `ExportHandler`."""
 
-    config: OTLPReceiverConfig
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, settings: CreateSettings, config: OTLPReceiverConfig, consumer: Consumer) -> None:
+        super().__init__(settings, config, consumer)
         handler = ExportHandler(self.id, self.consumer, self.settings.telemetry, self.logger)
         self.handler = handler
         protocols = self.config.protocols

@@ -19,6 +19,8 @@ from pydantic import Field
 
 from collector.component import (
     ConfigModel,
+    Consumer,
+    CreateSettings,
     Exporter,
     Factory,
     Kind,
@@ -43,14 +45,14 @@ class PushConfig(ConfigModel):
     block_start: bool = False  # start() waits for PushReceiver.release, to observe a starting service
 
 
-class PushReceiver(Receiver):
+class PushReceiver(Receiver[PushConfig]):
     """Pushes whatever the test hands it; every instance is recorded so tests can count them."""
 
     instances: list[PushReceiver] = []
     release: asyncio.Event | None = None
 
-    def __init__(self, *args: object) -> None:
-        super().__init__(*args)
+    def __init__(self, settings: CreateSettings, config: PushConfig, consumer: Consumer) -> None:
+        super().__init__(settings, config, consumer)
         PushReceiver.instances.append(self)
 
     async def start(self, host: object) -> None:
@@ -66,7 +68,7 @@ class SuffixConfig(ConfigModel):
     suffix: str = Field(min_length=1)
 
 
-class SuffixProcessor(SimpleProcessor):
+class SuffixProcessor(SimpleProcessor[SuffixConfig]):
     def process(self, data: MetricsData) -> MetricsData:
         import dataclasses
 
@@ -78,11 +80,11 @@ class RecordConfig(SendingConfig):
     failures: int = 0  # for flaky: how many calls fail before success
 
 
-class RecordExporter(Exporter):
+class RecordExporter(Exporter[RecordConfig]):
     instances: dict[str, RecordExporter] = {}
 
-    def __init__(self, *args: object) -> None:
-        super().__init__(*args)
+    def __init__(self, settings: CreateSettings, config: RecordConfig) -> None:
+        super().__init__(settings, config)
         self.received: list[MetricsData] = []
         self.calls = 0
         RecordExporter.instances[self.id] = self

@@ -19,7 +19,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from pydantic import Field
 
-from collector.component import ConfigModel, Factory, Kind, Stability
+from collector.component import ConfigModel, Consumer, CreateSettings, Factory, Kind, Stability
 from collector.scraperhelper import ScraperConfig, ScraperReceiver
 
 SCOPE = InstrumentationScope("collector_static_receiver", "0.1.0")
@@ -43,11 +43,9 @@ class StaticConfig(ScraperConfig):
         return [m.name for m in self.metrics]
 
 
-class StaticReceiver(ScraperReceiver):
-    config: StaticConfig
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
+class StaticReceiver(ScraperReceiver[StaticConfig]):
+    def __init__(self, settings: CreateSettings, config: StaticConfig, consumer: Consumer) -> None:
+        super().__init__(settings, config, consumer)
         self.start_time = time.time_ns()
         self.scrapes = 0
         self.resource = Resource.create({"service.name": "static", **self.config.resource_attributes})
