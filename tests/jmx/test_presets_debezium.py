@@ -139,7 +139,7 @@ def test_diagnostics_say_when_a_preset_matches_again() -> None:
     rules = compile_rules(load_preset("debezium-postgres"))
     lines: list[str] = []
 
-    class Capture(logging.LoggerAdapter):  # type: ignore[type-arg]
+    class Capture(logging.LoggerAdapter):
         def log(self, level: int, msg: Any, *args: Any, **kwargs: Any) -> None:
             lines.append(msg % args)
 

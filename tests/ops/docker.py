@@ -17,6 +17,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from tests.support import REPO
 
@@ -44,8 +45,10 @@ class EngineUnavailable(RuntimeError):
     """No Docker engine runs and none could be started here: the reason, for a loud skip."""
 
 
-def docker(*args: str, timeout: float = 120, check: bool = True, **kwargs: object) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout, **kwargs)  # type: ignore[call-overload]
+def docker(
+    *args: str, timeout: float = 120, check: bool = True, stdin: IO[bytes] | None = None
+) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout, stdin=stdin)
     if check and result.returncode != 0:
         raise RuntimeError(f"docker {' '.join(args[:3])} ... failed ({result.returncode}):\n{result.stderr[-3000:]}")
     return result

@@ -60,6 +60,13 @@ def connector(data: dict[str, Any], server: str) -> dict[str, Any] | None:
     return found[0] if found else None
 
 
+def scraped_connector(data: dict[str, Any], server: str) -> dict[str, Any]:
+    """The connector of `server`, which the page has shown before."""
+    found = connector(data, server)
+    assert found is not None, f"no connector of {server} on the page"
+    return found
+
+
 @pytest.fixture(scope="module")
 def pages(debezium: DebeziumBed, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pages]:
     workdir = tmp_path_factory.mktemp("zpages")
@@ -130,7 +137,7 @@ def test_a_server_name_that_is_markup_shows_as_text(pages: Pages) -> None:
     assert not root.find_all("img") and not root.find_all("script"), "the target's markup became an element"
     servers = [s.all_text() for s in root.find_all("strong", "server")]
     hostile = [s for s in servers if HOSTILE in s]
-    assert hostile and hostile[0] == connector(pages.json(), HOSTILE)["server"]  # type: ignore[index]
+    assert hostile and hostile[0] == scraped_connector(pages.json(), HOSTILE)["server"]
     assert "&lt;img src=x onerror=alert(1)&gt;" in dom
     assert any(HOSTILE_TAG in tag.all_text() for tag in root.find_all("span", "tag"))
 
@@ -181,9 +188,9 @@ def png_size(path: Path) -> tuple[int, int]:
 
 def test_screenshot(pages: Pages) -> None:
     """The README's picture: the page drawn by chromium (written to $ZPAGES_SCREENSHOT when set)."""
-    readings = len(connector(pages.json(), "salesdb")["lag_history"])  # type: ignore[index]
+    readings = len(scraped_connector(pages.json(), "salesdb")["lag_history"])
     pages.bed.db.sql("INSERT INTO sales.orders (customer, total) VALUES (2, 9.99)")  # some movement to draw
-    wait_for(lambda: len(connector(pages.json(), "salesdb")["lag_history"]) > readings, 30, "one more scrape")  # type: ignore[index]
+    wait_for(lambda: len(scraped_connector(pages.json(), "salesdb")["lag_history"]) > readings, 30, "one more scrape")
     shot = pages.workdir / "targetz.png"
     browser.screenshot(pages.url("targetz"), shot, pages.workdir)
     assert png_size(shot) == (1280, 760)
