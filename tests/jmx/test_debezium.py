@@ -97,7 +97,8 @@ def test_collector_output_matches_direct_jmx_reads(debezium: DebeziumBed, tmp_pa
         assert direct == int(before[(bean("streaming"), attribute)]), "counter moved while nothing was written"
         assert point.value == direct
         assert (point.type, point.monotonic, point.temporality, point.unit) == ("sum", True, 2, "{event}")
-    assert latest(points, "debezium.streaming.TotalNumberOfCreateEventsSeen", **streaming).value >= 3
+    created = latest(points, "debezium.streaming.TotalNumberOfCreateEventsSeen", **streaming)
+    assert created is not None and created.value >= 3
 
     per_table = latest(points, "debezium.streaming.NumberOfCreateEventsSeen", table="sales.orders", **streaming)
     assert per_table is not None and per_table.value == int(
@@ -163,13 +164,14 @@ def test_scraping_survives_gateway_kill_and_connector_restart(mariadb: testbed.M
             wait_for(lambda: any(p.value == 1 for p in up_points()[seen:]), recovery_budget, "jmx.up = 1 again")
             wait_for(
                 lambda: (
-                    latest(read_points(out), "debezium.streaming.Connected") is not None
-                    and latest(read_points(out), "debezium.streaming.Connected").time > up_points()[seen].time
+                    (point := latest(read_points(out), "debezium.streaming.Connected")) is not None
+                    and point.time > up_points()[seen].time
                 ),
                 60,
                 "streaming metrics from the restarted connector",
             )
             connected = latest(read_points(out), "debezium.streaming.Connected")
+            assert connected is not None
             assert connected.attributes == {"server": SERVER, "plugin": "mysql", "team": "cdc"}
             assert collector.stop() == 0
             logs = collector.logs()

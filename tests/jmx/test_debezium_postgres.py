@@ -62,7 +62,8 @@ def test_postgres_preset_matches_direct_jmx_reads(debezium_postgres: DebeziumBed
         assert direct == int(before[(bean("streaming"), attribute)]), "counter moved while nothing was written"
         assert point.value == direct and point.attributes == LABELS
         assert (point.type, point.monotonic, point.temporality) == ("sum", True, 2)
-    assert latest(points, "debezium.streaming.TotalNumberOfCreateEventsSeen", **LABELS).value >= 3
+    created = latest(points, "debezium.streaming.TotalNumberOfCreateEventsSeen", **LABELS)
+    assert created is not None and created.value >= 3
 
     per_table = latest(points, "debezium.streaming.NumberOfCreateEventsSeen", table="public.orders", **LABELS)
     assert per_table is not None
