@@ -33,11 +33,11 @@ from collector.component import (
     ScrapeTargets,
     ServiceDescription,
 )
-from collector.config import CollectorConfig, ComponentSpec
 from collector.exporterhelper import QueuedSender, sending_of
 from collector.httpserver import start_site
 from collector.logs import component_logger
 from collector.metrics import count_points
+from collector.serviceconfig import CollectorConfig, ComponentSpec
 from collector.telemetry import Telemetry
 from collector.validity import drop_invalid_names
 
