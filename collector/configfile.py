@@ -101,9 +101,8 @@ class _LimitedLoader(yaml.SafeLoader):
 
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:  # index: a key node or a position
         event = self.peek_event()  # type: ignore[no-untyped-call]  # types-PyYAML leaves the parser untyped
-        anchor = getattr(event, "anchor", None)
-        if anchor is not None and not isinstance(event, yaml.AliasEvent):
-            self.anchors.pop(anchor, None)  # YAML 1.2: a redefined anchor replaces the earlier one
+        if isinstance(event, yaml.NodeEvent) and not isinstance(event, yaml.AliasEvent) and event.anchor is not None:
+            self.anchors.pop(event.anchor, None)  # YAML 1.2: a redefined anchor replaces the earlier one
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:

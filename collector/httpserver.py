@@ -93,7 +93,7 @@ class _AcceptErrors:
                     exc = context.get("exception")
                     log.error(
                         "listeners cannot accept connections: %s; new connections wait in the backlog",
-                        getattr(exc, "strerror", None) or exc,
+                        (exc.strerror if isinstance(exc, OSError) else None) or exc,
                     )
                 return
             if previous is not None:
