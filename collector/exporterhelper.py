@@ -103,8 +103,8 @@ def sending_from_config(config: SendingConfig) -> SendingConfig:
 
 def sending_of(factory: Factory[Any], config: BaseModel) -> SendingConfig:
     """The sending behaviour `factory` chose for the exporter it makes from `config`."""
-    if isinstance(factory, ExporterFactory) and factory.sending is not None:
-        return factory.sending(config)
+    if isinstance(factory, ExporterFactory):
+        return factory.sending(config) if factory.sending is not None else SendingConfig()
     # TRANSITION (contracts lane): until every built-in declares ExporterFactory(sending=...)
     if isinstance(config, SendingConfig):
         return config

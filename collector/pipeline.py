@@ -218,7 +218,8 @@ class Service:
             raise ComponentError(f"{kind.section}.{component_id}: cannot be created: {exc}") from exc
         if not isinstance(component, made):
             raise ComponentError(
-                f"{kind.section}.{component_id}: its factory made a {type(component).__name__}, not a {made.__name__}"
+                f"{kind.section}.{component_id}: its factory made {type(component).__name__}, "
+                f"which is not a subclass of {made.__name__}"
             )
         return component
 
