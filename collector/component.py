@@ -81,6 +81,16 @@ class PermanentError(Exception):
     """An export that will never succeed (e.g. the backend rejected the data as invalid): not retried."""
 
 
+class TransientError(Exception):
+    """A failure that may pass (throttling, a full queue, a backend restarting): retried, as any exception
+    but `PermanentError` is. `retry_after` (seconds) is the other side's hint: the next try waits at least
+    that long, and a receiver tells its client to back off that long."""
+
+    def __init__(self, message: str = "", retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 @runtime_checkable
 class Consumer(Protocol):
     """Anything that accepts metrics: the next processor, a fan-out, an exporter's queue."""
@@ -325,7 +335,8 @@ def redacted_config(config: BaseModel) -> dict[str, Any]:
 
 def redacted(data: Mapping[str, Any]) -> dict[str, Any]:
     """`data` with the same redaction as `redacted_config` (e.g. resource attributes shown on a page)."""
-    return _redact(data, secret=False)  # type: ignore[no-any-return]
+    result: dict[str, Any] = _redact(data, secret=False)  # a mapping in, a dict out
+    return result
 
 
 def _redact(node: Any, secret: bool) -> Any:

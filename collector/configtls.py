@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import ssl
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field, field_validator, model_validator
 
 from collector.component import ComponentError, ConfigModel
 from collector.configtypes import Refused
+
+if TYPE_CHECKING:
+    import grpc
 
 _VERSIONS = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
 _OLD_VERSIONS = ("1.0", "1.1")
@@ -104,9 +107,9 @@ class TLSServerConfig(_RefusedTLSKeys):
             context.verify_mode = ssl.CERT_REQUIRED
         return context
 
-    def grpc_credentials(self):  # -> grpc.ServerCredentials
+    def grpc_credentials(self) -> grpc.ServerCredentials:
         """gRPC servers take no version bounds: gRPC itself requires TLS 1.2 or newer."""
-        import grpc
+        import grpc  # heavy: loaded only when a gRPC server starts, not by every config that has TLS keys
 
         if self.ca_file:
             Path(self.ca_file).read_bytes()  # checked at start, as for HTTP servers

@@ -12,7 +12,7 @@ from collections.abc import Callable, Collection
 from pydantic import BaseModel
 
 from collector.component import DescribesCost, Kind, KnowsMetricNames, MapsMetricNames
-from collector.config import CollectorConfig
+from collector.serviceconfig import CollectorConfig
 
 
 def _config(config: CollectorConfig, kind: Kind, component_id: str) -> BaseModel:

@@ -36,6 +36,7 @@ from collector.component import (
     Host,
     PermanentError,
     StorageExtension,
+    TransientError,
 )
 from collector.configtypes import Duration
 from collector.executors import OwnedExecutor
@@ -45,11 +46,12 @@ from collector.otlpjson import to_request
 from collector.telemetry import Telemetry
 
 
-class QueueFullError(Exception):
+class QueueFullError(TransientError):
     """The sending queue refused a batch. Raised to the receiver, as the Collector's ErrQueueIsFull is, so
     a pushing client (OTLP) is told to back off instead of being told its data was taken."""
 
-    retry_after = 1.0
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retry_after=1.0)
 
 
 class _Interrupted(Exception):
@@ -101,8 +103,8 @@ def sending_from_config(config: SendingConfig) -> SendingConfig:
 
 def sending_of(factory: Factory[Any], config: BaseModel) -> SendingConfig:
     """The sending behaviour `factory` chose for the exporter it makes from `config`."""
-    if isinstance(factory, ExporterFactory) and factory.sending is not None:
-        return factory.sending(config)
+    if isinstance(factory, ExporterFactory):
+        return factory.sending(config) if factory.sending is not None else SendingConfig()
     # TRANSITION (contracts lane): until every built-in declares ExporterFactory(sending=...)
     if isinstance(config, SendingConfig):
         return config
@@ -118,6 +120,13 @@ class _LegacyStorage(Protocol):  # TRANSITION (contracts lane): until file_stora
     def client_directory(self, kind: str, component_id: str, signal: str = "metrics") -> Path: ...
 
 
+def _retry_after(exc: Exception) -> float:
+    """The least wait before the next try that the failure asks for (0: none)."""
+    if isinstance(exc, TransientError):
+        return exc.retry_after or 0.0
+    return float(getattr(exc, "retry_after", 0) or 0)  # TRANSITION (contracts lane): until RetryableExportError
+
+
 class BatchQueue(Protocol):
     """Where accepted batches wait. `offer` returns once the batch is safe (in memory, or on disk for a
     persistent queue) or refused; `done` retires a batch for good (sent, or failed permanently)."""
@@ -126,9 +135,9 @@ class BatchQueue(Protocol):
 
     async def offer(self, data: MetricsData) -> bool: ...
 
-    async def take(self) -> tuple[object, MetricsData]: ...
+    async def take(self) -> tuple[int, MetricsData]: ...
 
-    async def done(self, token: object) -> None: ...
+    async def done(self, token: int) -> None: ...
 
     def size(self) -> int: ...
 
@@ -152,13 +161,13 @@ class MemoryQueue:
             return False
         return True
 
-    async def take(self) -> tuple[object, MetricsData]:
+    async def take(self) -> tuple[int, MetricsData]:
         data = await self._queue.get()
         self._in_flight[id(data)] = data
         return id(data), data
 
-    async def done(self, token: object) -> None:
-        self._in_flight.pop(token, None)  # type: ignore[call-overload]
+    async def done(self, token: int) -> None:
+        self._in_flight.pop(token, None)
 
     def size(self) -> int:
         return self._queue.qsize()
@@ -327,7 +336,7 @@ class QueuedSender:
                 if not retry.enabled:
                     self._failed(points, f"failed (retry disabled): {reason}")
                     return
-                delay = max(next(delays), float(getattr(exc, "retry_after", 0) or 0))
+                delay = max(next(delays), _retry_after(exc))
                 elapsed = time.monotonic() - started
                 if retry.max_elapsed_time and elapsed + delay > retry.max_elapsed_time:
                     self._failed(points, f"gave up after {elapsed:.1f}s of retries: {reason}")

@@ -33,11 +33,11 @@ from collector.component import (
     ScrapeTargets,
     ServiceDescription,
 )
-from collector.config import CollectorConfig, ComponentSpec
 from collector.exporterhelper import QueuedSender, sending_of
 from collector.httpserver import start_site
 from collector.logs import component_logger
 from collector.metrics import count_points
+from collector.serviceconfig import CollectorConfig, ComponentSpec
 from collector.telemetry import Telemetry
 from collector.validity import drop_invalid_names
 
@@ -218,7 +218,8 @@ class Service:
             raise ComponentError(f"{kind.section}.{component_id}: cannot be created: {exc}") from exc
         if not isinstance(component, made):
             raise ComponentError(
-                f"{kind.section}.{component_id}: its factory made a {type(component).__name__}, not a {made.__name__}"
+                f"{kind.section}.{component_id}: its factory made {type(component).__name__}, "
+                f"which is not a subclass of {made.__name__}"
             )
         return component
 

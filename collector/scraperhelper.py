@@ -36,14 +36,14 @@ class ScrapeSlots:
 
     def __init__(self, workers: int, name: str) -> None:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
-        self._running: dict[Hashable, Future[object]] = {}
+        self._running: dict[Hashable, Future[Any]] = {}
 
     async def run(self, key: Hashable, call: Callable[..., T], *args: object) -> T:
         previous = self._running.get(key)
         if previous is not None and not previous.done():
             raise SlotBusy("the previous scrape of this target has not returned yet")
         future = self._pool.submit(call, *args)
-        self._running[key] = future  # type: ignore[assignment]
+        self._running[key] = future
         future.add_done_callback(lambda done: self._forget(key, done))
         return await asyncio.wrap_future(future)
 
@@ -51,7 +51,7 @@ class ScrapeSlots:
         """A blocking call of no particular target (start, stop) on the same threads."""
         return await asyncio.wrap_future(self._pool.submit(call, *args))
 
-    def _forget(self, key: Hashable, done: Future[object]) -> None:
+    def _forget(self, key: Hashable, done: Future[Any]) -> None:
         if self._running.get(key) is done:
             del self._running[key]
 
