@@ -104,7 +104,7 @@ async def _receive(requests: list[bytes], port: int) -> float:
     port = receiver.grpc.port
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-            call = channel.unary_unary(METHOD)
+            call: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(METHOD)  # raw bytes both ways
             await call(requests[0])  # connect and warm up outside the timing
             DiscardExporter.points = 0
             queue = list(requests)

@@ -73,7 +73,7 @@ class GRPCServer:
             options.append(("grpc.max_concurrent_streams", self.config.max_concurrent_streams))
         options += self.config.keepalive_options()
         server = grpc.aio.server(options=options)
-        method = grpc.unary_unary_rpc_method_handler(
+        method: grpc.RpcMethodHandler[bytes, ExportMetricsServiceResponse] = grpc.unary_unary_rpc_method_handler(
             self._export, response_serializer=ExportMetricsServiceResponse.SerializeToString
         )
         server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler(SERVICE, {"Export": method})])

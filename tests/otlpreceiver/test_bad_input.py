@@ -119,7 +119,7 @@ def test_summary_points_get_a_partial_success(otlp_collector):
 
 def raw_export(port: int, body: bytes) -> grpc.RpcError:
     with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-        call = channel.unary_unary(METHOD)  # no serializers: raw bytes on the wire
+        call: grpc.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(METHOD)  # no serializers: raw bytes
         with pytest.raises(grpc.RpcError) as caught:
             call(body, timeout=10)
     return caught.value
