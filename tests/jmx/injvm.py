@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from opentelemetry.sdk.metrics.export import MetricsData
+from opentelemetry.sdk.metrics.export import MetricsData, NumberDataPoint
 
 from tests.jmx import testbed
 from tests.tlscerts import server_keystore
@@ -32,16 +32,17 @@ STATS_RULE = {
 def value(data: MetricsData, name: str, **attributes: str) -> float:
     """The value of the one point of `name` with these attributes in a scrape's MetricsData."""
     found = [
-        point.value
+        point
         for resource in data.resource_metrics
         for scope in resource.scope_metrics
         for metric in scope.metrics
         if metric.name == name
         for point in metric.data.data_points
-        if all(point.attributes.get(k) == v for k, v in attributes.items())
+        if all((point.attributes or {}).get(k) == v for k, v in attributes.items())
     ]
     assert len(found) == 1, f"{name} {attributes}: {found}"
-    return found[0]
+    assert isinstance(found[0], NumberDataPoint), found[0]
+    return found[0].value
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from opentelemetry.sdk.metrics.export import NumberDataPoint
 from py4j.java_gateway import GatewayParameters, JavaGateway
 from py4j.protocol import Py4JError
 
@@ -255,7 +256,12 @@ def test_endpoints_from_dns_verify_tls_against_the_name(agent, gateway_secrets: 
         asyncio.run(receiver.shutdown())
     by_address = {r.resource.attributes["server.address"]: r for r in data.resource_metrics}
     assert "127.0.0.1" in by_address  # the agent listens on 127.0.0.1 only; ::1, if resolved, is down
-    ipv4 = {m.name: m.data.data_points[0].value for s in by_address["127.0.0.1"].scope_metrics for m in s.metrics}
+    ipv4 = {
+        m.name: point.value
+        for s in by_address["127.0.0.1"].scope_metrics
+        for m in s.metrics
+        if isinstance(point := m.data.data_points[0], NumberDataPoint)
+    }
     assert ipv4["jmx.up"] == 1 and ipv4["jvm.memory.used"] > 0
 
 
