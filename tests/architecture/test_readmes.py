@@ -45,11 +45,12 @@ COMPONENT_MODULE = {
 }
 FOLDERS = sorted(p.parent for kind in KINDS for p in (REPO / kind).glob("*/__init__.py"))
 SAMPLE = re.compile(r"^( *)```ya?ml\n(.*?)^\1```", re.DOTALL | re.MULTILINE)
-SECTION = re.compile(r"^(receivers|processors|exporters|extensions|service):", re.MULTILINE)
+# a config sample's first line that is not blank or a comment opens a component section
+CONFIG_START = re.compile(r"(?:[ \t]*(?:#.*)?\n)*(?:receivers|processors|exporters|extensions|service):")
 # the variables README samples use, with values of the shape they expect
 ENVIRON = {"OTLP_TOKEN": "t" * 32, "GATEWAY_TOKEN": "g" * 32, "SHARD_INDEX": "0", "HOSTNAME": "collector-0"}
 STAND_IN_RECEIVER = {"otlp/readme": {"protocols": {"grpc": None}}}
-STAND_IN_EXPORTER = {"debug/readme": {}}
+STAND_IN_EXPORTER: dict[str, dict[str, Any]] = {"debug/readme": {}}
 REGISTRY = Registry.discover()
 
 
@@ -60,7 +61,7 @@ def ident(folder: Path) -> str:
 def samples(readme: Path) -> list[str]:
     """The README's config samples (indented blocks, inside list items, dedented)."""
     blocks = (textwrap.dedent(block) for _, block in SAMPLE.findall(readme.read_text(encoding="utf-8")))
-    return [block for block in blocks if SECTION.match(block.lstrip("\n"))]
+    return [block for block in blocks if CONFIG_START.match(block)]
 
 
 def with_pipelines(sample: dict[str, Any]) -> dict[str, Any]:
