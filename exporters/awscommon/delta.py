@@ -8,8 +8,8 @@ from opentelemetry.sdk.metrics.export import MetricsData
 from pydantic import Field
 
 from collector.component import ConfigModel, CreateSettings, Exporter
+from common.delta import DeltaTracker, InitialValue
 from exporters.awscommon.cardinality import SERIES_EXPIRATION_S
-from processors.cumulativetodelta.tracker import DeltaTracker, InitialValue
 
 _INITIAL_VALUES: dict[bool | None, InitialValue] = {None: "auto", True: "keep", False: "drop"}
 

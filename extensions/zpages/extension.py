@@ -20,12 +20,10 @@ from collector.component import (
     ComponentError,
     CreateSettings,
     Extension,
-    Factory,
     Host,
     Kind,
     ReceiverOutputObserver,
     ScrapeTarget,
-    Stability,
     redacted,
     redacted_config,
 )
@@ -260,13 +258,3 @@ async def security_headers(
         raise
     response.headers.update(HEADERS)
     return response
-
-
-factory = Factory(
-    type="zpages",
-    kind=Kind.EXTENSION,
-    config_model=ZPagesConfig,
-    create=ZPagesExtension,
-    stability=Stability.ALPHA,
-    description="Status pages: /debug/servicez, pipelinez, extensionz and targetz (scrape targets, Debezium lag).",
-)
