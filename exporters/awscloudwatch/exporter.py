@@ -6,12 +6,12 @@ from opentelemetry.sdk.metrics.export import MetricsData
 
 from collector.component import Factory, Kind, Stability
 from collector.executors import OwnedExecutor
+from common.aws.cardinality import SeriesGuard
+from common.aws.client import call, make_client
+from common.aws.delta import DeltaExporter
+from common.aws.resumable import ResumablePlans
 from exporters.awscloudwatch.config import AwsCloudWatchConfig
 from exporters.awscloudwatch.datums import Datum, DatumBuilder, plan_requests
-from exporters.awscommon.cardinality import SeriesGuard
-from exporters.awscommon.client import call, make_client
-from exporters.awscommon.delta import DeltaExporter
-from exporters.awscommon.resumable import ResumablePlans
 
 
 class AwsCloudWatchExporter(DeltaExporter):

@@ -11,11 +11,11 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 from collector.component import ConfigModel
 from collector.config import did_you_mean
 from collector.exporterhelper import SendingConfig
-from exporters.awscommon.cardinality import CardinalityConfig
-from exporters.awscommon.client import AwsConfig
-from exporters.awscommon.delta import DeltaConfig
-from exporters.awscommon.names import MAX_DIMENSION_NAME, MAX_DIMENSIONS, dimension_name_ok
-from exporters.awscommon.units import CLOUDWATCH_UNITS
+from common.aws.cardinality import CardinalityConfig
+from common.aws.client import AwsConfig
+from common.aws.delta import DeltaConfig
+from common.aws.names import MAX_DIMENSION_NAME, MAX_DIMENSIONS, dimension_name_ok
+from common.aws.units import CLOUDWATCH_UNITS
 
 ROLLUP_OPTIONS = ("NoDimensionRollup", "SingleDimensionRollupOnly", "ZeroAndSingleDimensionRollup")
 # Accepted before this exporter took the Collector's spelling; kept so existing configs load.

@@ -12,7 +12,7 @@ from opentelemetry.sdk.metrics.export import Gauge, Metric, MetricsData, NumberD
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
-from exporters.awscommon.cardinality import UNKNOWN, per_target
+from common.aws.cardinality import UNKNOWN, per_target
 from exporters.awsemf.config import AwsEmfConfig
 from exporters.awsemf.encoder import EmfEncoder
 

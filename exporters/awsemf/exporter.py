@@ -8,9 +8,9 @@ from opentelemetry.sdk.metrics.export import MetricsData
 
 from collector.component import Factory, Kind, Stability
 from collector.executors import OwnedExecutor
-from exporters.awscommon.client import make_client
-from exporters.awscommon.delta import DeltaExporter
-from exporters.awscommon.resumable import ResumablePlans
+from common.aws.client import make_client
+from common.aws.delta import DeltaExporter
+from common.aws.resumable import ResumablePlans
 from exporters.awsemf.config import AwsEmfConfig
 from exporters.awsemf.encoder import encoder_for
 from exporters.awsemf.logs import LogsSender, PutLogEventsRequest, plan_requests

@@ -16,7 +16,7 @@ from pydantic import Field, field_validator, model_validator
 
 from collector.component import ConfigModel, Factory, Host, Kind, PermanentError, Stability
 from collector.configtypes import PositiveDuration
-from exporters.otlpcommon import OTLPClientConfig, OTLPExporter, RetryableExportError, without_userinfo
+from common.otlp import OTLPClientConfig, OTLPExporter, RetryableExportError, without_userinfo
 
 # OTLP spec, "OTLP/gRPC Response": these codes are transient. RESOURCE_EXHAUSTED is only when the
 # server says when to come back (RetryInfo); every other code is permanent.

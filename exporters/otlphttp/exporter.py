@@ -23,7 +23,7 @@ from collector.component import Factory, Host, Kind, PermanentError, Stability
 from collector.configtypes import Duration, Refused
 from collector.executors import OwnedExecutor
 from collector.otlpjson import request_to_dict
-from exporters.otlpcommon import OTLPClientConfig, OTLPExporter, RetryableExportError, without_userinfo
+from common.otlp import OTLPClientConfig, OTLPExporter, RetryableExportError, without_userinfo
 
 METRICS_PATH = "/v1/metrics"
 PROTOBUF = "application/x-protobuf"

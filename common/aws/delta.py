@@ -6,7 +6,7 @@ from opentelemetry.sdk.metrics.export import MetricsData
 from pydantic import Field
 
 from collector.component import ConfigModel, Exporter
-from exporters.awscommon.cardinality import SERIES_EXPIRATION_S
+from common.aws.cardinality import SERIES_EXPIRATION_S
 from processors.cumulativetodelta.tracker import DeltaTracker, InitialValue
 
 
