@@ -37,7 +37,7 @@ from common.aws.names import (
     metric_name_ok,
 )
 from common.aws.units import cloudwatch_unit
-from exporters.awsemf.config import AwsEmfConfig, MetricDeclaration
+from exporters.awsemf.format import EmfFormatConfig, MetricDeclaration
 
 MAX_MEMBERS_PER_DOCUMENT = 100  # and so at most 100 metrics per directive
 # Root members the format itself uses: a label or metric of that name would overwrite them.
@@ -135,7 +135,7 @@ def fill_placeholders(template: str, resource: Mapping[str, Any]) -> str:
 
 class EmfEncoder:
     def __init__(
-        self, config: AwsEmfConfig, on_drop: Callable[[str, int], None], guard: SeriesGuard | None = None
+        self, config: EmfFormatConfig, on_drop: Callable[[str, int], None], guard: SeriesGuard | None = None
     ) -> None:
         self.config = config
         self.on_drop = on_drop

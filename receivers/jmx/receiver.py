@@ -24,11 +24,11 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from collector.component import Host
 from collector.scraperhelper import ScraperReceiver, SlotBusy
-from receivers.jmx import gateway
 from receivers.jmx.config import UP_METRIC, JmxConfig
 from receivers.jmx.diagnostics import LevelLogger, PresetDiagnostics, domain_query, preset_patterns
-from receivers.jmx.discovery import Discovery, Endpoint, parse_entry
-from receivers.jmx.gateway import GatewayError, JvmSpec, RmiTarget, SharedGatewayTarget
+from receivers.jmx.discovery import Discovery
+from receivers.jmx.endpoint import Endpoint, parse_entry
+from receivers.jmx.gateway import GatewayError, JvmSpec, RmiTarget, SharedGatewayTarget, classpath
 from receivers.jmx.listen import DialedGateway, Listener
 from receivers.jmx.network import NetworkGateway
 from receivers.jmx.rules import MetricBuilder, Reply, build_query, compile_rules, parse_reply
@@ -127,7 +127,7 @@ class JmxReceiver(ScraperReceiver):
     async def start(self, host: Host) -> None:
         # A missing JDK or a gateway that does not compile is a start error, not a scrape error.
         if not self.config.in_jvm:  # the in-JVM gateway needs no JDK here
-            await self.slots.call(gateway.classpath, self.config.java)
+            await self.slots.call(classpath, self.config.java)
             if self.discovery is None and isinstance(self.gateway, SharedGatewayTarget):
                 await self.slots.call(self.gateway.prepare, PREPARE_WAIT_S)
         if self.listener is not None:
