@@ -4,7 +4,6 @@ from typing import Any
 
 from opentelemetry.sdk.metrics.export import MetricsData
 
-from collector.component import Factory, Kind, Stability
 from collector.executors import OwnedExecutor
 from common.aws.cardinality import SeriesGuard
 from common.aws.client import call, make_client
@@ -43,13 +42,3 @@ class AwsCloudWatchExporter(DeltaExporter):
 
     async def shutdown(self) -> None:
         self._threads.shutdown()
-
-
-factory = Factory(
-    type="awscloudwatch",
-    kind=Kind.EXPORTER,
-    config_model=AwsCloudWatchConfig,
-    create=AwsCloudWatchExporter,
-    stability=Stability.ALPHA,
-    description="CloudWatch metrics through PutMetricData (the reference sample's API).",
-)

@@ -6,7 +6,6 @@ from typing import IO, Any
 
 from opentelemetry.sdk.metrics.export import MetricsData
 
-from collector.component import Factory, Kind, Stability
 from collector.executors import OwnedExecutor
 from common.aws.client import make_client
 from common.aws.delta import DeltaExporter
@@ -66,13 +65,3 @@ class AwsEmfExporter(DeltaExporter):
             await self._threads.run(self._file.close)
         self._file = None
         self._threads.shutdown()
-
-
-factory = Factory(
-    type="awsemf",
-    kind=Kind.EXPORTER,
-    config_model=AwsEmfConfig,
-    create=AwsEmfExporter,
-    stability=Stability.ALPHA,
-    description="CloudWatch Embedded Metric Format to CloudWatch Logs (PutLogEvents), stdout or a file.",
-)

@@ -3,7 +3,7 @@ in test_keys_take_effect.py)."""
 
 from __future__ import annotations
 
-from exporters.otlp.exporter import OTLPGrpcConfig
+from exporters.otlp.config import OTLPGrpcConfig
 from processors.matching import MatchProperties
 from receivers.otlp.config import GRPCConfig
 

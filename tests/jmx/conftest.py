@@ -14,7 +14,8 @@ import pytest
 
 from collector.component import ComponentID, CreateSettings, Kind
 from collector.telemetry import Telemetry
-from receivers.jmx import JmxConfig, JmxReceiver
+from receivers.jmx import JmxConfig
+from receivers.jmx.receiver import JmxReceiver
 from tests.jmx import injvm, testbed
 from tests.support import free_port, wait_for
 

@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from receivers.jmx import JmxConfig, JmxReceiver
+from receivers.jmx import JmxConfig
 from receivers.jmx.listen import DialedGateway
+from receivers.jmx.receiver import JmxReceiver
 from tests.jmx import injvm, testbed
 from tests.jmx.conftest import make_receiver
 from tests.support import free_port
