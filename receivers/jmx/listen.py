@@ -33,6 +33,7 @@ from py4j.protocol import Py4JError
 from collector.confignet import split_endpoint
 from collector.telemetry import Telemetry
 from receivers.jmx.config import ListenConfig
+from receivers.jmx.errors import TargetDown
 
 HELLO = b"jmxotel-dialout 1"
 HANDSHAKE_LINE_BYTES = 4096
@@ -122,13 +123,14 @@ class DialedGateway:
         while not self.closed:
             await asyncio.sleep(max(0.0, self._last + interval - time.monotonic()))
             if not self.closed and time.monotonic() - self._last >= interval:
-                await self.scrape("")  # an empty query: the gateway answers `UP`; a failure closes
+                with contextlib.suppress(TargetDown):  # a failure has closed the connection: the loop ends
+                    await self.scrape("")  # an empty query: the gateway answers `UP`
 
     async def scrape(self, query: str) -> str:
-        """The gateway's reply, or a `DOWN` reply (and the connection closed) when it cannot answer."""
+        """The gateway's reply; TargetDown (and the connection closed) when it cannot answer."""
         async with self._lock:
             if self.closed:
-                return f"DOWN\tworker {self.name} disconnected\n"
+                raise TargetDown(f"worker {self.name} disconnected")
             try:
                 self.writer.write(_call(query))
                 async with asyncio.timeout(self.timeout):
@@ -141,7 +143,7 @@ class DialedGateway:
             except (OSError, TimeoutError, asyncio.IncompleteReadError, _Refused, Py4JError) as exc:
                 reason = "timeout" if isinstance(exc, TimeoutError) else _describe(exc)
                 self.close(reason)
-                return f"DOWN\tworker {self.name} lost: {reason}\n"
+                raise TargetDown(f"worker {self.name} lost: {reason}") from exc
             self._last = time.monotonic()
             return reply
 
