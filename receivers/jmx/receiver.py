@@ -11,6 +11,7 @@ import abc
 import asyncio
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -88,11 +89,10 @@ class JmxReceiver(ScraperReceiver, Generic[ReaderT]):
     async def _read(self, target: Target[ReaderT], query: str) -> str:
         """The gateway's reply to `query`; TargetDown when the target cannot be read now."""
 
-    def _target(self, name: str, gateway: ReaderT, **resource: str | int) -> Target[ReaderT]:
-        # The resource holds what is configured plus the target's identity, no SDK defaults.
-        return Target(
-            name, gateway, MetricBuilder(self.rules), Resource({**self.config.resource_attributes, **resource})
-        )
+    def _target(self, name: str, gateway: ReaderT, identity: Mapping[str, str | int]) -> Target[ReaderT]:
+        """A new target; its resource is what is configured plus the target's identity, no SDK defaults."""
+        resource = Resource({**self.config.resource_attributes, **identity})
+        return Target(name, gateway, MetricBuilder(self.rules), resource)
 
     @property
     def _scrape_timeout(self) -> float:
@@ -215,6 +215,7 @@ class ConnectingReceiver(JmxReceiver[Reader]):
         return await self.slots.run(target.name, target.gateway.scrape, query)
 
     async def _stop_readers(self, targets: list[Target[Reader]]) -> None:
+        """Shutdown: scraping first, then every target's reader (its gateway JVM slot, its py4j client)."""
         await self.stop_scraping()
         await asyncio.gather(*(self.slots.call(t.gateway.stop) for t in targets), return_exceptions=True)
         self.slots.shutdown()
@@ -227,7 +228,7 @@ class SingleTargetReceiver(ConnectingReceiver):
         super().__init__(*args, **kwargs)
         config = self.config
         endpoint = parse_entry(config.endpoint, "rmi")
-        self.target = self._target(config.endpoint, self._connect(endpoint), **config.target_identity())
+        self.target = self._target(config.endpoint, self._connect(endpoint), config.target_identity())
 
     @property
     def gateway(self) -> Reader:
@@ -275,7 +276,7 @@ class EndpointsReceiver(ConnectingReceiver):
                 self.targets[endpoint] = self._target(
                     str(endpoint),
                     self._connect(endpoint),
-                    **{"server.address": endpoint.host, "server.port": endpoint.port},
+                    {"server.address": endpoint.host, "server.port": endpoint.port},
                 )
         return [self.targets[e] for e in endpoints]
 
@@ -316,7 +317,7 @@ class ListenReceiver(JmxReceiver[DialedGateway]):
             if key in self.targets:
                 self.targets[key].gateway = worker
             else:
-                self.targets[key] = self._target(worker.name, worker, **worker.resource)
+                self.targets[key] = self._target(worker.name, worker, worker.resource)
         return list(self.targets.values())
 
     async def _read(self, target: Target[DialedGateway], query: str) -> str:
