@@ -7,7 +7,7 @@ from pydantic import Field
 
 from collector.component import ConfigModel, Exporter
 from common.aws.cardinality import SERIES_EXPIRATION_S
-from processors.cumulativetodelta.tracker import DeltaTracker, InitialValue
+from common.delta import DeltaTracker, InitialValue
 
 
 class DeltaConfig(ConfigModel):

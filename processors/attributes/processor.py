@@ -5,9 +5,9 @@ from pydantic import Field
 
 from collector.component import ConfigModel, Factory, Kind, SimpleProcessor, Stability
 from collector.metrics import map_scoped_metrics
-from processors.attributes.actions import AttributeAction
-from processors.matching import MatchProperties, Selection
-from processors.points import edit_attributes
+from common.actions.attributes import AttributeAction
+from common.matching import MatchProperties, Selection
+from common.points import edit_attributes
 
 
 class AttributesConfig(ConfigModel):

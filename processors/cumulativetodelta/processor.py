@@ -8,8 +8,8 @@ from pydantic import Field
 
 from collector.component import ConfigModel, Factory, Kind, Processor, Stability
 from collector.configtypes import Duration, Refused
-from processors.cumulativetodelta.tracker import DeltaTracker
-from processors.matching import MetricsSelector, Selection
+from common.delta import DeltaTracker
+from common.matching import MetricsSelector, Selection
 
 
 class CumulativeToDeltaConfig(ConfigModel):
@@ -42,7 +42,7 @@ class CumulativeToDeltaConfig(ConfigModel):
 
 
 class CumulativeToDeltaProcessor(Processor):
-    """Stateful: remembers the last value of every cumulative series (see tracker.py for the rules)."""
+    """Stateful: remembers the last value of every cumulative series (see common/delta.py for the rules)."""
 
     config: CumulativeToDeltaConfig
 

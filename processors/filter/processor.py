@@ -8,8 +8,8 @@ from pydantic import Field
 from collector.component import ConfigModel, Factory, Kind, SimpleProcessor, Stability
 from collector.configtypes import Refused
 from collector.metrics import count_points, map_scoped_metrics
-from processors.matching import MatchProperties, Selection
-from processors.points import keep_points
+from common.matching import MatchProperties, Selection
+from common.points import keep_points
 
 _OTTL = "OTTL conditions are not supported: use include/exclude with match_type strict or regexp"
 _METRICS_ONLY = "this collector runs metrics pipelines only"

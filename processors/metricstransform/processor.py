@@ -9,11 +9,11 @@ from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, mo
 from collector.component import ConfigModel, Factory, Kind, SimpleProcessor, Stability
 from collector.configtypes import Refused
 from collector.metrics import iter_metrics, map_metrics, merge
-from processors.attributes.actions import AttributeAction, rename_edit, value_map_edit
-from processors.matching import NamePattern, NameRule, check_new_name
-from processors.points import edit_attributes, keep_points
-from processors.rename.renaming import RenameGuard, Renamer
-from processors.rescale.scaling import Scaler
+from common.actions.attributes import AttributeAction, rename_edit, value_map_edit
+from common.actions.rename import RenameGuard, Renamer
+from common.actions.rescale import Scaler
+from common.matching import NamePattern, NameRule, check_new_name
+from common.points import edit_attributes, keep_points
 
 MetricEdit = Callable[[Metric], Metric]
 

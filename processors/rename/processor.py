@@ -5,8 +5,8 @@ from pydantic import Field, field_validator
 
 from collector.component import ConfigModel, Factory, Kind, SimpleProcessor, Stability
 from collector.metrics import iter_metrics, map_metrics
-from processors.matching import NameRule, check_new_name
-from processors.rename.renaming import RenameGuard, Renamer
+from common.actions.rename import RenameGuard, Renamer
+from common.matching import NameRule, check_new_name
 
 
 class RenameRule(NameRule):

@@ -8,9 +8,9 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from collector.component import ConfigModel, Factory, Kind, SimpleProcessor, Stability
 from collector.metrics import map_metrics
-from processors.matching import NamePattern, NameRule
-from processors.rescale.scaling import Scaler
-from processors.rescale.units import conversion
+from common.actions.rescale import Scaler
+from common.actions.units import conversion
+from common.matching import NamePattern, NameRule
 
 
 class RescaleRule(NameRule):
