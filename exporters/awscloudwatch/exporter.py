@@ -4,14 +4,14 @@ from typing import Any
 
 from opentelemetry.sdk.metrics.export import MetricsData
 
-from collector.component import CreateSettings, Factory, Kind, Stability
+from collector.component import CreateSettings
 from collector.executors import OwnedExecutor
+from common.aws.cardinality import SeriesGuard
+from common.aws.client import call, make_client
+from common.aws.delta import DeltaExporter
+from common.aws.resumable import ResumablePlans
 from exporters.awscloudwatch.config import AwsCloudWatchConfig
 from exporters.awscloudwatch.datums import Datum, DatumBuilder, plan_requests
-from exporters.awscommon.cardinality import SeriesGuard
-from exporters.awscommon.client import call, make_client
-from exporters.awscommon.delta import DeltaExporter
-from exporters.awscommon.resumable import ResumablePlans
 
 
 class AwsCloudWatchExporter(DeltaExporter[AwsCloudWatchConfig]):
@@ -41,13 +41,3 @@ class AwsCloudWatchExporter(DeltaExporter[AwsCloudWatchConfig]):
 
     async def shutdown(self) -> None:
         self._threads.shutdown()
-
-
-factory = Factory(
-    type="awscloudwatch",
-    kind=Kind.EXPORTER,
-    config_model=AwsCloudWatchConfig,
-    create=AwsCloudWatchExporter,
-    stability=Stability.ALPHA,
-    description="CloudWatch metrics through PutMetricData (the reference sample's API).",
-)

@@ -6,11 +6,11 @@ from typing import IO
 
 from opentelemetry.sdk.metrics.export import MetricsData
 
-from collector.component import CreateSettings, Factory, Kind, Stability
+from collector.component import CreateSettings
 from collector.executors import OwnedExecutor
-from exporters.awscommon.client import make_client
-from exporters.awscommon.delta import DeltaExporter
-from exporters.awscommon.resumable import ResumablePlans
+from common.aws.client import make_client
+from common.aws.delta import DeltaExporter
+from common.aws.resumable import ResumablePlans
 from exporters.awsemf.config import AwsEmfConfig
 from exporters.awsemf.encoder import encoder_for
 from exporters.awsemf.logs import LogsSender, PutLogEventsRequest, plan_requests
@@ -64,13 +64,3 @@ class AwsEmfExporter(DeltaExporter[AwsEmfConfig]):
             await self._threads.run(self._file.close)
         self._file = None
         self._threads.shutdown()
-
-
-factory = Factory(
-    type="awsemf",
-    kind=Kind.EXPORTER,
-    config_model=AwsEmfConfig,
-    create=AwsEmfExporter,
-    stability=Stability.ALPHA,
-    description="CloudWatch Embedded Metric Format to CloudWatch Logs (PutLogEvents), stdout or a file.",
-)

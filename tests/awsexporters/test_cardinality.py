@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from common.aws.cardinality import SeriesGuard
 from exporters.awscloudwatch import factory as cloudwatch_factory
-from exporters.awscommon.cardinality import SeriesGuard
 from exporters.awsemf import factory as emf_factory
 from tests.awsexporters.conftest import MotoServer
 from tests.awsexporters.data import batch, dropped, gauge, make_exporter
