@@ -4,7 +4,7 @@ in test_keys_take_effect.py)."""
 from __future__ import annotations
 
 from common.matching import MatchProperties
-from exporters.otlp.exporter import OTLPGrpcConfig
+from exporters.otlp.config import OTLPGrpcConfig
 from receivers.otlp.config import GRPCConfig
 
 
