@@ -20,13 +20,14 @@ from pydantic import Field
 from collector.component import (
     ConfigModel,
     Exporter,
+    ExporterFactory,
     Factory,
     Kind,
     PermanentError,
     Receiver,
     SimpleProcessor,
 )
-from collector.exporterhelper import SendingConfig
+from collector.exporterhelper import SendingConfig, sending_from_config
 from collector.metrics import map_metrics
 from collector.registry import Registry
 from extensions.health_check import factory as health_check_factory
@@ -114,6 +115,6 @@ def registry() -> Registry:
     r = Registry()
     r.add(Factory("push", Kind.RECEIVER, PushConfig, PushReceiver))
     r.add(Factory("suffix", Kind.PROCESSOR, SuffixConfig, SuffixProcessor))
-    r.add(Factory("record", Kind.EXPORTER, RecordConfig, RecordExporter))
+    r.add(ExporterFactory("record", RecordConfig, RecordExporter, sending=sending_from_config))
     r.add(health_check_factory)
     return r
