@@ -225,13 +225,13 @@ class StorageExtension(Extension[ConfigT]):
         """The directory that one client (e.g. an exporter's queue) keeps its files in."""
 
 
-@runtime_checkable
-class MemoryGate(Protocol):
+class MemoryGate(abc.ABC):
     """Declared by a processor that bounds memory (`memory_limiter`), and by the receiver output in front
     of it: asked before a request is read or decoded, so a receiver never holds memory the limiter would
     refuse. `reserve` raises (a retryable refusal) when `nbytes` more would pass the limit; the returned
     reservation must be released when the decoded batch has been handed on."""
 
+    @abc.abstractmethod
     def reserve(self, nbytes: int) -> Reservation: ...
 
 

@@ -109,7 +109,7 @@ class TLSServerConfig(_RefusedTLSKeys):
 
     def grpc_credentials(self) -> grpc.ServerCredentials:
         """gRPC servers take no version bounds: gRPC itself requires TLS 1.2 or newer."""
-        import grpc  # heavy: loaded only when a gRPC server starts, not by every config that has TLS keys
+        import grpc  # local import: heavy, loaded only when a gRPC server starts, not by every TLS config
 
         if self.ca_file:
             Path(self.ca_file).read_bytes()  # checked at start, as for HTTP servers

@@ -80,5 +80,4 @@ class Refused:
 
 def is_refused(field: FieldInfo) -> bool:
     """Whether a model field is a `Refused` key (left out of "allowed keys" lists)."""
-    # TRANSITION (contracts lane): `key: Refused("why") = None`, the old spelling, makes it the annotation
-    return isinstance(field.annotation, Refused) or any(isinstance(item, Refused) for item in field.metadata)
+    return any(isinstance(item, Refused) for item in field.metadata)

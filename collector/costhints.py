@@ -7,7 +7,7 @@ The core names no component; it asks the config models that declare the cost hoo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 
 from pydantic import BaseModel
 
@@ -20,24 +20,11 @@ def _config(config: CollectorConfig, kind: Kind, component_id: str) -> BaseModel
 
 
 def _known_names(model: BaseModel) -> Collection[str] | None:
-    if isinstance(model, KnowsMetricNames):
-        return model.known_metric_names()
-    legacy: Callable[[], Collection[str] | None] | None = getattr(model, "known_metric_names", None)  # TRANSITION
-    return legacy() if legacy else None
+    return model.known_metric_names() if isinstance(model, KnowsMetricNames) else None
 
 
 def _mapped_names(model: BaseModel, names: frozenset[str]) -> frozenset[str] | None:
-    if isinstance(model, MapsMetricNames):
-        return model.map_metric_names(names)
-    legacy: Callable[[frozenset[str]], frozenset[str] | None] | None = getattr(model, "map_metric_names", None)
-    return legacy(names) if legacy else names  # TRANSITION
-
-
-def _cost_hook(model: BaseModel) -> Callable[[frozenset[str] | None], str | None] | None:
-    if isinstance(model, DescribesCost):
-        return model.describe_cost
-    legacy: Callable[[frozenset[str] | None], str | None] | None = getattr(model, "describe_cost", None)
-    return legacy  # TRANSITION
+    return model.map_metric_names(names) if isinstance(model, MapsMetricNames) else names
 
 
 def delivered_metric_names(config: CollectorConfig, exporter_id: str) -> frozenset[str] | None:
@@ -66,8 +53,10 @@ def cost_lines(config: CollectorConfig) -> list[str]:
     used = {e for pipeline in config.service.pipelines.values() for e in pipeline.exporters}
     lines = []
     for exporter_id in sorted(used):
-        describe = _cost_hook(_config(config, Kind.EXPORTER, exporter_id))
-        text = describe(delivered_metric_names(config, exporter_id)) if describe else None
+        model = _config(config, Kind.EXPORTER, exporter_id)
+        if not isinstance(model, DescribesCost):
+            continue
+        text = model.describe_cost(delivered_metric_names(config, exporter_id))
         if text:
             lines.append(f"{exporter_id}: {text}")
     return lines

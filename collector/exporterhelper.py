@@ -20,9 +20,8 @@ import asyncio
 import contextlib
 import random
 import time
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any, Literal, Protocol, runtime_checkable
+from collections.abc import Callable, Iterator
+from typing import Any, Literal, Protocol
 
 from opentelemetry.sdk.metrics.export import MetricsData
 from pydantic import BaseModel, Field
@@ -101,30 +100,21 @@ def sending_from_config(config: SendingConfig) -> SendingConfig:
     return config
 
 
+def fixed_sending(sending: SendingConfig) -> Callable[[object], SendingConfig]:
+    """`ExporterFactory.sending` of an exporter whose sending is its own choice, not the users'."""
+    return lambda _config: sending
+
+
 def sending_of(factory: Factory[Any], config: BaseModel) -> SendingConfig:
     """The sending behaviour `factory` chose for the exporter it makes from `config`."""
-    if isinstance(factory, ExporterFactory):
-        return factory.sending(config) if factory.sending is not None else SendingConfig()
-    # TRANSITION (contracts lane): until every built-in declares ExporterFactory(sending=...)
-    if isinstance(config, SendingConfig):
-        return config
-    legacy: SendingConfig = getattr(factory.create, "default_sending", SendingConfig())
-    return legacy
-
-
-@runtime_checkable
-class _LegacyStorage(Protocol):  # TRANSITION (contracts lane): until file_storage subclasses StorageExtension
-    permissions: int
-    fsync: bool
-
-    def client_directory(self, kind: str, component_id: str, signal: str = "metrics") -> Path: ...
+    if isinstance(factory, ExporterFactory) and factory.sending is not None:
+        return factory.sending(config)
+    return SendingConfig()
 
 
 def _retry_after(exc: Exception) -> float:
     """The least wait before the next try that the failure asks for (0: none)."""
-    if isinstance(exc, TransientError):
-        return exc.retry_after or 0.0
-    return float(getattr(exc, "retry_after", 0) or 0)  # TRANSITION (contracts lane): until RetryableExportError
+    return (exc.retry_after or 0.0) if isinstance(exc, TransientError) else 0.0
 
 
 class BatchQueue(Protocol):
@@ -230,7 +220,7 @@ class QueuedSender:
 
     async def _open_file_queue(self, host: Host, queue_config: QueueConfig) -> FileQueue:
         storage = host.extension(queue_config.storage or "")
-        if not isinstance(storage, StorageExtension | _LegacyStorage):
+        if not isinstance(storage, StorageExtension):
             raise ComponentError(f"sending_queue.storage: extension {queue_config.storage!r} is not a file_storage")
         errors = self.telemetry.exporter_storage_errors
         queue = FileQueue(

@@ -87,7 +87,7 @@ class _Reservations:
         self.held = []
 
 
-class ObservedReceiverOutput:
+class ObservedReceiverOutput(MemoryGate):
     """Where data enters the pipelines: drops metrics with names no exporter can write
     (`collector.validity`, counted in `collector_dropped_metric_points{component=<receiver>}`), shows the rest
     to the extensions that observe receiver output (status pages), then counts what the receiver pushes:

@@ -10,7 +10,6 @@ from prometheus_client.openmetrics.exposition import CONTENT_TYPE_LATEST as OPEN
 
 from collector.component import ComponentError, CreateSettings, Exporter, Host
 from collector.executors import OwnedExecutor
-from collector.exporterhelper import QueueConfig, SendingConfig
 from collector.httpserver import start_site
 from exporters.prometheus.accumulator import Accumulator
 from exporters.prometheus.config import PrometheusConfig
@@ -23,8 +22,6 @@ class PrometheusExporter(Exporter[PrometheusConfig]):
 
     `export` only updates memory, so it needs no retry and no queue in front of it.
     """
-
-    default_sending = SendingConfig(sending_queue=QueueConfig(enabled=False))
 
     def __init__(self, settings: CreateSettings, config: PrometheusConfig) -> None:
         super().__init__(settings, config)

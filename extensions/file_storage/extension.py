@@ -5,12 +5,12 @@ import os
 import re
 from pathlib import Path
 
-from collector.component import ComponentError, CreateSettings, Extension
+from collector.component import ComponentError, CreateSettings, StorageExtension
 from collector.executors import OwnedExecutor
 from extensions.file_storage.config import FileStorageConfig
 
 
-class FileStorage(Extension[FileStorageConfig]):
+class FileStorage(StorageExtension[FileStorageConfig]):
     """Hands each client (e.g. an exporter's sending queue) its own sub-directory.
 
     Unlike the Collector's bbolt files, every client gets a directory of plain files, one per stored

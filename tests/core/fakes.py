@@ -22,13 +22,14 @@ from collector.component import (
     Consumer,
     CreateSettings,
     Exporter,
+    ExporterFactory,
     Factory,
     Kind,
     PermanentError,
     Receiver,
     SimpleProcessor,
 )
-from collector.exporterhelper import SendingConfig
+from collector.exporterhelper import SendingConfig, sending_from_config
 from collector.metrics import map_metrics
 from collector.registry import Registry
 from extensions.health_check import factory as health_check_factory
@@ -116,6 +117,6 @@ def registry() -> Registry:
     r = Registry()
     r.add(Factory("push", Kind.RECEIVER, PushConfig, PushReceiver))
     r.add(Factory("suffix", Kind.PROCESSOR, SuffixConfig, SuffixProcessor))
-    r.add(Factory("record", Kind.EXPORTER, RecordConfig, RecordExporter))
+    r.add(ExporterFactory("record", RecordConfig, RecordExporter, sending=sending_from_config))
     r.add(health_check_factory)
     return r
