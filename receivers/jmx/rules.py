@@ -396,8 +396,10 @@ class MetricBuilder:
             if mapping.factor:
                 value *= mapping.factor
             start = 0 if mapping.type == "gauge" else self._start(series, mapping.type == "counter", value, now)
-            # positional: a frozen dataclass's keyword init costs a third more, per point
-            self._add(metrics, mapping, NumberDataPoint(dict(attributes), start, now, value))
+            # The plan's attributes dict itself, scrape after scrape: points are never changed in place in the
+            # pipeline (processors build new ones), and one dict less per point is less for the GC to scan.
+            # Positional: a frozen dataclass's keyword init costs a third more.
+            self._add(metrics, mapping, NumberDataPoint(attributes, start, now, value))
 
     @staticmethod
     def _add(metrics: dict[str, _MetricPoints], mapping: CompiledMapping, point: NumberDataPoint) -> None:
