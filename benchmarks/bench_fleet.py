@@ -24,7 +24,7 @@ from tests.support import free_port, own_metric, run_collector, wait_for, write_
 SIZES_FULL = (10, 50, 200)
 NAMED = 50  # the size of the named figures, in --quick too
 INTERVAL_S = 2.0
-WARM_SCRAPES = 3
+WARM_SCRAPES = 6  # the gateway JVM's JIT compiles its read path over the first ~10 s of scrapes
 FIGURES = (
     *(f"fleet_{size}_{what}" for size in SIZES_FULL for what in ("rss_mib", "rss_per_target_mib", "scrape_ms")),
     "fleet_cpu_ms_per_target_scrape",
