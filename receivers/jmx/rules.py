@@ -454,12 +454,9 @@ class MetricBuilder:
     def _metric(entry: _MetricPoints) -> Metric:
         mapping = entry.mapping
         data: Gauge | Sum
+        # Positional, as the points: one Metric and one Gauge/Sum per metric per target per scrape.
         if mapping.type == "gauge":
-            data = Gauge(data_points=entry.points)
+            data = Gauge(entry.points)
         else:
-            data = Sum(
-                data_points=entry.points,
-                aggregation_temporality=AggregationTemporality.CUMULATIVE,
-                is_monotonic=mapping.type == "counter",
-            )
-        return Metric(name=mapping.metric, description=mapping.desc, unit=mapping.unit, data=data)
+            data = Sum(entry.points, AggregationTemporality.CUMULATIVE, mapping.type == "counter")
+        return Metric(mapping.metric, mapping.desc, mapping.unit, data)
