@@ -29,7 +29,6 @@ SUFFIXES = {
 # Names and label sets translated and kept, so that each is worked out once, not once per point (a scrape
 # repeats them); both caches start over when they hold this many.
 CACHE_LIMIT = 65536
-_UNKNOWN = object()
 
 
 def job_and_instance(resource: dict[str, Any]) -> dict[str, str]:
@@ -78,10 +77,9 @@ class Translator:
     def name(self, otlp_name: str, unit: str, kind: str) -> Name | None:
         """None when the name has nothing Prometheus can write (e.g. only punctuation)."""
         key = (otlp_name, unit, kind)
-        found = self._names.get(key, _UNKNOWN)
-        if found is _UNKNOWN:
-            found = _remember(self._names, key, self._name(otlp_name, unit, kind))
-        return found  # type: ignore[return-value]  # a Name or None, the sentinel was replaced
+        if key not in self._names:
+            _remember(self._names, key, self._name(otlp_name, unit, kind))
+        return self._names[key]
 
     def _name(self, otlp_name: str, unit: str, kind: str) -> Name | None:
         config = self.config
@@ -111,14 +109,13 @@ class Translator:
             kind,
         )
         try:
-            found = self._labels.get(key, _UNKNOWN)
+            if key in self._labels:
+                return self._labels[key]
         except TypeError:  # a sequence among the values: not hashable, so translated every time
             return self._translate_labels(resource, scope_name, scope_version, attributes, kind)
-        if found is _UNKNOWN:
-            found = _remember(
-                self._labels, key, self._translate_labels(resource, scope_name, scope_version, attributes, kind)
-            )
-        return found  # type: ignore[return-value]  # labels or None, the sentinel was replaced
+        translated = self._translate_labels(resource, scope_name, scope_version, attributes, kind)
+        _remember(self._labels, key, translated)
+        return translated
 
     def _translate_labels(
         self, resource: dict[str, Any], scope_name: str, scope_version: str, attributes: Any, kind: str
@@ -137,11 +134,10 @@ class Translator:
         return result if all(_writable(key, value) for key, value in result.items()) else None
 
 
-def _remember(cache: dict[Any, Any], key: object, value: Any) -> Any:
+def _remember(cache: dict[Any, Any], key: object, value: object) -> None:
     if len(cache) >= CACHE_LIMIT:
         cache.clear()
     cache[key] = value
-    return value
 
 
 def _writable(key: str, value: str) -> bool:
