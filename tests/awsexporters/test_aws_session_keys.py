@@ -21,8 +21,8 @@ import pytest
 from botocore.config import Config
 
 from collector.component import ComponentError, PermanentError
+from common.aws.client import AwsConfig, make_client
 from exporters.awscloudwatch import factory as cloudwatch_factory
-from exporters.awscommon.client import AwsConfig, make_client
 from exporters.awsemf import factory
 from tests.awsexporters.conftest import DUMMY_KEY_ID, DUMMY_SECRET, REGION, MotoServer
 from tests.awsexporters.data import batch, gauge, make_exporter

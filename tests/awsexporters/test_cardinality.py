@@ -9,8 +9,8 @@ import uuid
 
 import pytest
 
+from common.aws.cardinality import SeriesGuard
 from exporters.awscloudwatch import factory as cloudwatch_factory
-from exporters.awscommon.cardinality import SeriesGuard
 from exporters.awsemf import factory as emf_factory
 from tests.awsexporters.conftest import MotoServer
 from tests.awsexporters.data import batch, dropped, gauge, make_exporter

@@ -19,7 +19,8 @@ from collector.component import ComponentID, CreateSettings, Exporter, Kind, Per
 from collector.exporterhelper import QueueConfig, QueuedSender, RetryConfig, SendingConfig
 from collector.logs import component_logger
 from collector.telemetry import Telemetry
-from extensions.file_storage import FileStorage, FileStorageConfig
+from extensions.file_storage import FileStorageConfig
+from extensions.file_storage.extension import FileStorage
 
 
 def batch(value: int) -> MetricsData:

@@ -14,7 +14,8 @@ import pytest
 
 from collector.component import ComponentID, CreateSettings, Kind
 from collector.telemetry import Telemetry
-from receivers.jmx import JmxConfig, JmxReceiver
+from receivers.jmx import JmxConfig
+from receivers.jmx.factory import create_receiver
 from tests.jmx import injvm, testbed
 from tests.support import free_port, wait_for
 
@@ -97,15 +98,17 @@ class CollectingConsumer:
         self.batches.append(data)
 
 
-def make_receiver(config: dict[str, Any], telemetry: Telemetry | None = None) -> JmxReceiver:
-    """An in-process receiver (to look at its telemetry and state); the target and gateway JVMs are real."""
+def make_receiver(config: dict[str, Any], telemetry: Telemetry | None = None) -> Any:
+    """An in-process receiver of the config's mode, as the factory makes it (a SingleTargetReceiver,
+    EndpointsReceiver or ListenReceiver: to look at its telemetry and state); the target and gateway JVMs
+    are real."""
     settings = CreateSettings(
         ComponentID("jmx", "test"),
         Kind.RECEIVER,
         telemetry or Telemetry(),
         logging.LoggerAdapter(logging.getLogger("receivers.jmx.test"), {}),
     )
-    return JmxReceiver(settings, JmxConfig.model_validate(config), CollectingConsumer())
+    return create_receiver(settings, JmxConfig.model_validate(config), CollectingConsumer())
 
 
 async def scrape_points(config: dict[str, Any]) -> dict[str, list[tuple[Any, Any]]]:

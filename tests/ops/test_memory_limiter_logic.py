@@ -11,7 +11,7 @@ import logging
 import pytest
 from pydantic import ValidationError
 
-from processors.memory_limiter import MemoryLimiterConfig, MemoryLimiterProcessor, MemoryLimitExceeded, factory
+from processors.memory_limiter import MemoryLimiterConfig, factory
 from processors.memory_limiter.limits import (
     MIB,
     Pressure,
@@ -21,6 +21,7 @@ from processors.memory_limiter.limits import (
     percentage_limits,
     physical_memory_bytes,
 )
+from processors.memory_limiter.processor import MemoryLimiterProcessor, MemoryLimitExceeded
 from tests.core.fakes import batch
 from tests.processors.harness import build
 

@@ -12,8 +12,8 @@ from opentelemetry.sdk.metrics.export import MetricsData
 
 from collector.component import PermanentError
 from collector.otlpjson import to_request
+from common.otlp import RetryableExportError
 from exporters.otlp import factory
-from exporters.otlpcommon import RetryableExportError
 from tests.otlpexporters.capture import Reply, Script, partial_success, start_grpc_server
 from tests.otlpexporters.conftest import (
     FAST_RETRY,

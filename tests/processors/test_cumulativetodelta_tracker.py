@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from opentelemetry.sdk.metrics.export import AggregationTemporality, Metric, Sum
 from opentelemetry.sdk.resources import Resource
 
-from processors.cumulativetodelta.tracker import DeltaTracker
+from common.delta import DeltaTracker
 from tests.processors.data import (
     batch,
     cumulative_sum,

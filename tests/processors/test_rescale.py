@@ -10,9 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from common.actions.rescale import Scaler
+from common.actions.units import conversion
 from processors.rescale import RescaleConfig, factory
-from processors.rescale.scaling import Scaler
-from processors.rescale.units import conversion
 from tests.processors.data import (
     batch,
     cumulative_sum,
