@@ -375,7 +375,8 @@ class NopHost:
         try:
             return self.extensions[component_id]
         except KeyError:
-            raise ComponentError(f"extension {component_id!r} is not running (NopHost has {list(self.extensions)})")
+            known = list(self.extensions)
+            raise ComponentError(f"extension {component_id!r} is not running (NopHost has {known})") from None
 
     def report_status(self, component_id: str, status: str, detail: str = "") -> None:
         self.reports.append(StatusReport(component_id, status, detail))
