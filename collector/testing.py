@@ -74,6 +74,7 @@ __all__ = [
     "create",
     "create_settings",
     "data_points",
+    "dropped_points",
     "every_kind",
     "exponential_histogram",
     "exponential_histogram_point",
@@ -321,6 +322,11 @@ def every_kind() -> MetricsData:
 
 # ---------------------------------------------------------------------------------------------------
 # Components
+
+
+def dropped_points(component: Component, reason: str) -> float:
+    """The points `component` dropped for `reason` (`collector_dropped_metric_points`), as its telemetry counts."""
+    return component.settings.telemetry.value("collector_dropped_metric_points", component=component.id, reason=reason)
 
 
 class RecordingConsumer:

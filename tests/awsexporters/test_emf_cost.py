@@ -17,9 +17,9 @@ from collector.config import expand_env, load
 from collector.logs import component_logger
 from collector.registry import Registry
 from collector.telemetry import Telemetry
+from collector.testing import START_NS, create, metrics_data
 from exporters.awsemf import factory
 from exporters.awsemf.cost import custom_metrics
-from tests.awsexporters.data import START, batch, make_exporter
 from tests.awsexporters.emf_rules import check_document
 
 REPO = Path(__file__).resolve().parents[2]
@@ -99,7 +99,7 @@ def scrape(step: int, t: int):
         return Metric(name, "", unit, Gauge([NumberDataPoint({**LABELS, **extra}, 0, t, value)]))
 
     def c(name: str, value: int, unit: str, points: list[dict[str, str]] | None = None) -> Metric:
-        pts = [NumberDataPoint({**LABELS, **p}, START, t, value) for p in points or [{}]]
+        pts = [NumberDataPoint({**LABELS, **p}, START_NS, t, value) for p in points or [{}]]
         return Metric(name, "", unit, Sum(pts, AggregationTemporality.CUMULATIVE, True))
 
     tables = [{"table": f"inventory.table_{i:02d}"} for i in range(TABLES)]
@@ -119,7 +119,7 @@ def scrape(step: int, t: int):
         g("debezium.schema_history.Status", 1 if state == "running" else 0, "1", state=state)
         for state in ("running", "recovering", "stopped", "unknown")
     ]
-    return batch(metrics)
+    return metrics_data(*metrics)
 
 
 def curated_config() -> dict:
@@ -153,13 +153,13 @@ async def through_shipped_processors(data):
 
 async def steady_state_lines(capsys, **overrides: object) -> list[str]:
     """The EMF lines of one steady-state scrape through the shipped pipeline (with exporter overrides)."""
-    exporter = make_exporter(factory, {**curated_config(), **overrides})
+    exporter = create(factory, {**curated_config(), **overrides})
     await exporter.start(None)
     capsys.readouterr()
     minute = 60 * 10**9
     for step in (0, 1):  # the first scrape primes the delta tracker; the second is steady state
         capsys.readouterr()
-        data = await through_shipped_processors(scrape(step, START + (step + 1) * minute))
+        data = await through_shipped_processors(scrape(step, START_NS + (step + 1) * minute))
         await exporter.export(exporter.prepare(data))
     return capsys.readouterr().out.splitlines()
 
