@@ -21,7 +21,7 @@ from opentelemetry.sdk.metrics.export import (
 )
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_openmetrics
 
-from tests.otlpreceiver.samples import wrap
+from collector.testing import metrics_data
 from tests.support import free_port, read_points, run_collector, wait_for, wait_listening, write_config
 from tests.tlscerts import make_cert, make_key, write_pem
 
@@ -34,7 +34,7 @@ def batch(step: int):
     t0 = T0
     end = t0 + (step + 1) * 60 * S
     counts = (step + 1, step + 1)
-    return wrap(
+    return metrics_data(
         Metric("kafka.requests", "", "1", Sum([NumberDataPoint({}, t0, end, 10 * (step + 1))], CUMULATIVE, True)),
         Metric(
             "kafka.latency",
@@ -272,7 +272,7 @@ def test_otlp_json_has_hex_ids():
     from exporters.otlphttp.exporter import otlp_json
 
     exemplar = Exemplar({}, 1.0, 5, span_id=0xAB, trace_id=0xCD)
-    data = wrap(Metric("m", "", "", Sum([NumberDataPoint({}, 1, 2, 3, [exemplar])], CUMULATIVE, True)))
+    data = metrics_data(Metric("m", "", "", Sum([NumberDataPoint({}, 1, 2, 3, [exemplar])], CUMULATIVE, True)))
     body = json.loads(otlp_json(to_request(data)))
     (exemplar_json,) = body["resourceMetrics"][0]["scopeMetrics"][0]["metrics"][0]["sum"]["dataPoints"][0]["exemplars"]
     assert exemplar_json["traceId"] == f"{0xCD:032x}" and exemplar_json["spanId"] == f"{0xAB:016x}"

@@ -8,7 +8,8 @@ import urllib.request
 
 from collector.config import validate
 from collector.pipeline import Service
-from tests.core.fakes import PushReceiver, RecordExporter, batch, registry
+from collector.testing import gauge, metrics_data
+from tests.core.fakes import PushReceiver, RecordExporter, registry
 from tests.support import free_port, read_points, run_collector, wait_for, write_config
 
 
@@ -43,7 +44,7 @@ async def test_health_is_503_while_starting_200_running_503_stopping():
 
     PushReceiver.release.set()
     await starting
-    await PushReceiver.instances[0].push(batch("x"))
+    await PushReceiver.instances[0].push(metrics_data(gauge("x", 1)))
     exporter = RecordExporter.instances["record"]
     while not exporter.received:
         await asyncio.sleep(0.01)

@@ -12,26 +12,13 @@ from opentelemetry.sdk.metrics.export import MetricsData
 
 from collector.component import PermanentError
 from collector.otlpjson import to_request
+from collector.testing import create, gauge, metrics_data
 from exporters.otlp import factory
 from exporters.otlpcommon import RetryableExportError
 from tests.otlpexporters.capture import Reply, Script, partial_success, start_grpc_server
-from tests.otlpexporters.conftest import (
-    FAST_RETRY,
-    batch,
-    counter,
-    create,
-    export_directly,
-    gauge,
-    partial_success_logged_and_counted,
-    running,
-)
+from tests.otlpexporters.conftest import DATA, FAST_RETRY, export_directly, partial_success_logged_and_counted, running
 from tests.otlpexporters.victoria import free_port
 from tests.support import run_collector, wait_for, write_config
-
-DATA = batch(
-    gauge("MilliSecondsBehindSource", 250.0, {"server": "inventory"}, unit="ms"),
-    counter("TotalNumberOfEventsSeen", 42, {"server": "inventory"}),
-)
 
 
 async def _wait(condition, message: str, timeout: float = 15) -> None:
@@ -170,7 +157,9 @@ async def test_compression_on_the_wire(grpc_server, compression):
     proxy = ByteCountingProxy(await grpc_server(script))
     port = await proxy.start()
     # 500 near-identical points: gzip shrinks them several times over
-    data = batch(*(gauge("jvm.memory.used", 1024.0, {"pool": "G1 Eden Space", "n": str(i % 5)}) for i in range(500)))
+    data = metrics_data(
+        *(gauge("jvm.memory.used", 1024.0, attributes={"pool": "G1 Eden Space", "n": str(i % 5)}) for i in range(500))
+    )
     raw_size = to_request(data).ByteSize()
     try:
         await export_directly(factory, _plain(port, compression=compression), data)
@@ -270,8 +259,8 @@ async def test_collector_ships_to_a_grpc_receiver(grpc_server, tmp_path, example
 async def test_batches_with_equal_resources_arrive_whole(grpc_server):
     """Two receivers' batches merged downstream carry the same resource twice; the SDK encoder alone
     would keep only the last one's metrics."""
-    first = batch(gauge("from_first_receiver", 1))
-    second = batch(gauge("from_second_receiver", 2))
+    first = metrics_data(gauge("from_first_receiver", 1))
+    second = metrics_data(gauge("from_second_receiver", 2))
     combined = MetricsData([*first.resource_metrics, *second.resource_metrics])
     script = Script()
     await export_directly(factory, _plain(await grpc_server(script)), combined)

@@ -17,12 +17,13 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 )
 
 from collector.component import Kind, PermanentError
+from collector.metrics import count_points
 from collector.otlpjson import to_request
 from collector.pipeline import ObservedReceiverOutput
 from collector.telemetry import Telemetry
+from collector.testing import create_settings, every_kind
 from receivers.otlp import OTLPReceiverConfig, factory
 from tests.otlpreceiver.conftest import free_port
-from tests.otlpreceiver.samples import create_settings, every_kind, point_count
 from tests.support import read_points
 
 METHOD = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export"
@@ -98,7 +99,7 @@ def test_bad_requests_never_reach_the_pipeline_and_good_ones_still_do(otlp_colle
     from tests.support import wait_for
 
     wait_for(lambda: read_points(otlp_collector.out), 20, "the good batch written")
-    assert len(read_points(otlp_collector.out)) == point_count(every_kind())
+    assert len(read_points(otlp_collector.out)) == count_points(every_kind())
     assert otlp_collector.process.logs().count("refusing requests: malformed") == 1  # two refused, one line
 
 
@@ -174,7 +175,7 @@ async def test_refusing_pipeline_is_503_with_retry_after_and_counted():
                 status = status_pb2.Status()
                 status.ParseFromString(await response.read())
                 assert status.code == 14 and "memory limit reached" in status.message
-        assert telemetry.value("otelcol_receiver_refused_metric_points", receiver="otlp") == point_count(every_kind())
+        assert telemetry.value("otelcol_receiver_refused_metric_points", receiver="otlp") == count_points(every_kind())
         assert telemetry.value("otelcol_receiver_accepted_metric_points", receiver="otlp") == 0
     finally:
         await receiver.shutdown()
@@ -194,7 +195,7 @@ async def test_refusing_pipeline_is_unavailable_with_retry_info_over_grpc():
         status = status_pb2.Status.FromString(details)
         info = error_details_pb2.RetryInfo()
         assert status.details[0].Unpack(info) and info.retry_delay.seconds == 1
-        assert telemetry.value("otelcol_receiver_refused_metric_points", receiver="otlp") == point_count(every_kind())
+        assert telemetry.value("otelcol_receiver_refused_metric_points", receiver="otlp") == count_points(every_kind())
     finally:
         await receiver.shutdown()
 

@@ -22,7 +22,7 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from collector.otlpdecode import decode, decode_request
 from collector.otlpjson import to_request
-from tests.otlpreceiver.samples import T0, T1, every_kind
+from collector.testing import NOW_NS, START_NS, every_kind
 
 
 def test_every_kind_round_trips_through_the_sdk_encoder_unchanged():
@@ -55,7 +55,7 @@ def test_decoded_objects_carry_the_sdk_types_and_values():
     assert isinstance(events, Sum) and events.is_monotonic
     assert events.aggregation_temporality is AggregationTemporality.CUMULATIVE
     point = events.data_points[0]
-    assert (point.start_time_unix_nano, point.time_unix_nano) == (T0, T1)
+    assert (point.start_time_unix_nano, point.time_unix_nano) == (START_NS, NOW_NS)
     (exemplar,) = point.exemplars
     assert (exemplar.value, exemplar.span_id) == (42.5, 0x1122334455667788)
     assert exemplar.filtered_attributes == {"query": "q1"}
@@ -72,7 +72,7 @@ def test_optional_histogram_fields_stay_absent():
     request = ExportMetricsServiceRequest()
     metric = request.resource_metrics.add().scope_metrics.add().metrics.add(name="h")
     metric.histogram.aggregation_temporality = 2
-    metric.histogram.data_points.add(count=3, bucket_counts=[3], time_unix_nano=T1)
+    metric.histogram.data_points.add(count=3, bucket_counts=[3], time_unix_nano=NOW_NS)
     point = decode_request(request).resource_metrics[0].scope_metrics[0].metrics[0].data.data_points[0]
     assert (point.sum, point.min, point.max) == (None, None, None)
     re_encoded = to_request(decode_request(request)).resource_metrics[0].scope_metrics[0].metrics[0]
@@ -86,8 +86,8 @@ def test_summary_and_valueless_points_are_rejected_and_counted_not_half_decoded(
     summary.summary.data_points.add(count=1, sum=2.0)
     summary.summary.data_points.add(count=1, sum=2.0)
     gauge = scope.metrics.add(name="g")
-    gauge.gauge.data_points.add(as_int=7, time_unix_nano=T1)
-    gauge.gauge.data_points.add(time_unix_nano=T1)  # no value
+    gauge.gauge.data_points.add(as_int=7, time_unix_nano=NOW_NS)
+    gauge.gauge.data_points.add(time_unix_nano=NOW_NS)  # no value
     scope.metrics.add(name="empty")  # no data at all
     result = decode(request)
     assert result.points == 1
@@ -143,7 +143,7 @@ values = st.one_of(st.integers(min_value=-(2**63), max_value=2**63 - 1), st.floa
     unit=st.text(max_size=6),
 )
 def test_any_sum_or_gauge_round_trips(resource, points, monotonic, temporality, unit):
-    number_points = [NumberDataPoint(attrs, T0, t, v) for attrs, v, t in points]
+    number_points = [NumberDataPoint(attrs, START_NS, t, v) for attrs, v, t in points]
     data = MetricsData(
         [
             ResourceMetrics(

@@ -32,8 +32,8 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families 
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 
 from collector.component import Kind
+from collector.testing import create_settings
 from exporters.prometheus import PrometheusConfig, factory
-from tests.otlpreceiver.samples import create_settings
 from tests.prometheus.promtool import promtool_errors
 
 S = 1_000_000_000

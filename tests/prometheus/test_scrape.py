@@ -27,8 +27,8 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_openmetrics
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 
+from collector.testing import create_settings, metrics_data
 from tests.otlpreceiver.conftest import free_port, listening, otlp_pipeline
-from tests.otlpreceiver.samples import create_settings, wrap
 from tests.prometheus.promtool import promtool_errors
 from tests.support import run_collector, wait_for
 
@@ -83,7 +83,7 @@ def debezium_batch(step: int) -> MetricsData:
         ),
     ]
     scope = ScopeMetrics(InstrumentationScope("collector.jmx", "0.1.0"), metrics, "")
-    return MetricsData([ResourceMetrics(RESOURCE, [scope], "")])  # a versioned scope: wrap() has none
+    return MetricsData([ResourceMetrics(RESOURCE, [scope], "")])  # a versioned scope: metrics_data() has none
 
 
 @contextmanager
@@ -191,7 +191,7 @@ def test_jmx_exporter_names_restored():
     exporter = factory.create(create_settings(Kind.EXPORTER, "prometheus"), PrometheusConfig(add_metric_suffixes=False))
     attributes = {"context": "streaming", "name": "inventory", "plugin": "mysql"}
     lag = Gauge([NumberDataPoint(attributes, 0, T0, 85)])
-    renamed = wrap(Metric("debezium_metrics_MilliSecondsBehindSource", "", "ms", lag), scope="")
+    renamed = metrics_data(Metric("debezium_metrics_MilliSecondsBehindSource", "", "ms", lag), scope="")
     exporter.accumulator.accumulate(renamed)
     text = exporter.render(openmetrics=False).decode()
     assert 'debezium_metrics_MilliSecondsBehindSource{context="streaming",name="inventory",plugin="mysql"} 85.0' in text
@@ -204,7 +204,9 @@ def test_histogram_exemplars_go_to_their_bucket_in_openmetrics():
     exporter = factory.create(create_settings(Kind.EXPORTER, "prometheus"), PrometheusConfig(enable_open_metrics=True))
     small, big, nan = (Exemplar({}, v, T0, span_id=1, trace_id=2) for v in (0.5, 7.0, float("nan")))
     point = HistogramDataPoint({}, T0, T0 + S, 3, 7.5, (1, 1, 1), (1.0, 5.0), 0.5, 7.0, [small, big, nan])
-    exporter.accumulator.accumulate(wrap(Metric("h", "", "s", Histogram([point], AggregationTemporality.CUMULATIVE))))
+    exporter.accumulator.accumulate(
+        metrics_data(Metric("h", "", "s", Histogram([point], AggregationTemporality.CUMULATIVE)))
+    )
     (family,) = [f for f in parse_openmetrics(exporter.render(openmetrics=True).decode()) if f.name == "h_seconds"]
     exemplars = {s.labels["le"]: s.exemplar for s in family.samples if s.name.endswith("_bucket")}
     assert exemplars["1.0"].value == 0.5 and exemplars["5.0"] is None and exemplars["+Inf"].value == 7.0
