@@ -9,41 +9,29 @@ import time
 
 import requests
 from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
-from opentelemetry.sdk.metrics.export import (
-    AggregationTemporality,
-    Gauge,
-    Histogram,
-    HistogramDataPoint,
-    Metric,
-    MetricExportResult,
-    NumberDataPoint,
-    Sum,
-)
+from opentelemetry.sdk.metrics.export import MetricExportResult
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_openmetrics
 
-from collector.testing import metrics_data
+from collector.otlpjson import to_request
+from collector.testing import Exemplar, gauge, histogram, histogram_point, metrics_data, number_point, sum_metric
+from exporters.otlphttp.exporter import otlp_json
 from tests.support import free_port, read_points, run_collector, wait_for, wait_listening, write_config
 from tests.tlscerts import make_cert, make_key, write_pem
 
 S = 1_000_000_000
-CUMULATIVE = AggregationTemporality.CUMULATIVE
 T0 = time.time_ns() - 600 * S  # one start for every batch: the counters never reset
 
 
 def batch(step: int):
-    t0 = T0
-    end = t0 + (step + 1) * 60 * S
+    end = T0 + (step + 1) * 60 * S
     counts = (step + 1, step + 1)
     return metrics_data(
-        Metric("kafka.requests", "", "1", Sum([NumberDataPoint({}, t0, end, 10 * (step + 1))], CUMULATIVE, True)),
-        Metric(
-            "kafka.latency",
-            "",
-            "ms",
-            Histogram([HistogramDataPoint({}, t0, end, sum(counts), 5.0, counts, (1.0,), 0.5, 2.0)], CUMULATIVE),
+        sum_metric("kafka.requests", 10 * (step + 1), start=T0, time=end, unit="1"),
+        histogram(
+            "kafka.latency", histogram_point(counts, (1.0,), 5.0, start=T0, time=end, min=0.5, max=2.0), unit="ms"
         ),
-        Metric("kafka.lag", "", "1", Gauge([NumberDataPoint({}, 0, end, 7)])),
-        Metric("kafka.lag.total", "", "1", Gauge([NumberDataPoint({}, 0, end, 9)])),
+        gauge("kafka.lag", 7, time=end, unit="1"),
+        gauge("kafka.lag.total", 9, time=end, unit="1"),
     )
 
 
@@ -266,13 +254,8 @@ def test_prometheus_tls_with_ca_file_and_client_certificates(tmp_path):
 
 def test_otlp_json_has_hex_ids():
     """encoding: json writes OTLP/JSON as the spec has it (trace and span ids in hex)."""
-    from opentelemetry.sdk.metrics._internal.exemplar import Exemplar
-
-    from collector.otlpjson import to_request
-    from exporters.otlphttp.exporter import otlp_json
-
     exemplar = Exemplar({}, 1.0, 5, span_id=0xAB, trace_id=0xCD)
-    data = metrics_data(Metric("m", "", "", Sum([NumberDataPoint({}, 1, 2, 3, [exemplar])], CUMULATIVE, True)))
+    data = metrics_data(sum_metric("m", number_point(3, start=1, time=2, exemplars=[exemplar])))
     body = json.loads(otlp_json(to_request(data)))
     (exemplar_json,) = body["resourceMetrics"][0]["scopeMetrics"][0]["metrics"][0]["sum"]["dataPoints"][0]["exemplars"]
     assert exemplar_json["traceId"] == f"{0xCD:032x}" and exemplar_json["spanId"] == f"{0xAB:016x}"
