@@ -12,19 +12,12 @@ from collections import Counter
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from opentelemetry.sdk.metrics.export import (
-    AggregationTemporality,
-    Buckets,
-    ExponentialHistogram,
-    ExponentialHistogramDataPoint,
-    Histogram,
-    HistogramDataPoint,
-    Metric,
-)
 
-from collector.testing import NOW_NS, START_NS, create, dropped_points, gauge, metrics_data
+from collector import testing
+from collector.testing import NOW_NS, NumberDataPoint, create, dropped_points, gauge, metrics_data
 from exporters.awscloudwatch import factory as cloudwatch_factory
 from exporters.awsemf import factory
+from exporters.awsemf.encoder import EmfEncoder
 from tests.awsexporters.emf_rules import (
     check_directives,
     check_document,
@@ -135,10 +128,8 @@ def test_reasons_for_names_cloudwatch_refuses() -> None:
 
 def test_points_without_attributes() -> None:
     """OTLP and the SDK may leave a point's attributes None rather than empty."""
-    from opentelemetry.sdk.metrics.export import Gauge, NumberDataPoint
-
     exporter = create(factory, {"output_destination": "stdout"})
-    bare = Metric("up", "", "", Gauge([NumberDataPoint(None, 0, NOW_NS, 1)]))
+    bare = gauge("up", NumberDataPoint(None, 0, NOW_NS, 1))  # None, as OTLP may send
     [line] = lines(exporter, metrics_data(bare, gauge("lag", 2)))
     document = check_document(line)
     assert (document["up"], document["lag"]) == (1, 2)
@@ -156,10 +147,6 @@ def test_declared_set_naming_an_invalid_label_is_left_out() -> None:
     assert dropped_points(exporter, "invalid_dimension") == 1
 
 
-def histogram_point(counts, bounds, total, low, high, start=START_NS, t=NOW_NS) -> HistogramDataPoint:
-    return HistogramDataPoint({}, start, t, sum(counts), total, list(counts), list(bounds), low, high)
-
-
 @settings(max_examples=200, deadline=None)
 @given(
     counts=st.lists(st.integers(0, 1000), min_size=1, max_size=8),
@@ -170,12 +157,10 @@ def histogram_point(counts, bounds, total, low, high, start=START_NS, t=NOW_NS) 
 def test_histogram_statistics_always_agree(counts, total, low, high) -> None:
     """Whatever min/max/sum a point claims (a delta window's are unknown, a source's may be wrong), the
     EMF value has Min <= Sum/Count <= Max and every value within [Min, Max]."""
-    from exporters.awsemf.encoder import EmfEncoder
-
     bounds = [float(10 * i) for i in range(1, len(counts))]
     drops: list[str] = []
     encoder = EmfEncoder(factory.config_model.model_validate({}), lambda reason, n: drops.append(reason))
-    value = encoder._histogram_value(histogram_point(counts, bounds, total, low, high))
+    value = encoder._histogram_value(testing.histogram_point(counts, bounds, total, min=low, max=high))
     if sum(counts) == 0:
         assert value is None and not drops  # nothing observed: nothing to send, nothing lost
     elif value is None:
@@ -188,13 +173,13 @@ async def test_cumulative_histograms_keep_agreeing_statistics_after_the_delta(ca
     exporter = create(factory, {"output_destination": "stdout", "retain_initial_value_of_delta_metric": True})
     await exporter.start(None)
     bounds = [10.0, 100.0]
-    first = histogram_point([5, 0, 0], bounds, 45.0, 1.0, 9.0)
+    first = testing.histogram_point([5, 0, 0], bounds, 45.0, min=1.0, max=9.0)
     # The next window's observations are all in (10, 100] near 100: its mean (99) is above the
     # bucket's midpoint (55), the value an unknown max would otherwise be taken from.
-    second = histogram_point([5, 10, 0], bounds, 45.0 + 990.0, 1.0, 99.5, t=NOW_NS + 60 * 10**9)
+    second = testing.histogram_point([5, 10, 0], bounds, 45.0 + 990.0, min=1.0, max=99.5, time=NOW_NS + 60 * 10**9)
     documents = []
     for point in (first, second):
-        metric = Metric("latency", "", "ms", Histogram([point], AggregationTemporality.CUMULATIVE))
+        metric = testing.histogram("latency", point, unit="ms")
         await exporter.export(exporter.prepare(metrics_data(metric)))
         documents += [check_document(line) for line in capsys.readouterr().out.splitlines()]
     [_, delta] = documents
@@ -203,12 +188,11 @@ async def test_cumulative_histograms_keep_agreeing_statistics_after_the_delta(ca
     assert value["Min"] <= 99.0 <= value["Max"]
 
 
-def exponential(positive: list[int], offset: int, scale: int, zero: int, total: float, t: int) -> Metric:
-    count = sum(positive) + zero
-    point = ExponentialHistogramDataPoint(
-        {"server": "a"}, START_NS, t, count, total, scale, zero, Buckets(offset, positive), Buckets(0, []), 0, 0.0, 0.0
+def exponential(positive: list[int], offset: int, scale: int, zero: int, total: float, t: int) -> testing.Metric:
+    point = testing.exponential_histogram_point(
+        scale, positive, total, {"server": "a"}, positive_offset=offset, zero_count=zero, time=t
     )
-    return Metric("size", "", "By", ExponentialHistogram([point], AggregationTemporality.CUMULATIVE))
+    return testing.exponential_histogram("size", point, unit="By")
 
 
 async def test_cumulative_exponential_histograms_are_sent_as_deltas(capsys) -> None:

@@ -8,20 +8,20 @@ import time
 from typing import Any
 
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
-from opentelemetry.sdk.metrics.export import (
-    AggregationTemporality,
-    Buckets,
-    ExponentialHistogram,
-    ExponentialHistogramDataPoint,
-    Histogram,
-    HistogramDataPoint,
-    Metric,
-    NumberDataPoint,
-    Sum,
-)
 
+from collector import testing
 from collector.otlpdecode import decode
-from collector.testing import NOW_NS, START_NS, create, gauge, metrics_data
+from collector.testing import (
+    CUMULATIVE,
+    DELTA,
+    NOW_NS,
+    START_NS,
+    Metric,
+    create,
+    gauge,
+    metrics_data,
+    sum_metric,
+)
 from exporters.awsemf import factory
 from tests.awsexporters.emf_rules import check_document
 
@@ -41,8 +41,7 @@ async def documents(config: dict[str, Any], capsys, *batches) -> list[list[dict[
 
 
 def cumulative(name: str, value: float, t: int, monotonic: bool = True, start: int = START_NS) -> Metric:
-    point = NumberDataPoint({"server": "a"}, start, t, value)
-    return Metric(name, "", "", Sum([point], AggregationTemporality.CUMULATIVE, monotonic))
+    return sum_metric(name, value, attributes={"server": "a"}, start=start, time=t, monotonic=monotonic)
 
 
 async def test_gauge_without_otellib_dimension(capsys) -> None:
@@ -74,15 +73,14 @@ async def test_non_monotonic_cumulative_sum_as_values(capsys) -> None:
 
 async def test_delta_sum_as_is(capsys) -> None:
     """Collector and ours: a delta sum is sent as it is."""
-    point = NumberDataPoint({"server": "a"}, START_NS, NOW_NS, 4)
-    metric = Metric("events", "", "", Sum([point], AggregationTemporality.DELTA, True))
+    metric = sum_metric("events", 4, attributes={"server": "a"}, temporality=DELTA)
     [[document]] = await documents({}, capsys, metrics_data(metric))
     assert document["events"] == 4
 
 
 def histogram(counts: list[int], total: float, t: int) -> Metric:
-    point = HistogramDataPoint({"server": "a"}, START_NS, t, sum(counts), total, counts, [10.0, 100.0], 1.0, 150.0)
-    return Metric("latency", "", "ms", Histogram([point], AggregationTemporality.CUMULATIVE))
+    point = testing.histogram_point(counts, [10.0, 100.0], total, {"server": "a"}, time=t, min=1.0, max=150.0)
+    return testing.histogram("latency", point, unit="ms")
 
 
 async def test_cumulative_histogram_as_delta_distribution(capsys) -> None:
@@ -99,19 +97,18 @@ async def test_cumulative_histogram_as_delta_distribution(capsys) -> None:
     assert value["Counts"] == [3.0, 1.0] and value["Values"][0] == 55.0  # (10, 100] at its midpoint
 
 
-def exponential(buckets: int, t: int, temporality: AggregationTemporality) -> Metric:
-    counts = [1] * buckets
-    point = ExponentialHistogramDataPoint(
-        {"server": "a"}, START_NS, t, buckets, float(buckets), 3, 0, Buckets(0, counts), Buckets(0, []), 0, 1.0, 9.0
+def exponential(buckets: int, t: int, temporality: testing.AggregationTemporality) -> Metric:
+    point = testing.exponential_histogram_point(
+        3, [1] * buckets, float(buckets), {"server": "a"}, time=t, min=1.0, max=9.0
     )
-    return Metric("size", "", "By", ExponentialHistogram([point], temporality))
+    return testing.exponential_histogram("size", point, temporality=temporality, unit="By")
 
 
 async def test_exponential_histogram_merged_into_one_member(capsys) -> None:
     """Collector: Values/Counts per bucket, more than 100 buckets split over several log events (Sum
     in the first only); cumulative ones sent cumulative. Ours: neighbouring buckets merged to at most
     100 values in one member with every statistic; cumulative ones as deltas (next test file)."""
-    [[document]] = await documents({}, capsys, metrics_data(exponential(150, NOW_NS, AggregationTemporality.DELTA)))
+    [[document]] = await documents({}, capsys, metrics_data(exponential(150, NOW_NS, DELTA)))
     value = document["size"]
     assert len(value["Values"]) <= 100 and value["Count"] == 150 and sum(value["Counts"]) == 150
     assert value["Sum"] == 150.0
@@ -120,10 +117,7 @@ async def test_exponential_histogram_merged_into_one_member(capsys) -> None:
 async def test_cumulative_exponential_histogram_first_point_primes(capsys) -> None:
     """Collector: a cumulative exponential histogram is sent cumulative, every time. Ours: the same
     temporality rule as explicit histograms (first point primes with retain_initial_value: false)."""
-    batches = [
-        metrics_data(exponential(n, NOW_NS + i * MINUTE, AggregationTemporality.CUMULATIVE))
-        for i, n in enumerate((3, 5))
-    ]
+    batches = [metrics_data(exponential(n, NOW_NS + i * MINUTE, CUMULATIVE)) for i, n in enumerate((3, 5))]
     sent = await documents({"retain_initial_value_of_delta_metric": False}, capsys, *batches)
     assert sent[0] == [] and sent[1][0]["size"]["Count"] == 2
 
