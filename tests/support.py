@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import sysconfig
 import time
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
@@ -177,8 +178,10 @@ def run_collector(
     env: dict[str, str] | None = None,
     free_telemetry_port: bool = True,
     prefix: Sequence[str] = (),
+    python: str | Path = sys.executable,
 ) -> Iterator[CollectorProcess]:
-    """The real `collector run` in a subprocess (this interpreter's environment); stopped on exit.
+    """The real `collector run` in a subprocess (this interpreter's environment, or `python`'s: the
+    `example_plugin` fixture's has the plugin); stopped on exit.
 
     `prefix` runs it under another command that execs it, e.g. `("prlimit", "--nofile=256:512")`.
 
@@ -192,7 +195,7 @@ def run_collector(
         configs += ["--config", str(override)]
     with open(log_path, "w", encoding="utf-8") as log:
         process = subprocess.Popen(
-            [*prefix, sys.executable, "-m", "collector", *extra_args, "run", *configs],
+            [*prefix, str(python), "-m", "collector", *extra_args, "run", *configs],
             stdout=log,
             stderr=subprocess.STDOUT,
             text=True,
@@ -208,12 +211,26 @@ def run_collector(
             process.wait(10)
 
 
-def install_example_plugin() -> None:
-    """pip-install the example plugin (not editable, so this process can import it at once)."""
+def install_example_plugin(directory: Path) -> Path:
+    """A virtualenv in `directory` with the example plugin installed, that sees everything this environment
+    has (the collector included) through a `.pth` file; returns its python. The project's own environment
+    never gets the plugin, so `collector components` there lists only what the user installed."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(directory)], check=True)
+    python = directory / "bin" / "python"
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    # addsitedir, not a bare path: it also runs this environment's own .pth files (the editable install)
+    own = sysconfig.get_path("purelib")
+    (Path(purelib) / "collector-test-environment.pth").write_text(f"import site; site.addsitedir({own!r})\n")
     result = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", str(EXAMPLE_PLUGIN)],
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps", str(EXAMPLE_PLUGIN)],
         capture_output=True,
         text=True,
     )
     if result.returncode != 0:
         raise RuntimeError(f"cannot pip-install the example plugin:\n{result.stdout}\n{result.stderr}")
+    return python

@@ -6,11 +6,23 @@ import sys
 from tests.support import read_points, run_collector, wait_for, write_config
 
 
+def components(python) -> list[list[str]]:
+    out = subprocess.run([str(python), "-m", "collector", "components"], capture_output=True, text=True, check=True)
+    return [line.split() for line in out.stdout.splitlines()]
+
+
 def test_components_lists_the_plugin_with_its_distribution(example_plugin):
-    out = subprocess.run([sys.executable, "-m", "collector", "components"], capture_output=True, text=True, check=True)
-    rows = [line.split() for line in out.stdout.splitlines()]
+    rows = components(example_plugin)
     assert ["static", "receiver", "alpha", "collector-static-receiver"] in rows
     assert ["file", "exporter", "beta", "jmx-otel-collector"] in rows
+
+
+def test_the_plugin_stays_out_of_the_projects_own_environment(example_plugin):
+    """The suite installs the plugin in a throwaway virtualenv: the user's `collector components` lists only
+    what they installed. (An older suite pip-installed it here: `pip uninstall collector-static-receiver`.)"""
+    rows = components(sys.executable)
+    assert ["file", "exporter", "beta", "jmx-otel-collector"] in rows
+    assert not [row for row in rows if row[:1] == ["static"]]
 
 
 def test_pipeline_runs_the_plugin_receiver_into_the_file_exporter(example_plugin, tmp_path):
@@ -29,7 +41,7 @@ def test_pipeline_runs_the_plugin_receiver_into_the_file_exporter(example_plugin
             "service": {"pipelines": {"metrics": {"receivers": ["static/demo"], "exporters": ["file"]}}},
         },
     )
-    with run_collector(config) as collector:
+    with run_collector(config, python=example_plugin) as collector:
         wait_for(lambda: len(read_points(out)) >= 3, 20, "three scrapes written by the file exporter")
         assert collector.stop() == 0
     points = read_points(out)

@@ -91,7 +91,7 @@ def test_real_collector_serves_health_and_metrics(example_plugin, tmp_path):
             },
         },
     )
-    with run_collector(config, free_telemetry_port=False) as collector:
+    with run_collector(config, free_telemetry_port=False, python=example_plugin) as collector:
         wait_for(lambda: len(read_points(out)) >= 2, 20, "two scrapes exported")
         status, body = get(f"http://127.0.0.1:{health_port}/")
         assert status == 200, body
@@ -117,6 +117,6 @@ def test_metrics_address_in_use_fails_start_with_a_clear_message(example_plugin,
                 },
             },
         )
-        with run_collector(config, free_telemetry_port=False) as collector:
+        with run_collector(config, free_telemetry_port=False, python=example_plugin) as collector:
             assert collector.process.wait(30) == 1
         assert f"service.telemetry.metrics.address: cannot listen on 127.0.0.1:{port}" in collector.logs()

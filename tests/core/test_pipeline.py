@@ -171,7 +171,7 @@ def test_sigterm_loses_nothing_accepted(example_plugin, tmp_path):
             "service": {"pipelines": {"metrics": {"receivers": ["static"], "exporters": ["file"]}}},
         },
     )
-    with run_collector(config, "--log-format", "json") as collector:
+    with run_collector(config, "--log-format", "json", python=example_plugin) as collector:
         wait_for(lambda: len(read_points(out)) >= 200, 30, "ten scrapes written")
         assert collector.stop(signal.SIGTERM) == 0
     summary = [

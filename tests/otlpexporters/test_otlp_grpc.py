@@ -240,7 +240,9 @@ async def test_collector_ships_to_a_grpc_receiver(grpc_server, tmp_path, example
         },
         "service": {"pipelines": {"metrics": {"receivers": ["static"], "exporters": ["otlp"]}}},
     }
-    with run_collector(write_config(tmp_path, config), env={"OTLP_TEST_KEY": "key-abc-123"}) as collector:
+    with run_collector(
+        write_config(tmp_path, config), env={"OTLP_TEST_KEY": "key-abc-123"}, python=example_plugin
+    ) as collector:
         for _ in range(150):
             if len(script.calls) >= 2:
                 break

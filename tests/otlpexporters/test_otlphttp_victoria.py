@@ -53,7 +53,9 @@ def test_collector_gauge_and_counter_read_back_by_promql(victoria, tmp_path, exa
         "service": {"pipelines": {"metrics": {"receivers": ["static"], "exporters": ["otlphttp"]}}},
     }
     secret = "s3cr3t-token-value"
-    with run_collector(write_config(tmp_path, config), env={"OTLP_TEST_TOKEN": secret}) as collector:
+    with run_collector(
+        write_config(tmp_path, config), env={"OTLP_TEST_TOKEN": secret}, python=example_plugin
+    ) as collector:
         lag = victoria.wait_query('MilliSecondsBehindSource{server="inventory"}')
         wait_for(
             lambda: (
