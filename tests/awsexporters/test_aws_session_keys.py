@@ -21,7 +21,7 @@ import pytest
 from botocore.config import Config
 
 from collector.component import ComponentError, PermanentError
-from collector.testing import create, gauge, metrics_data
+from collector.testing import NopHost, create, gauge, metrics_data
 from exporters.awscloudwatch import factory as cloudwatch_factory
 from exporters.awscommon.client import AwsConfig, make_client
 from exporters.awsemf import factory
@@ -114,21 +114,21 @@ async def test_role_arn_is_assumed_through_sts(iam_moto, source_profile: Path) -
     keys = session_keys(server, source_profile, log_group_name=group, log_stream_name="s")
 
     alone = create(factory, {"output_destination": "cloudwatch", **keys})
-    await alone.start(None)
+    await alone.start(NopHost())
     with pytest.raises(PermanentError, match=r"AccessDenied|not authorized"):
         await alone.export(alone.prepare(metrics_data(gauge("lag", 1, attributes={"server": "a"}))))
 
     wrong_id = create(
         factory, {"output_destination": "cloudwatch", "role_arn": ROLE, "external_id": "someone-else", **keys}
     )
-    await wrong_id.start(None)
+    await wrong_id.start(NopHost())
     with pytest.raises(Exception, match="AssumeRole"):  # the role's trust policy wants our external_id
         await wrong_id.export(wrong_id.prepare(metrics_data(gauge("lag", 1, attributes={"server": "a"}))))
 
     exporter = create(
         factory, {"output_destination": "cloudwatch", "role_arn": ROLE, "external_id": EXTERNAL_ID, **keys}
     )
-    await exporter.start(None)
+    await exporter.start(NopHost())
     await exporter.export(exporter.prepare(metrics_data(gauge("lag", 2, attributes={"server": "a"}))))
     reader = iam.reader.client("logs", endpoint_url=server.endpoint)
     [event] = reader.get_log_events(logGroupName=group, logStreamName="s")["events"]
@@ -136,7 +136,7 @@ async def test_role_arn_is_assumed_through_sts(iam_moto, source_profile: Path) -
 
     role = {"role_arn": ROLE, "external_id": EXTERNAL_ID}
     metrics = create(cloudwatch_factory, {"namespace": "RoleTest", **role, **session_keys(server, source_profile)})
-    await metrics.start(None)
+    await metrics.start(NopHost())
     await metrics.export(metrics.prepare(metrics_data(gauge("lag", 3, attributes={"server": "a"}))))
     listed = iam.reader.client("cloudwatch", endpoint_url=server.endpoint).list_metrics(Namespace="RoleTest")
     assert [m["MetricName"] for m in listed["Metrics"]] == ["lag"]
@@ -170,7 +170,7 @@ async def test_proxy_address_with_the_proxys_certificate(proxy: MotoServer, tls:
     config = {"region": REGION, "proxy_address": proxy.endpoint, "timeout": "30s", **tls}
     config.update(log_group_name=group, log_stream_name="s")
     exporter = create(factory, {"output_destination": "cloudwatch", **config})
-    await exporter.start(None)
+    await exporter.start(NopHost())
     await exporter.export(exporter.prepare(metrics_data(gauge("lag", 4))))
     [event] = through_proxy(proxy).get_log_events(logGroupName=group, logStreamName="s")["events"]
     assert check_document(event["message"])["lag"] == 4
@@ -179,7 +179,7 @@ async def test_proxy_address_with_the_proxys_certificate(proxy: MotoServer, tls:
 async def test_the_proxys_certificate_is_refused_without_it(proxy: MotoServer) -> None:
     config = {"region": REGION, "proxy_address": proxy.endpoint, "max_retries": 0}
     exporter = create(factory, {"output_destination": "cloudwatch", **config})
-    await exporter.start(None)
+    await exporter.start(NopHost())
     with pytest.raises(Exception, match=r"CERTIFICATE_VERIFY_FAILED|SSL"):
         await exporter.export(exporter.prepare(metrics_data(gauge("lag", 5))))
 
@@ -217,7 +217,7 @@ async def test_request_timeout_seconds_bounds_one_request(silent_server: int) ->
         "timeout": "60s",
     }
     exporter = create(cloudwatch_factory, {"namespace": "T", **config})
-    await exporter.start(None)
+    await exporter.start(NopHost())
     assert exporter.client.meta.config.read_timeout == 0.5
     with pytest.raises(Exception, match="Read timeout"):
         await exporter.export(exporter.prepare(metrics_data(gauge("lag", 6))))
@@ -282,6 +282,6 @@ async def test_tags_of_a_created_log_group(moto: MotoServer) -> None:
         "tags": {"team": "data", "cost-center": "42"},
     }
     exporter = create(factory, config)
-    await exporter.start(None)
+    await exporter.start(NopHost())
     await exporter.export(exporter.prepare(metrics_data(gauge("lag", 7))))
     assert moto.client("logs").list_tags_log_group(logGroupName=group)["tags"] == {"team": "data", "cost-center": "42"}

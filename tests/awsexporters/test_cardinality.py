@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from collector.testing import create, dropped_points, gauge, metrics_data
+from collector.testing import NopHost, create, dropped_points, gauge, metrics_data
 from exporters.awscloudwatch import factory as cloudwatch_factory
 from exporters.awscommon.cardinality import SeriesGuard
 from exporters.awsemf import factory as emf_factory
@@ -35,7 +35,7 @@ def overflow_warnings(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecor
 async def test_cloudwatch_sends_only_the_first_series(moto: MotoServer, caplog) -> None:
     config = cw_config(moto, max_series_per_metric=10)
     exporter = create(cloudwatch_factory, config)
-    await exporter.start(None)
+    await exporter.start(NopHost())
     with caplog.at_level(logging.WARNING):
         await exporter.export(exporter.prepare(metrics_data(*tables(50, 1.0))))
         await exporter.export(exporter.prepare(metrics_data(*tables(50, 2.0))))
@@ -56,7 +56,7 @@ async def test_cloudwatch_sends_only_the_first_series(moto: MotoServer, caplog) 
 async def test_emf_keeps_values_but_drops_the_directives_over_the_cap(moto: MotoServer, caplog) -> None:
     config = emf_config(moto, namespace=f"Test{uuid.uuid4().hex[:8]}", max_series_per_metric=10)
     exporter = create(emf_factory, config)
-    await exporter.start(None)
+    await exporter.start(NopHost())
     with caplog.at_level(logging.WARNING):
         await exporter.export(exporter.prepare(metrics_data(*tables(50, 1.0))))
         await exporter.export(exporter.prepare(metrics_data(*tables(50, 2.0))))
@@ -77,7 +77,7 @@ async def test_emf_keeps_values_but_drops_the_directives_over_the_cap(moto: Moto
 async def test_zero_means_no_cap(moto: MotoServer) -> None:
     config = cw_config(moto, max_series_per_metric=0)
     exporter = create(cloudwatch_factory, config)
-    await exporter.start(None)
+    await exporter.start(NopHost())
     await exporter.export(exporter.prepare(metrics_data(*tables(50))))
     listed = moto.client("cloudwatch").list_metrics(Namespace=config["namespace"], MetricName="rows")["Metrics"]
     assert len({str(m["Dimensions"]) for m in listed}) == 50

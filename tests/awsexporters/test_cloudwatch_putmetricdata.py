@@ -12,7 +12,17 @@ from typing import Any
 import pytest
 
 from collector.exporterhelper import QueueConfig, QueuedSender, RetryConfig, SendingConfig
-from collector.testing import DELTA, create, dropped_points, gauge, histogram, histogram_point, metrics_data, sum_metric
+from collector.testing import (
+    DELTA,
+    NopHost,
+    create,
+    dropped_points,
+    gauge,
+    histogram,
+    histogram_point,
+    metrics_data,
+    sum_metric,
+)
 from exporters.awscloudwatch import factory
 from exporters.awscloudwatch.datums import MAX_DATUMS_PER_REQUEST, MAX_REQUEST_BYTES, encoded_size, plan_requests
 from tests.awsexporters.conftest import REGION, MotoServer
@@ -50,7 +60,7 @@ def read_back(moto: MotoServer, namespace: str, name: str, dimensions: dict[str,
 async def test_reference_sample_read_back(moto: MotoServer) -> None:
     config = cw_config(moto, namespace="MSK_Connect", dimensions=[{"attribute": "server", "name": "DBServerName"}])
     exporter = create(factory, config)
-    await exporter.start(None)
+    await exporter.start(NopHost())
     point = gauge("MilliSecondBehindSource", 1500, attributes={"server": "inventory", "plugin": "mysql"}, unit="ms")
     await exporter.export(exporter.prepare(metrics_data(point)))
     assert read_back(moto, "MSK_Connect", "MilliSecondBehindSource", {"DBServerName": "inventory"}, "Maximum") == [1500]
@@ -61,7 +71,7 @@ async def test_reference_sample_read_back(moto: MotoServer) -> None:
 async def test_deltas_histograms_and_limits(moto: MotoServer) -> None:
     config = cw_config(moto)
     exporter = create(factory, config)
-    await exporter.start(None)
+    await exporter.start(NopHost())
     seen: list[dict[str, Any]] = []
     exporter.client.meta.events.register(
         "provide-client-params.cloudwatch.PutMetricData", lambda params, **_: seen.append(params)
@@ -128,7 +138,7 @@ def test_dimension_rules_accept_strings_and_renames() -> None:
 async def test_timestamps_are_the_points_own(moto: MotoServer) -> None:
     config = cw_config(moto)
     exporter = create(factory, config)
-    await exporter.start(None)
+    await exporter.start(NopHost())
     earlier = time.time_ns() - 30 * 60 * 10**9
     await exporter.export(metrics_data(gauge("old", 5, time=earlier)))
     stats = moto.client("cloudwatch").get_metric_statistics(
@@ -145,13 +155,13 @@ async def test_timestamps_are_the_points_own(moto: MotoServer) -> None:
 async def test_backend_down_then_up_delivers_everything_once(own_moto: MotoServer) -> None:
     config = cw_config(own_moto)
     exporter = create(factory, config)
-    await exporter.start(None)
+    await exporter.start(NopHost())
     sending = SendingConfig(
         retry_on_failure=RetryConfig(initial_interval="100ms", max_interval="300ms", max_elapsed_time="60s"),
         sending_queue=QueueConfig(num_consumers=2),
     )
     sender = QueuedSender(exporter, sending, exporter.settings.telemetry)
-    await sender.start(None)
+    await sender.start(NopHost())
     for i in range(4):
         await sender.consume(metrics_data(gauge("lag", 10 + i, attributes={"server": f"s{i}"})))
     await asyncio.sleep(1.0)  # several attempts against a closed port

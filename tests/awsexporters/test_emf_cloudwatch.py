@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from collector.exporterhelper import QueueConfig, QueuedSender, RetryConfig, SendingConfig
-from collector.testing import create, gauge, metrics_data
+from collector.testing import NopHost, create, gauge, metrics_data
 from exporters.awsemf import factory
 from exporters.awsemf.encoder import LogEvent
 from exporters.awsemf.logs import (
@@ -70,7 +70,7 @@ async def test_reference_sample_reproduced_and_read_back(moto: MotoServer) -> No
         ],
     )
     exporter = create(factory, config)
-    await exporter.start(None)
+    await exporter.start(NopHost())
     await exporter.export(
         metrics_data(gauge("MilliSecondBehindSource", 420, attributes={"DBServerName": "inventory"}, unit="ms"))
     )
@@ -90,7 +90,7 @@ async def test_reference_sample_reproduced_and_read_back(moto: MotoServer) -> No
 async def test_1500_metrics_read_back_once_within_request_limits(moto: MotoServer) -> None:
     config = emf_config(moto)
     exporter = create(factory, config)
-    await exporter.start(None)
+    await exporter.start(NopHost())
     requests = record_requests(exporter)
     now = time.time_ns()
     # 1,500 metrics of one dimension set at 24 timestamps: 15 directives per timestamp, and more than
@@ -159,9 +159,9 @@ def sending(**queue: Any) -> SendingConfig:
 async def test_backend_down_then_up_delivers_everything_once(own_moto: MotoServer) -> None:
     config = emf_config(own_moto)
     exporter = create(factory, config)
-    await exporter.start(None)
+    await exporter.start(NopHost())
     sender = QueuedSender(exporter, sending(), exporter.settings.telemetry)
-    await sender.start(None)
+    await sender.start(NopHost())
     for i in range(5):
         await sender.consume(
             metrics_data(gauge("lag", i, attributes={"server": "s1"}, time=time.time_ns() - i * 1_000_000))
@@ -185,11 +185,11 @@ async def test_validation_error_is_permanent_and_not_retried(moto: MotoServer) -
     # A placeholder filled from a resource attribute makes a log group name CloudWatch refuses (> 512).
     config = emf_config(moto, log_group_name="/metrics/{ClusterName}")
     exporter = create(factory, config)
-    await exporter.start(None)
+    await exporter.start(NopHost())
     calls: list[str] = []
     exporter.sender.client.meta.events.register("before-call.logs.*", lambda model, **_: calls.append(model.name))
     sender = QueuedSender(exporter, sending(), exporter.settings.telemetry)
-    await sender.start(None)
+    await sender.start(NopHost())
     await sender.consume(metrics_data(gauge("lag", 1), resource={"ClusterName": "c" * 600}))
     telemetry = exporter.settings.telemetry
     wait_until = asyncio.get_running_loop().time() + 10
@@ -207,6 +207,6 @@ async def test_existing_group_and_stream_are_reused(moto: MotoServer) -> None:
     client.create_log_group(logGroupName=config["log_group_name"])
     client.create_log_stream(logGroupName=config["log_group_name"], logStreamName="collector")
     exporter = create(factory, config)
-    await exporter.start(None)
+    await exporter.start(NopHost())
     await exporter.export(metrics_data(gauge("lag", 7)))
     wait_for(lambda: read_events(moto, config["log_group_name"], "collector"), 5, "event read back")

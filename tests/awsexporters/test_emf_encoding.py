@@ -9,7 +9,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from collector.testing import DELTA, create, dropped_points, gauge, histogram, histogram_point, metrics_data, sum_metric
+from collector.testing import (
+    DELTA,
+    NopHost,
+    create,
+    dropped_points,
+    gauge,
+    histogram,
+    histogram_point,
+    metrics_data,
+    sum_metric,
+)
 from exporters.awsemf import factory
 from tests.awsexporters.emf_rules import check_document
 
@@ -22,7 +32,7 @@ REFERENCE = {
 
 async def emitted(exporter, capsys, *batches) -> list[dict]:
     """Every document the exporter printed for these batches (prepared as the sending queue does)."""
-    await exporter.start(None)
+    await exporter.start(NopHost())
     capsys.readouterr()
     for data in batches:
         await exporter.export(exporter.prepare(data))
@@ -188,7 +198,7 @@ async def test_storage_resolution_and_placeholders(tmp_path) -> None:
     path = tmp_path / "agent" / "emf.log"  # the directory is created
     config = {"output_destination": "file", "file_path": str(path), "storage_resolution": 1}
     exporter = create(factory, config)
-    await exporter.start(None)
+    await exporter.start(NopHost())
     await exporter.export(metrics_data(gauge("m", 1)))
     await exporter.shutdown()
     [line] = path.read_text().splitlines()

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from collector import testing
-from collector.testing import NOW_NS, NumberDataPoint, create, dropped_points, gauge, metrics_data
+from collector.testing import NOW_NS, NopHost, NumberDataPoint, create, dropped_points, gauge, metrics_data
 from exporters.awscloudwatch import factory as cloudwatch_factory
 from exporters.awsemf import factory
 from exporters.awsemf.encoder import EmfEncoder
@@ -171,7 +171,7 @@ def test_histogram_statistics_always_agree(counts, total, low, high) -> None:
 
 async def test_cumulative_histograms_keep_agreeing_statistics_after_the_delta(capsys) -> None:
     exporter = create(factory, {"output_destination": "stdout", "retain_initial_value_of_delta_metric": True})
-    await exporter.start(None)
+    await exporter.start(NopHost())
     bounds = [10.0, 100.0]
     first = testing.histogram_point([5, 0, 0], bounds, 45.0, min=1.0, max=9.0)
     # The next window's observations are all in (10, 100] near 100: its mean (99) is above the
@@ -199,7 +199,7 @@ async def test_cumulative_exponential_histograms_are_sent_as_deltas(capsys) -> N
     """Same rule as explicit histograms: the first point primes, later ones are the window's increase,
     also across a scale change (the SDK halves the scale as the range grows)."""
     exporter = create(factory, {"output_destination": "stdout", "retain_initial_value_of_delta_metric": False})
-    await exporter.start(None)
+    await exporter.start(NopHost())
     minute = 60 * 10**9
     batches = [
         exponential([1, 2, 3], offset=0, scale=1, zero=1, total=20.0, t=NOW_NS),  # primes only
@@ -227,7 +227,7 @@ async def test_cumulative_exponential_histograms_are_sent_as_deltas(capsys) -> N
 
 async def test_version_0_writes_emf_without_aws(capsys) -> None:
     exporter = create(factory, {"output_destination": "stdout", "version": "0", "namespace": "NS"})
-    await exporter.start(None)
+    await exporter.start(NopHost())
     metrics = [
         gauge("lag", 5, attributes={"server": "a", "Version": "x"}),
         gauge("CloudWatchMetrics", 1, attributes={"server": "a"}),
@@ -246,7 +246,7 @@ async def test_version_0_writes_emf_without_aws(capsys) -> None:
 
 async def test_disable_metric_extraction_keeps_the_log_only(capsys) -> None:
     exporter = create(factory, {"output_destination": "stdout", "disable_metric_extraction": True})
-    await exporter.start(None)
+    await exporter.start(NopHost())
     await exporter.export(exporter.prepare(metrics_data(gauge("lag", 5, attributes={"server": "a"}))))
     [line] = capsys.readouterr().out.splitlines()
     assert json.loads(line) == {"server": "a", "lag": 5}
@@ -255,7 +255,7 @@ async def test_disable_metric_extraction_keeps_the_log_only(capsys) -> None:
 async def test_json_encoded_attribute_values_become_structures(capsys) -> None:
     config = {"output_destination": "stdout", "parse_json_encoded_attr_values": ["kubernetes", "broken"]}
     exporter = create(factory, config)
-    await exporter.start(None)
+    await exporter.start(NopHost())
     attrs = {"kubernetes": '{"pod": "p-1", "labels": {"app": "connect"}}', "broken": "{not json", "server": "a"}
     await exporter.export(exporter.prepare(metrics_data(gauge("lag", 5, attributes=attrs))))
     [line] = capsys.readouterr().out.splitlines()

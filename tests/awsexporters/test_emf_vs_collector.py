@@ -17,6 +17,7 @@ from collector.testing import (
     NOW_NS,
     START_NS,
     Metric,
+    NopHost,
     create,
     gauge,
     metrics_data,
@@ -31,7 +32,7 @@ MINUTE = 60 * 10**9
 async def documents(config: dict[str, Any], capsys, *batches) -> list[list[dict[str, Any]]]:
     """The documents written for each batch in turn (prepared as the sending queue does)."""
     exporter = create(factory, {"output_destination": "stdout", **config})
-    await exporter.start(None)
+    await exporter.start(NopHost())
     capsys.readouterr()
     out = []
     for data in batches:

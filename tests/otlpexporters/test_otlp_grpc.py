@@ -12,7 +12,7 @@ from opentelemetry.sdk.metrics.export import MetricsData
 
 from collector.component import PermanentError
 from collector.otlpjson import to_request
-from collector.testing import create, gauge, metrics_data
+from collector.testing import NopHost, create, gauge, metrics_data
 from exporters.otlp import factory
 from exporters.otlpcommon import RetryableExportError
 from tests.otlpexporters.capture import Reply, Script, partial_success, start_grpc_server
@@ -215,7 +215,7 @@ async def test_unreadable_tls_file_fails_start_naming_the_key(tmp_path):
 
     exporter = create(factory, {"endpoint": "localhost:4317", "tls": {"ca_file": str(tmp_path / "missing.pem")}})
     with pytest.raises(ComponentError, match=r"tls\.ca_file: cannot read .*missing\.pem"):
-        await exporter.start(None)
+        await exporter.start(NopHost())
 
 
 async def test_collector_ships_to_a_grpc_receiver(grpc_server, tmp_path, example_plugin):

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from collector.metrics import count_points, iter_metrics, split
 from collector.testing import (
+    NopHost,
     RecordingConsumer,
     RefusingConsumer,
     create,
@@ -30,7 +31,7 @@ def sent_values(recorder) -> list[tuple[str, object]]:
 async def test_sends_when_send_batch_size_is_reached_and_cuts_at_max_size():
     recorder = RecordingConsumer()
     processor = create(factory, {"send_batch_size": 3, "send_batch_max_size": 4, "timeout": "1h"}, consumer=recorder)
-    await processor.start(None)
+    await processor.start(NopHost())
     await processor.consume(metrics_data(gauge("a", 1, 2)))
     assert recorder.batches == []
     await processor.consume(metrics_data(gauge("a", 3, 4, 5), gauge("b", 6)))
@@ -42,7 +43,7 @@ async def test_sends_when_send_batch_size_is_reached_and_cuts_at_max_size():
 async def test_timeout_sends_what_is_held():
     recorder = RecordingConsumer()
     processor = create(factory, {"send_batch_size": 1000, "timeout": "50ms"}, consumer=recorder)
-    await processor.start(None)
+    await processor.start(NopHost())
     await processor.consume(metrics_data(gauge("a", 1)))
     for _ in range(200):
         if recorder.batches:
@@ -55,7 +56,7 @@ async def test_timeout_sends_what_is_held():
 async def test_shutdown_forwards_what_is_held_merged_by_resource():
     recorder = RecordingConsumer()
     processor = create(factory, {"send_batch_size": 1000, "timeout": "1h"}, consumer=recorder)
-    await processor.start(None)
+    await processor.start(NopHost())
     other = Resource({"service.name": "other"})
     await processor.consume(metrics_data(gauge("a", 1)))
     await processor.consume(metrics_data(gauge("b", 2), resource=other))
@@ -102,7 +103,7 @@ def test_batch_never_loses_duplicates_or_reorders_a_series(incoming, size, extra
     async def scenario():
         recorder = RecordingConsumer()
         processor = create(factory, config, consumer=recorder)
-        await processor.start(None)
+        await processor.start(NopHost())
         sequence = 0
         for group in incoming:
             metrics = []
@@ -138,7 +139,7 @@ def test_batch_never_loses_duplicates_or_reorders_a_series(incoming, size, extra
 async def test_send_batch_size_zero_leaves_sending_to_the_timeout():
     recorder = RecordingConsumer()
     processor = create(factory, {"send_batch_size": 0, "timeout": "1h"}, consumer=recorder)
-    await processor.start(None)
+    await processor.start(NopHost())
     await processor.consume(metrics_data(gauge("a", *[i for i in range(50)])))
     assert recorder.batches == []
     await processor.shutdown()
