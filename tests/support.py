@@ -211,10 +211,10 @@ def run_collector(
             process.wait(10)
 
 
-def install_example_plugin(directory: Path) -> Path:
-    """A virtualenv in `directory` with the example plugin installed, that sees everything this environment
-    has (the collector included) through a `.pth` file; returns its python. The project's own environment
-    never gets the plugin, so `collector components` there lists only what the user installed."""
+def plugin_environment(directory: Path, plugin: Path) -> Path:
+    """A virtualenv in `directory` with the plugin at `plugin` installed, that sees everything this
+    environment has (the collector included) through a `.pth` file; returns its python. The project's own
+    environment never gets the plugin, so `collector components` there lists only what the user installed."""
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(directory)], check=True)
     python = directory / "bin" / "python"
     purelib = subprocess.run(
@@ -227,10 +227,10 @@ def install_example_plugin(directory: Path) -> Path:
     own = sysconfig.get_path("purelib")
     (Path(purelib) / "collector-test-environment.pth").write_text(f"import site; site.addsitedir({own!r})\n")
     result = subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps", str(EXAMPLE_PLUGIN)],
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps", str(plugin)],
         capture_output=True,
         text=True,
     )
     if result.returncode != 0:
-        raise RuntimeError(f"cannot pip-install the example plugin:\n{result.stdout}\n{result.stderr}")
+        raise RuntimeError(f"cannot pip-install {plugin}:\n{result.stdout}\n{result.stderr}")
     return python
