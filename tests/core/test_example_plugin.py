@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-from tests.support import read_points, run_collector, wait_for, write_config
+from tests.support import EXAMPLE_PLUGIN, read_points, run_collector, wait_for, write_config
 
 
 def components(python) -> list[list[str]]:
@@ -23,6 +23,19 @@ def test_the_plugin_stays_out_of_the_projects_own_environment(example_plugin):
     rows = components(sys.executable)
     assert ["file", "exporter", "beta", "jmx-otel-collector"] in rows
     assert not [row for row in rows if row[:1] == ["static"]]
+
+
+def test_the_plugin_passes_its_own_tests_in_its_environment(example_plugin):
+    """examples/ tests itself with collector.testing, as a third-party plugin would."""
+    result = subprocess.run(
+        [str(example_plugin), "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+        cwd=EXAMPLE_PLUGIN,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "3 passed" in result.stdout
 
 
 def test_pipeline_runs_the_plugin_receiver_into_the_file_exporter(example_plugin, tmp_path):
