@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+from opentelemetry.sdk.metrics.export import MetricExportResult, MetricsData
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_PLUGIN = REPO / "examples" / "static-receiver-plugin"
@@ -234,3 +236,33 @@ def plugin_environment(directory: Path, plugin: Path) -> Path:
     if result.returncode != 0:
         raise RuntimeError(f"cannot pip-install {plugin}:\n{result.stdout}\n{result.stderr}")
     return python
+
+
+def send_otlp(port: int, *batches: MetricsData) -> None:
+    """Send each batch to a collector's OTLP/gRPC receiver on loopback with the SDK's own exporter (a real
+    client, not ours), and fail unless every one was accepted."""
+    exporter = OTLPMetricExporter(endpoint=f"127.0.0.1:{port}", insecure=True)
+    try:
+        for data in batches:
+            assert exporter.export(data) is MetricExportResult.SUCCESS
+    finally:
+        exporter.shutdown()
+
+
+def collector_components(python: str | Path = sys.executable) -> list[list[str]]:
+    """The rows of `collector components` as `python`'s environment lists them."""
+    out = subprocess.run([str(python), "-m", "collector", "components"], capture_output=True, text=True, check=True)
+    return [line.split() for line in out.stdout.splitlines()]
+
+
+def run_plugin_tests(python: str | Path, package: Path) -> str:
+    """A plugin's own tests (`package/tests`), run by pytest in the plugin's environment; their summary."""
+    result = subprocess.run(
+        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+        cwd=package,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout

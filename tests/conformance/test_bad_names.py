@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import pytest
 import requests
-from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
-from opentelemetry.sdk.metrics.export import MetricExportResult
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 
 from collector.testing import gauge, metrics_data
 from collector.validity import MAX_NAME_LENGTH, drop_invalid_names, name_problem
-from tests.support import free_port, run_collector, wait_for, wait_listening, write_config
+from tests.support import free_port, run_collector, send_otlp, wait_for, wait_listening, write_config
 
 
 @pytest.mark.parametrize(
@@ -61,15 +59,8 @@ def test_an_empty_name_through_otlp_never_breaks_a_scrape(tmp_path):
     )
     with run_collector(config, free_telemetry_port=False) as process:
         wait_listening(process, grpc_port, prom_port)
-        exporter = OTLPMetricExporter(endpoint=f"127.0.0.1:{grpc_port}", insecure=True)
-        try:
-            batch = metrics_data(
-                gauge("good.before", 1), gauge("", 2, 2), gauge("bad\nname", 3), gauge("good.after", 4)
-            )
-            assert exporter.export(batch) is MetricExportResult.SUCCESS
-            assert exporter.export(metrics_data(gauge("good.later", 5))) is MetricExportResult.SUCCESS
-        finally:
-            exporter.shutdown()
+        mixed = metrics_data(gauge("good.before", 1), gauge("", 2, 2), gauge("bad\nname", 3), gauge("good.after", 4))
+        send_otlp(grpc_port, mixed, metrics_data(gauge("good.later", 5)))
 
         def scraped():
             response = requests.get(f"http://127.0.0.1:{prom_port}/metrics", timeout=10)

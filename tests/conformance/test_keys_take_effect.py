@@ -8,14 +8,12 @@ import json
 import time
 
 import requests
-from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
-from opentelemetry.sdk.metrics.export import MetricExportResult
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_openmetrics
 
 from collector.otlpjson import to_request
 from collector.testing import Exemplar, gauge, histogram, histogram_point, metrics_data, number_point, sum_metric
 from exporters.otlphttp.exporter import otlp_json
-from tests.support import free_port, read_points, run_collector, wait_for, wait_listening, write_config
+from tests.support import free_port, read_points, run_collector, send_otlp, wait_for, wait_listening, write_config
 from tests.tlscerts import make_cert, make_key, write_pem
 
 S = 1_000_000_000
@@ -122,12 +120,7 @@ def test_a_chain_of_two_collectors_with_the_collectors_keys(tmp_path):
     with run_collector(backend) as second_process, run_collector(first) as first_process:
         wait_listening(second_process, http_b, grpc_b)
         wait_listening(first_process, grpc_in)
-        sender = OTLPMetricExporter(endpoint=f"127.0.0.1:{grpc_in}", insecure=True)
-        try:
-            for step in range(3):
-                assert sender.export(batch(step)) is MetricExportResult.SUCCESS
-        finally:
-            sender.shutdown()
+        send_otlp(grpc_in, *(batch(step) for step in range(3)))
         for out in (via_http, via_grpc):
             wait_for(
                 lambda out=out: len([p for p in read_points(out) if p.name == "kafka.requests"]) == 3, 30, str(out)
@@ -172,11 +165,7 @@ def test_health_check_response_body_and_pipeline_check(tmp_path):
         wait_listening(process, grpc_in, health)
         answer = requests.get(url, timeout=5)
         assert (answer.status_code, answer.text) == (200, "I'm OK")
-        sender = OTLPMetricExporter(endpoint=f"127.0.0.1:{grpc_in}", insecure=True)
-        try:
-            assert sender.export(batch(0)) is MetricExportResult.SUCCESS  # 4 points, all failing downstream
-        finally:
-            sender.shutdown()
+        send_otlp(grpc_in, batch(0))  # 4 points, all failing downstream
 
         def answer_503() -> tuple[int, str] | None:
             response = requests.get(url, timeout=5)  # a 503 Response is falsy: return its parts
@@ -226,11 +215,7 @@ def test_prometheus_tls_with_ca_file_and_client_certificates(tmp_path):
     url = f"https://127.0.0.1:{prom}/metrics"
     with run_collector(config) as process:
         wait_listening(process, grpc_in, prom)
-        sender = OTLPMetricExporter(endpoint=f"127.0.0.1:{grpc_in}", insecure=True)
-        try:
-            assert sender.export(batch(0)) is MetricExportResult.SUCCESS
-        finally:
-            sender.shutdown()
+        send_otlp(grpc_in, batch(0))
         client = (str(files["client"]), str(files["client_key"]))
         accept = {"Accept": "application/openmetrics-text; version=1.0.0"}
 

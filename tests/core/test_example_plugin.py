@@ -1,18 +1,20 @@
 """The example third-party plugin is discovered through its entry point and runs in a real pipeline."""
 
-import subprocess
 import sys
 
-from tests.support import EXAMPLE_PLUGIN, read_points, run_collector, wait_for, write_config
-
-
-def components(python) -> list[list[str]]:
-    out = subprocess.run([str(python), "-m", "collector", "components"], capture_output=True, text=True, check=True)
-    return [line.split() for line in out.stdout.splitlines()]
+from tests.support import (
+    EXAMPLE_PLUGIN,
+    collector_components,
+    read_points,
+    run_collector,
+    run_plugin_tests,
+    wait_for,
+    write_config,
+)
 
 
 def test_components_lists_the_plugin_with_its_distribution(example_plugin):
-    rows = components(example_plugin)
+    rows = collector_components(example_plugin)
     assert ["static", "receiver", "alpha", "collector-static-receiver"] in rows
     assert ["file", "exporter", "beta", "jmx-otel-collector"] in rows
 
@@ -20,22 +22,14 @@ def test_components_lists_the_plugin_with_its_distribution(example_plugin):
 def test_the_plugin_stays_out_of_the_projects_own_environment(example_plugin):
     """The suite installs the plugin in a throwaway virtualenv: the user's `collector components` lists only
     what they installed. (An older suite pip-installed it here: `pip uninstall collector-static-receiver`.)"""
-    rows = components(sys.executable)
+    rows = collector_components(sys.executable)
     assert ["file", "exporter", "beta", "jmx-otel-collector"] in rows
     assert not [row for row in rows if row[:1] == ["static"]]
 
 
 def test_the_plugin_passes_its_own_tests_in_its_environment(example_plugin):
     """examples/ tests itself with collector.testing, as a third-party plugin would."""
-    result = subprocess.run(
-        [str(example_plugin), "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
-        cwd=EXAMPLE_PLUGIN,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "3 passed" in result.stdout
+    assert "3 passed" in run_plugin_tests(example_plugin, EXAMPLE_PLUGIN)
 
 
 def test_pipeline_runs_the_plugin_receiver_into_the_file_exporter(example_plugin, tmp_path):

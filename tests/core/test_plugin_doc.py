@@ -14,7 +14,16 @@ import yaml
 from collector.component import Kind
 from collector.config import ConfigError, validate
 from collector.registry import Registry
-from tests.support import REPO, plugin_environment, read_points, run_collector, wait_for, write_config
+from tests.support import (
+    REPO,
+    collector_components,
+    plugin_environment,
+    read_points,
+    run_collector,
+    run_plugin_tests,
+    wait_for,
+    write_config,
+)
 
 DOC = (REPO / "docs" / "plugins.md").read_text(encoding="utf-8")
 FILE_BLOCK = re.compile(r"```(?:python|toml)\n# file: (\S+)\n(.*?)```", re.DOTALL)
@@ -34,21 +43,12 @@ def doc_plugin(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 def test_the_doc_plugin_is_listed_by_collector_components(doc_plugin: tuple[Path, Path]) -> None:
     _, python = doc_plugin
-    out = subprocess.run([str(python), "-m", "collector", "components"], capture_output=True, text=True, check=True)
-    assert ["loadavg", "receiver", "alpha", "collector-loadavg"] in [line.split() for line in out.stdout.splitlines()]
+    assert ["loadavg", "receiver", "alpha", "collector-loadavg"] in collector_components(python)
 
 
 def test_the_doc_plugin_passes_the_tests_the_doc_shows(doc_plugin: tuple[Path, Path]) -> None:
     package, python = doc_plugin
-    result = subprocess.run(
-        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
-        cwd=package,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "3 passed" in result.stdout
+    assert "3 passed" in run_plugin_tests(python, package)
 
 
 def test_the_doc_plugin_runs_its_sample_config_in_a_real_collector(doc_plugin: tuple[Path, Path], tmp_path) -> None:

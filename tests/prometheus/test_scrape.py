@@ -9,8 +9,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import requests
-from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
-from opentelemetry.sdk.metrics.export import MetricExportResult
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_openmetrics
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 
@@ -31,7 +29,7 @@ from collector.testing import (
 from exporters.prometheus import factory
 from tests.otlpreceiver.conftest import free_port, listening, otlp_pipeline
 from tests.prometheus.promtool import promtool_errors
-from tests.support import run_collector, wait_for
+from tests.support import run_collector, send_otlp, wait_for
 
 S = 1_000_000_000
 T0 = 1_700_000_000 * S
@@ -83,12 +81,7 @@ def otlp_to_prometheus(tmp_path, **exporter_settings) -> Iterator[tuple[int, str
             wait_for(lambda: listening(grpc_port) and listening(prom_port), 30, "collector listening")
         except AssertionError:
             raise AssertionError(process.logs()) from None
-        exporter = OTLPMetricExporter(endpoint=f"127.0.0.1:{grpc_port}", insecure=True)
-        try:
-            for step in range(3):
-                assert exporter.export(debezium_batch(step)) is MetricExportResult.SUCCESS
-        finally:
-            exporter.shutdown()
+        send_otlp(grpc_port, *(debezium_batch(step) for step in range(3)))
         yield prom_port, f"http://127.0.0.1:{prom_port}/metrics"
 
 
