@@ -83,6 +83,15 @@ async def wait_until(condition, seconds: float = 10) -> None:
         await asyncio.sleep(0.02)
 
 
+async def deliver_five_points(exporter: SlowWriter, telemetry: Telemetry) -> None:
+    """Five points through a sending queue with a 0.1 s timeout, until all are counted sent; then a stop."""
+    sender = QueuedSender(exporter, sending(timeout=0.1), telemetry)
+    await sender.start(NopHost())
+    await sender.consume(points_batch(5))
+    await wait_until(lambda: counted(telemetry, "slow")[0] == 5)
+    await sender.shutdown(asyncio.get_running_loop().time() + 1)
+
+
 async def test_a_blocking_export_that_outlives_its_timeout_is_awaited_and_counted_sent_once(caplog):
     telemetry = Telemetry()
     exporter = SlowWriter(telemetry, seconds=0.6)
@@ -97,6 +106,15 @@ async def test_a_blocking_export_that_outlives_its_timeout_is_awaited_and_counte
     assert exporter.written == values(data)
     assert counted(telemetry, "slow") == (50, 0)
     assert caplog.text.count("outlived its timeout") == 1
+
+
+async def deliver_five_points(exporter: SlowWriter, telemetry: Telemetry) -> None:
+    """Five points through a sending queue with a 0.1 s timeout, until all are counted sent; then a stop."""
+    sender = QueuedSender(exporter, sending(timeout=0.1), telemetry)
+    await sender.start(NopHost())
+    await sender.consume(points_batch(5))
+    await wait_until(lambda: counted(telemetry, "slow")[0] == 5)
+    await sender.shutdown(asyncio.get_running_loop().time() + 1)
 
 
 async def test_a_blocking_export_that_outlives_its_timeout_and_fails_is_retried_once_it_ended():
@@ -114,11 +132,7 @@ async def test_a_blocking_export_that_outlives_its_timeout_and_fails_is_retried_
             self.written.extend(values(data))
 
     exporter = FailsFirst(telemetry, seconds=0.4)
-    sender = QueuedSender(exporter, sending(timeout=0.1), telemetry)
-    await sender.start(NopHost())
-    await sender.consume(points_batch(5))
-    await wait_until(lambda: counted(telemetry, "slow")[0] == 5)
-    await sender.shutdown(asyncio.get_running_loop().time() + 1)
+    await deliver_five_points(exporter, telemetry)
     assert exporter.calls == 2
     (_, first_ended), (second_started, _) = exporter.spans
     assert second_started >= first_ended  # the retry began only once the first write had ended
@@ -137,11 +151,7 @@ async def test_a_cancellable_export_that_times_out_is_retried():
             self.written.extend(values(data))
 
     exporter = Hangs(telemetry, 0)
-    sender = QueuedSender(exporter, sending(timeout=0.1), telemetry)
-    await sender.start(NopHost())
-    await sender.consume(points_batch(5))
-    await wait_until(lambda: counted(telemetry, "slow")[0] == 5)
-    await sender.shutdown(asyncio.get_running_loop().time() + 1)
+    await deliver_five_points(exporter, telemetry)
     assert exporter.calls == 2
     assert len(exporter.written) == 5
 
