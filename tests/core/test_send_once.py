@@ -108,15 +108,6 @@ async def test_a_blocking_export_that_outlives_its_timeout_is_awaited_and_counte
     assert caplog.text.count("outlived its timeout") == 1
 
 
-async def deliver_five_points(exporter: SlowWriter, telemetry: Telemetry) -> None:
-    """Five points through a sending queue with a 0.1 s timeout, until all are counted sent; then a stop."""
-    sender = QueuedSender(exporter, sending(timeout=0.1), telemetry)
-    await sender.start(NopHost())
-    await sender.consume(points_batch(5))
-    await wait_until(lambda: counted(telemetry, "slow")[0] == 5)
-    await sender.shutdown(asyncio.get_running_loop().time() + 1)
-
-
 async def test_a_blocking_export_that_outlives_its_timeout_and_fails_is_retried_once_it_ended():
     telemetry = Telemetry()
 
