@@ -150,6 +150,24 @@ def wait_listening(process: CollectorProcess, *ports: int, timeout: float = 30) 
         raise AssertionError(f"{exc}\n{process.logs()}") from None
 
 
+def pipeline_config(
+    receivers: dict[str, Any],
+    exporters: dict[str, Any],
+    processors: dict[str, Any] | None = None,
+    extensions: dict[str, Any] | None = None,
+    **service: Any,
+) -> dict[str, Any]:
+    """A config of one `metrics` pipeline through every component given, in order; extensions enabled;
+    `service` adds keys to the service section (e.g. `telemetry`)."""
+    pipeline = {"receivers": list(receivers), "processors": list(processors or {}), "exporters": list(exporters)}
+    config: dict[str, Any] = {"receivers": receivers, "processors": processors or {}, "exporters": exporters}
+    config["service"] = {**service, "pipelines": {"metrics": pipeline}}
+    if extensions:
+        config["extensions"] = extensions
+        config["service"]["extensions"] = list(extensions)
+    return config
+
+
 def write_config(directory: Path, config: dict[str, Any], name: str = "otel-config.yaml") -> Path:
     path = directory / name
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")

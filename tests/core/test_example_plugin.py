@@ -5,6 +5,7 @@ import sys
 from tests.support import (
     EXAMPLE_PLUGIN,
     collector_components,
+    pipeline_config,
     read_points,
     run_collector,
     run_plugin_tests,
@@ -34,20 +35,9 @@ def test_the_plugin_passes_its_own_tests_in_its_environment(example_plugin):
 
 def test_pipeline_runs_the_plugin_receiver_into_the_file_exporter(example_plugin, tmp_path):
     out = tmp_path / "out.jsonl"
-    config = write_config(
-        tmp_path,
-        {
-            "receivers": {
-                "static/demo": {
-                    "collection_interval": "200ms",
-                    "initial_delay": "0s",
-                    "metrics": [{"name": "demo.events", "type": "sum", "increment": 3, "unit": "{event}"}],
-                }
-            },
-            "exporters": {"file": {"path": str(out)}},
-            "service": {"pipelines": {"metrics": {"receivers": ["static/demo"], "exporters": ["file"]}}},
-        },
-    )
+    events = {"name": "demo.events", "type": "sum", "increment": 3, "unit": "{event}"}
+    receivers = {"static/demo": {"collection_interval": "200ms", "initial_delay": "0s", "metrics": [events]}}
+    config = write_config(tmp_path, pipeline_config(receivers, {"file": {"path": str(out)}}))
     with run_collector(config, python=example_plugin) as collector:
         wait_for(lambda: len(read_points(out)) >= 3, 20, "three scrapes written by the file exporter")
         assert collector.stop() == 0

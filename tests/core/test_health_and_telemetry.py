@@ -10,7 +10,7 @@ from collector.config import validate
 from collector.pipeline import Service
 from collector.testing import gauge, metrics_data
 from tests.core.fakes import PushReceiver, RecordExporter, registry
-from tests.support import free_port, read_points, run_collector, wait_for, write_config
+from tests.support import free_port, pipeline_config, read_points, run_collector, wait_for, write_config
 
 
 def get(url: str) -> tuple[int, str]:
@@ -72,25 +72,16 @@ async def test_health_is_503_while_starting_200_running_503_stopping():
 def test_real_collector_serves_health_and_metrics(example_plugin, tmp_path):
     health_port, metrics_port = free_port(), free_port()
     out = tmp_path / "out.jsonl"
-    config = write_config(
-        tmp_path,
-        {
-            "extensions": {"health_check": {"endpoint": f"127.0.0.1:{health_port}"}},
-            "receivers": {
-                "static": {
-                    "collection_interval": "100ms",
-                    "initial_delay": "0s",
-                    "metrics": [{"name": "lag", "value": 1}],
-                }
-            },
-            "exporters": {"file": {"path": str(out)}},
-            "service": {
-                "extensions": ["health_check"],
-                "telemetry": {"metrics": {"address": f"127.0.0.1:{metrics_port}"}},
-                "pipelines": {"metrics": {"receivers": ["static"], "exporters": ["file"]}},
-            },
-        },
+    receivers = {
+        "static": {"collection_interval": "100ms", "initial_delay": "0s", "metrics": [{"name": "lag", "value": 1}]}
+    }
+    config = pipeline_config(
+        receivers,
+        {"file": {"path": str(out)}},
+        extensions={"health_check": {"endpoint": f"127.0.0.1:{health_port}"}},
+        telemetry={"metrics": {"address": f"127.0.0.1:{metrics_port}"}},
     )
+    config = write_config(tmp_path, config)
     with run_collector(config, free_telemetry_port=False, python=example_plugin) as collector:
         wait_for(lambda: len(read_points(out)) >= 2, 20, "two scrapes exported")
         status, body = get(f"http://127.0.0.1:{health_port}/")

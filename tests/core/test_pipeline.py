@@ -11,7 +11,7 @@ from collector.exporterhelper import QueueFullError
 from collector.pipeline import Service
 from collector.testing import gauge, metrics_data
 from tests.core.fakes import PushReceiver, RecordExporter, registry
-from tests.support import read_points, run_collector, wait_for, write_config
+from tests.support import pipeline_config, read_points, run_collector, wait_for, write_config
 
 FAST_RETRY = {"initial_interval": "10ms", "max_interval": "20ms", "max_elapsed_time": "0"}
 
@@ -157,20 +157,9 @@ async def test_shutdown_drains_the_queue_within_the_grace_period():
 def test_sigterm_loses_nothing_accepted(example_plugin, tmp_path):
     """A real collector process: every point accepted before SIGTERM reaches the file."""
     out = tmp_path / "out.jsonl"
-    config = write_config(
-        tmp_path,
-        {
-            "receivers": {
-                "static": {
-                    "collection_interval": "20ms",
-                    "initial_delay": "0s",
-                    "metrics": [{"name": f"m{i}", "value": i} for i in range(20)],
-                }
-            },
-            "exporters": {"file": {"path": str(out)}},
-            "service": {"pipelines": {"metrics": {"receivers": ["static"], "exporters": ["file"]}}},
-        },
-    )
+    metrics = [{"name": f"m{i}", "value": i} for i in range(20)]
+    receivers = {"static": {"collection_interval": "20ms", "initial_delay": "0s", "metrics": metrics}}
+    config = write_config(tmp_path, pipeline_config(receivers, {"file": {"path": str(out)}}))
     with run_collector(config, "--log-format", "json", python=example_plugin) as collector:
         wait_for(lambda: len(read_points(out)) >= 200, 30, "ten scrapes written")
         assert collector.stop(signal.SIGTERM) == 0

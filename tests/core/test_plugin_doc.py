@@ -17,6 +17,7 @@ from collector.registry import Registry
 from tests.support import (
     REPO,
     collector_components,
+    pipeline_config,
     plugin_environment,
     read_points,
     run_collector,
@@ -57,11 +58,7 @@ def test_the_doc_plugin_runs_its_sample_config_in_a_real_collector(doc_plugin: t
     receivers = yaml.safe_load(sample)["receivers"]
     receivers["loadavg"]["collection_interval"] = "200ms"
     out = tmp_path / "out.jsonl"
-    config = {
-        "receivers": receivers,
-        "exporters": {"file": {"path": str(out)}},
-        "service": {"pipelines": {"metrics": {"receivers": ["loadavg"], "exporters": ["file"]}}},
-    }
+    config = pipeline_config(receivers, {"file": {"path": str(out)}})
     with run_collector(write_config(tmp_path, config), python=python) as collector:
         wait_for(lambda: len(read_points(out)) >= 4, 20, "two scrapes written by the file exporter")
         assert collector.stop() == 0
@@ -73,11 +70,7 @@ def test_the_doc_plugin_runs_its_sample_config_in_a_real_collector(doc_plugin: t
 def test_the_config_error_the_doc_quotes_is_what_validate_says(doc_plugin: tuple[Path, Path], tmp_path) -> None:
     _, python = doc_plugin
     [quoted] = re.findall(r"`(receivers\.loadavg/a\.windows\[0\]: [^`]*)`", DOC)
-    config = {
-        "receivers": {"loadavg/a": {"windows": ["2m"]}},
-        "exporters": {"debug": {}},
-        "service": {"pipelines": {"metrics": {"receivers": ["loadavg/a"], "exporters": ["debug"]}}},
-    }
+    config = pipeline_config({"loadavg/a": {"windows": ["2m"]}}, {"debug": {}})
     result = subprocess.run(
         [str(python), "-m", "collector", "validate", "--config", str(write_config(tmp_path, config))],
         capture_output=True,
@@ -89,11 +82,7 @@ def test_the_config_error_the_doc_quotes_is_what_validate_says(doc_plugin: tuple
 
 
 def pipeline_with(exporter: dict) -> dict:
-    return {
-        "receivers": {"otlp": {"protocols": {"grpc": {}}}},
-        "exporters": {"file": exporter},
-        "service": {"pipelines": {"metrics": {"receivers": ["otlp"], "exporters": ["file"]}}},
-    }
+    return pipeline_config({"otlp": {"protocols": {"grpc": {}}}}, {"file": exporter})
 
 
 def test_a_number_is_not_taken_for_a_string_as_the_doc_says() -> None:
