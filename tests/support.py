@@ -142,6 +142,18 @@ def own_metric(port: int, series: str) -> float:
     raise AssertionError(f"{series} not exposed")
 
 
+def terminate(process: subprocess.Popen[Any] | None, grace: float = 30) -> None:
+    """Stop a server the tests started: SIGTERM, then SIGKILL if it has not exited within `grace` seconds."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
+
+
 def wait_listening(process: CollectorProcess, *ports: int, timeout: float = 30) -> None:
     """Wait until a started collector listens on every port; fail with its log if it does not."""
     try:

