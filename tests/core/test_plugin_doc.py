@@ -14,6 +14,7 @@ import yaml
 from collector.component import Kind
 from collector.config import ConfigError, validate
 from collector.registry import Registry
+from exporters.file import FileConfig
 from tests.support import (
     REPO,
     collector_components,
@@ -97,4 +98,5 @@ def test_a_string_is_converted_where_nothing_is_lost_as_the_doc_says() -> None:
     assert '(`"8080"` to an int field' in DOC
     config = pipeline_with({"path": "out.jsonl", "rotation": {"max_megabytes": "8"}})
     validated = validate(config, Registry.discover())
-    assert validated.component(Kind.EXPORTER, "file").config.rotation.max_megabytes == 8
+    file_config = validated.component(Kind.EXPORTER, "file").config
+    assert isinstance(file_config, FileConfig) and file_config.rotation.max_megabytes == 8
