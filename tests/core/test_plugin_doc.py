@@ -99,4 +99,5 @@ def test_a_string_is_converted_where_nothing_is_lost_as_the_doc_says() -> None:
     config = pipeline_with({"path": "out.jsonl", "rotation": {"max_megabytes": "8"}})
     validated = validate(config, Registry.discover())
     file_config = validated.component(Kind.EXPORTER, "file").config
-    assert isinstance(file_config, FileConfig) and file_config.rotation.max_megabytes == 8
+    assert isinstance(file_config, FileConfig) and file_config.rotation is not None
+    assert file_config.rotation.max_megabytes == 8
