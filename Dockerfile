@@ -22,6 +22,7 @@ ARG JRE_MODULES=java.base,java.instrument,java.logging,java.management.rmi,jdk.n
 RUN jlink --add-modules "$JRE_MODULES" --strip-java-debug-attributes --no-man-pages --no-header-files --compress=2 \
       --output /opt/collector/jre
 COPY collector/ collector/
+COPY common/ common/
 COPY receivers/ receivers/
 COPY processors/ processors/
 COPY exporters/ exporters/

@@ -1,6 +1,6 @@
 """`awscloudwatch` exporter: CloudWatch PutMetricData, the reference Java sample's API (see README.md)."""
 
-from exporters.awscloudwatch.config import AwsCloudWatchConfig, DimensionRule
-from exporters.awscloudwatch.exporter import AwsCloudWatchExporter, factory
+from exporters.awscloudwatch.config import AwsCloudWatchConfig
+from exporters.awscloudwatch.factory import factory
 
-__all__ = ["AwsCloudWatchConfig", "AwsCloudWatchExporter", "DimensionRule", "factory"]
+__all__ = ["AwsCloudWatchConfig", "factory"]

@@ -6,10 +6,10 @@ from pydantic import Field, field_validator, model_validator
 
 from collector.component import ConfigModel
 from collector.exporterhelper import SendingConfig
-from exporters.awscommon.cardinality import UNKNOWN, CardinalityConfig, per_target
-from exporters.awscommon.client import AwsConfig
-from exporters.awscommon.delta import DeltaConfig
-from exporters.awscommon.names import MAX_DIMENSION_NAME, dimension_name_ok
+from common.aws.cardinality import UNKNOWN, CardinalityConfig, per_target
+from common.aws.client import AwsConfig
+from common.aws.delta import DeltaConfig
+from common.aws.names import MAX_DIMENSION_NAME, dimension_name_ok
 
 
 class DimensionRule(ConfigModel):

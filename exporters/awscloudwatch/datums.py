@@ -1,6 +1,6 @@
 """MetricsData -> PutMetricData `MetricData` entries and requests within CloudWatch's limits:
 ≤ 1000 entries and ≤ 1 MB per request, ≤ 30 dimensions, metric names and dimensions as
-exporters/awscommon/names.py has them, values finite and within ±2^360 (smaller than 2^-260 in
+common/aws/names.py has them, values finite and within ±2^360 (smaller than 2^-260 in
 magnitude is sent as 0)."""
 
 from __future__ import annotations
@@ -14,11 +14,10 @@ from urllib.parse import quote
 from opentelemetry.sdk.metrics.export import ExponentialHistogram, Gauge, Histogram, MetricsData, Sum
 
 from collector.metrics import iter_metrics
-from exporters.awscloudwatch.config import AwsCloudWatchConfig
-from exporters.awscommon.cardinality import REASON as CARDINALITY_LIMIT
-from exporters.awscommon.cardinality import SeriesGuard
-from exporters.awscommon.histogram import MAX_MAGNITUDE, Unsendable, distribution
-from exporters.awscommon.names import (
+from common.aws.cardinality import REASON as CARDINALITY_LIMIT
+from common.aws.cardinality import SeriesGuard
+from common.aws.histogram import MAX_MAGNITUDE, Unsendable, distribution
+from common.aws.names import (
     INVALID_DIMENSION,
     INVALID_METRIC_NAME,
     MAX_DIMENSIONS,
@@ -26,7 +25,8 @@ from exporters.awscommon.names import (
     dimension_value,
     metric_name_ok,
 )
-from exporters.awscommon.units import cloudwatch_unit
+from common.aws.units import cloudwatch_unit
+from exporters.awscloudwatch.config import AwsCloudWatchConfig
 
 MAX_DATUMS_PER_REQUEST = 1000
 MAX_REQUEST_BYTES = 1_000_000  # 1 MB; sizes are estimated as the (largest) query-protocol encoding

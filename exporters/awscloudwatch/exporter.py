@@ -4,14 +4,13 @@ from typing import Any
 
 from opentelemetry.sdk.metrics.export import MetricsData
 
-from collector.component import Factory, Kind, Stability
 from collector.executors import OwnedExecutor
+from common.aws.cardinality import SeriesGuard
+from common.aws.client import call, make_client
+from common.aws.delta import DeltaExporter
+from common.aws.resumable import ResumablePlans
 from exporters.awscloudwatch.config import AwsCloudWatchConfig
 from exporters.awscloudwatch.datums import Datum, DatumBuilder, plan_requests
-from exporters.awscommon.cardinality import SeriesGuard
-from exporters.awscommon.client import call, make_client
-from exporters.awscommon.delta import DeltaExporter
-from exporters.awscommon.resumable import ResumablePlans
 
 
 class AwsCloudWatchExporter(DeltaExporter):
@@ -43,13 +42,3 @@ class AwsCloudWatchExporter(DeltaExporter):
 
     async def shutdown(self) -> None:
         self._threads.shutdown()
-
-
-factory = Factory(
-    type="awscloudwatch",
-    kind=Kind.EXPORTER,
-    config_model=AwsCloudWatchConfig,
-    create=AwsCloudWatchExporter,
-    stability=Stability.ALPHA,
-    description="CloudWatch metrics through PutMetricData (the reference sample's API).",
-)

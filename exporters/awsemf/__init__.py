@@ -1,6 +1,6 @@
 """`awsemf` exporter: CloudWatch Embedded Metric Format (see README.md)."""
 
 from exporters.awsemf.config import AwsEmfConfig
-from exporters.awsemf.exporter import AwsEmfExporter, factory
+from exporters.awsemf.factory import factory
 
-__all__ = ["AwsEmfConfig", "AwsEmfExporter", "factory"]
+__all__ = ["AwsEmfConfig", "factory"]

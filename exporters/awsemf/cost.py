@@ -12,9 +12,9 @@ from opentelemetry.sdk.metrics.export import Gauge, Metric, MetricsData, NumberD
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
-from exporters.awscommon.cardinality import UNKNOWN, per_target
-from exporters.awsemf.config import AwsEmfConfig
+from common.aws.cardinality import UNKNOWN, per_target
 from exporters.awsemf.encoder import EmfEncoder
+from exporters.awsemf.format import EmfFormatConfig
 
 CustomMetric = tuple[str, str, tuple[tuple[str, str], ...]]  # namespace, metric name, dimension values
 _METACHARACTERS = frozenset(".^$*+?{}[]|()\\")
@@ -54,7 +54,7 @@ def literal_name(selector: str) -> str | None:
     return "".join(name) if name and not escaped else None
 
 
-def describe_cost(config: AwsEmfConfig, metric_names: frozenset[str] | None) -> str:
+def describe_cost(config: EmfFormatConfig, metric_names: frozenset[str] | None) -> str:
     """Custom metrics per target, or why the config alone cannot tell."""
     if not config.metric_declarations:
         return UNKNOWN + "without metric_declarations every metric and label set becomes custom metrics"
@@ -76,7 +76,7 @@ def describe_cost(config: AwsEmfConfig, metric_names: frozenset[str] | None) -> 
     return per_target(len(found), ", ".join(dimensions) or "no dimension")
 
 
-def _documents(config: AwsEmfConfig, metric_names: frozenset[str]) -> list[dict[str, Any]]:
+def _documents(config: EmfFormatConfig, metric_names: frozenset[str]) -> list[dict[str, Any]]:
     """What the encoder writes for one point of each metric carrying every declared dimension."""
     labels = {d: "value" for decl in config.metric_declarations for dims in decl.dimensions for d in dims}
     now = time.time_ns()

@@ -3,7 +3,7 @@
 Points sharing a log group/stream, labels and millisecond timestamp go into one document, at most
 100 metric members each (so no directive ever lists more than 100 metrics); every distinct set of
 dimension sets among them gets one directive. What the EMF schema does not check is enforced here
-(exporters/awscommon/names.py has the rules): metric names CloudWatch would refuse are dropped, labels
+(common/aws/names.py has the rules): metric names CloudWatch would refuse are dropped, labels
 it would refuse as dimensions are never dimensions, ≤ 30 keys per dimension set, values ≤ 1024
 characters, ≤ 100 values per histogram array, finite values within ±2^360 only.
 
@@ -24,10 +24,10 @@ from typing import Any
 
 from opentelemetry.sdk.metrics.export import ExponentialHistogram, Gauge, Histogram, Metric, MetricsData, Sum
 
-from exporters.awscommon.cardinality import REASON as CARDINALITY_LIMIT
-from exporters.awscommon.cardinality import SeriesGuard
-from exporters.awscommon.histogram import MAX_MAGNITUDE, Unsendable, distribution
-from exporters.awscommon.names import (
+from common.aws.cardinality import REASON as CARDINALITY_LIMIT
+from common.aws.cardinality import SeriesGuard
+from common.aws.histogram import MAX_MAGNITUDE, Unsendable, distribution
+from common.aws.names import (
     INVALID_DIMENSION,
     INVALID_METRIC_NAME,
     MAX_DIMENSION_VALUE,
@@ -36,8 +36,8 @@ from exporters.awscommon.names import (
     dimension_value,
     metric_name_ok,
 )
-from exporters.awscommon.units import cloudwatch_unit
-from exporters.awsemf.config import AwsEmfConfig, MetricDeclaration
+from common.aws.units import cloudwatch_unit
+from exporters.awsemf.format import EmfFormatConfig, MetricDeclaration
 
 MAX_MEMBERS_PER_DOCUMENT = 100  # and so at most 100 metrics per directive
 # Root members the format itself uses: a label or metric of that name would overwrite them.
@@ -135,7 +135,7 @@ def fill_placeholders(template: str, resource: Mapping[str, Any]) -> str:
 
 class EmfEncoder:
     def __init__(
-        self, config: AwsEmfConfig, on_drop: Callable[[str, int], None], guard: SeriesGuard | None = None
+        self, config: EmfFormatConfig, on_drop: Callable[[str, int], None], guard: SeriesGuard | None = None
     ) -> None:
         self.config = config
         self.on_drop = on_drop

@@ -6,11 +6,10 @@ from typing import IO, Any
 
 from opentelemetry.sdk.metrics.export import MetricsData
 
-from collector.component import Factory, Kind, Stability
 from collector.executors import OwnedExecutor
-from exporters.awscommon.client import make_client
-from exporters.awscommon.delta import DeltaExporter
-from exporters.awscommon.resumable import ResumablePlans
+from common.aws.client import make_client
+from common.aws.delta import DeltaExporter
+from common.aws.resumable import ResumablePlans
 from exporters.awsemf.config import AwsEmfConfig
 from exporters.awsemf.encoder import encoder_for
 from exporters.awsemf.logs import LogsSender, PutLogEventsRequest, plan_requests
@@ -66,13 +65,3 @@ class AwsEmfExporter(DeltaExporter):
             await self._threads.run(self._file.close)
         self._file = None
         self._threads.shutdown()
-
-
-factory = Factory(
-    type="awsemf",
-    kind=Kind.EXPORTER,
-    config_model=AwsEmfConfig,
-    create=AwsEmfExporter,
-    stability=Stability.ALPHA,
-    description="CloudWatch Embedded Metric Format to CloudWatch Logs (PutLogEvents), stdout or a file.",
-)

@@ -14,7 +14,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from collector.executors import OwnedExecutor
-from exporters.awscommon.client import call, error_code
+from common.aws.client import call, error_code
 from exporters.awsemf.encoder import LogEvent
 
 MAX_REQUEST_BYTES = 1_048_576

@@ -1,5 +1,6 @@
 """`debug` exporter: a human-readable summary of every batch on stderr."""
 
-from exporters.debug.exporter import DebugConfig, DebugExporter, factory
+from exporters.debug.config import DebugConfig
+from exporters.debug.factory import factory
 
-__all__ = ["DebugConfig", "DebugExporter", "factory"]
+__all__ = ["DebugConfig", "factory"]

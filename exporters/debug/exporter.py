@@ -1,18 +1,14 @@
 from __future__ import annotations
 
 import sys
-from typing import Literal, TextIO
+from typing import TextIO
 
 from opentelemetry.sdk.metrics.export import MetricsData
 
-from collector.component import ConfigModel, Exporter, Factory, Kind, Stability
+from collector.component import Exporter
 from collector.executors import OwnedExecutor
 from collector.exporterhelper import QueueConfig, SendingConfig
 from collector.metrics import count_points, iter_metrics
-
-
-class DebugConfig(ConfigModel):
-    verbosity: Literal["basic", "normal", "detailed"] = "basic"
 
 
 def render(data: MetricsData, verbosity: str) -> str:
@@ -66,13 +62,3 @@ class DebugExporter(Exporter):
 
     async def shutdown(self) -> None:
         self._output.shutdown()
-
-
-factory = Factory(
-    type="debug",
-    kind=Kind.EXPORTER,
-    config_model=DebugConfig,
-    create=DebugExporter,
-    stability=Stability.BETA,
-    description="Human-readable summary of each batch on stderr.",
-)

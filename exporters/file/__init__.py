@@ -1,5 +1,6 @@
 """`file` exporter: one OTLP/JSON ExportMetricsServiceRequest per line, as the Collector writes it."""
 
-from exporters.file.exporter import FileConfig, FileExporter, RotationConfig, factory
+from exporters.file.config import FileConfig
+from exporters.file.factory import factory
 
-__all__ = ["FileConfig", "FileExporter", "RotationConfig", "factory"]
+__all__ = ["FileConfig", "factory"]

@@ -3,30 +3,15 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO
 
 from opentelemetry.sdk.metrics.export import MetricsData
-from pydantic import Field
 
-from collector.component import ConfigModel, Exporter, Factory, Kind, Stability
+from collector.component import Exporter
 from collector.executors import OwnedExecutor
 from collector.exporterhelper import BatchSizeConfig, QueueConfig, SendingConfig
 from collector.otlpjson import to_json_line
-
-
-class RotationConfig(ConfigModel):
-    """The Collector's (lumberjack's) rotation keys; `max_megabytes` triggers a rotation."""
-
-    max_megabytes: int = Field(100, gt=0)
-    max_days: int = Field(0, ge=0, description="Delete backups older than this; 0 keeps them.")
-    max_backups: int = Field(100, ge=0, description="How many rotated files to keep; 0 keeps all.")
-    localtime: bool = False
-
-
-class FileConfig(ConfigModel):
-    path: str = Field(min_length=1)
-    format: Literal["json"] = "json"
-    rotation: RotationConfig | None = None
+from exporters.file.config import RotationConfig
 
 
 class FileExporter(Exporter):
@@ -91,13 +76,3 @@ class FileExporter(Exporter):
             await self._disk.run(self._file.close)
             self._file = None
         self._disk.shutdown()
-
-
-factory = Factory(
-    type="file",
-    kind=Kind.EXPORTER,
-    config_model=FileConfig,
-    create=FileExporter,
-    stability=Stability.BETA,
-    description="OTLP/JSON lines to a file, with optional size-based rotation.",
-)

@@ -1,5 +1,6 @@
 """`otlp` exporter: OTLP over gRPC (grpc.aio), one attempt per export; the sending queue retries."""
 
-from exporters.otlp.exporter import OTLPGrpcConfig, OTLPGrpcExporter, factory
+from exporters.otlp.config import OTLPGrpcConfig
+from exporters.otlp.factory import factory
 
-__all__ = ["OTLPGrpcConfig", "OTLPGrpcExporter", "factory"]
+__all__ = ["OTLPGrpcConfig", "factory"]

@@ -1,5 +1,6 @@
 """`otlphttp` exporter: OTLP over HTTP/protobuf, one POST per export; the sending queue retries."""
 
-from exporters.otlphttp.exporter import OTLPHTTPConfig, OTLPHTTPExporter, factory
+from exporters.otlphttp.config import OTLPHTTPConfig
+from exporters.otlphttp.factory import factory
 
-__all__ = ["OTLPHTTPConfig", "OTLPHTTPExporter", "factory"]
+__all__ = ["OTLPHTTPConfig", "factory"]

@@ -6,8 +6,6 @@ import json
 import time
 import zlib
 from email.utils import parsedate_to_datetime
-from typing import Literal
-from urllib.parse import urlsplit
 
 import requests
 from google.protobuf.message import DecodeError
@@ -16,70 +14,18 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
     ExportMetricsServiceResponse,
 )
-from pydantic import Field, field_validator, model_validator
 from requests.adapters import HTTPAdapter
 
-from collector.component import Factory, Host, Kind, PermanentError, Stability
-from collector.configtypes import Duration, Refused
+from collector.component import Host, PermanentError
 from collector.executors import OwnedExecutor
 from collector.otlpjson import request_to_dict
-from exporters.otlpcommon import OTLPClientConfig, OTLPExporter, RetryableExportError, without_userinfo
+from common.otlp import OTLPExporter, RetryableExportError, without_userinfo
+from exporters.otlphttp.config import OTLPHTTPConfig
 
-METRICS_PATH = "/v1/metrics"
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
 # OTLP spec, "OTLP/HTTP Response": only these are transient; every other 4xx/5xx is permanent.
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
-
-
-_METRICS_ONLY = "this collector sends metrics only: use endpoint or metrics_endpoint"
-_POOL = "the connection pool is sized by sending_queue.num_consumers (one connection per consumer, kept alive)"
-
-
-class OTLPHTTPConfig(OTLPClientConfig):
-    endpoint: str | None = Field(None, description="Base URL; /v1/metrics is appended.")
-    metrics_endpoint: str | None = Field(None, description="Full URL for metrics, used as is (wins over endpoint).")
-    timeout: Duration = Field(30.0, gt=0, description="Per request, as the Collector's otlphttp default.")
-    encoding: Literal["proto", "json"] = Field("proto", description="Request body: OTLP protobuf or OTLP/JSON.")
-    proxy_url: str | None = Field(None, description="HTTP proxy for every request; HTTP(S)_PROXY when unset.")
-    traces_endpoint: Refused(_METRICS_ONLY) = None
-    logs_endpoint: Refused(_METRICS_ONLY) = None
-    profiles_endpoint: Refused(_METRICS_ONLY) = None
-    max_idle_conns: Refused(_POOL) = None
-    max_idle_conns_per_host: Refused(_POOL) = None
-    max_conns_per_host: Refused(_POOL) = None
-    idle_conn_timeout: Refused(_POOL) = None
-    disable_keep_alives: Refused(_POOL) = None
-    keepalive: Refused(_POOL) = None
-    http2_read_idle_timeout: Refused("requests are sent over HTTP/1.1") = None
-    http2_ping_timeout: Refused("requests are sent over HTTP/1.1") = None
-    force_attempt_http2: Refused("requests are sent over HTTP/1.1") = None
-    cookies: Refused("OTLP backends need no cookies; send credentials as headers") = None
-
-    @field_validator("endpoint", "metrics_endpoint", "proxy_url")
-    @classmethod
-    def _url(cls, url: str | None) -> str | None:
-        if url is None:
-            return None
-        parts = urlsplit(url.strip())
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(
-                "expected an http:// or https:// URL with a host"
-            )  # value not echoed: it may hold credentials
-        return url.strip()
-
-    @model_validator(mode="after")
-    def _one_endpoint(self) -> OTLPHTTPConfig:
-        if not self.endpoint and not self.metrics_endpoint:
-            raise ValueError("set endpoint (base URL, /v1/metrics is appended) or metrics_endpoint (full URL)")
-        if self.tls.server_name_override:
-            raise ValueError("tls.server_name_override is not supported over HTTP: use the name in the URL")
-        return self
-
-    @property
-    def metrics_url(self) -> str:
-        """The Collector's rule: metrics_endpoint as is, else endpoint + /v1/metrics."""
-        return self.metrics_endpoint or f"{self.endpoint.rstrip('/')}{METRICS_PATH}"  # type: ignore[union-attr]
 
 
 def otlp_json(request: ExportMetricsServiceRequest) -> bytes:
@@ -209,13 +155,3 @@ def _root_cause(exc: BaseException) -> str:
         exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
     reason = getattr(exc, "reason", None) or (exc.args[-1] if exc.args else exc)
     return str(getattr(reason, "strerror", None) or reason)
-
-
-factory = Factory(
-    type="otlphttp",
-    kind=Kind.EXPORTER,
-    config_model=OTLPHTTPConfig,
-    create=OTLPHTTPExporter,
-    stability=Stability.BETA,
-    description="OTLP over HTTP/protobuf to an OpenTelemetry Collector or any OTLP backend.",
-)

@@ -1,6 +1,6 @@
 """`prometheus` exporter: a pull endpoint (`/metrics`) for Prometheus, like the Collector's."""
 
 from exporters.prometheus.config import PrometheusConfig
-from exporters.prometheus.exporter import PrometheusExporter, factory
+from exporters.prometheus.factory import factory
 
-__all__ = ["PrometheusConfig", "PrometheusExporter", "factory"]
+__all__ = ["PrometheusConfig", "factory"]

@@ -8,7 +8,7 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.metrics_core import Metric
 from prometheus_client.openmetrics.exposition import CONTENT_TYPE_LATEST as OPENMETRICS_TYPE
 
-from collector.component import ComponentError, Exporter, Factory, Host, Kind, Stability
+from collector.component import ComponentError, Exporter, Host
 from collector.executors import OwnedExecutor
 from collector.exporterhelper import QueueConfig, SendingConfig
 from collector.httpserver import start_site
@@ -87,13 +87,3 @@ class PrometheusExporter(Exporter):
             await self.runner.cleanup()
             self.runner = None
         self._renderer.shutdown()
-
-
-factory = Factory(
-    type="prometheus",
-    kind=Kind.EXPORTER,
-    config_model=PrometheusConfig,
-    create=PrometheusExporter,
-    stability=Stability.BETA,
-    description="Serves the latest value of every series for Prometheus to scrape (text or OpenMetrics).",
-)

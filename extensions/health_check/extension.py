@@ -5,40 +5,12 @@ from collections import deque
 from typing import Any
 
 from aiohttp import web
-from pydantic import Field
 
-from collector.component import ComponentError, ConfigModel, Extension, Factory, Host, Kind, Stability
-from collector.confighttp import GetEndpointServerKeys
-from collector.confignet import Endpoint
-from collector.configtls import TLSServerConfig
-from collector.configtypes import PositiveDuration
+from collector.component import ComponentError, Extension, Host
 from collector.httpserver import start_site
 
 UNHEALTHY_STATUSES = {"fatal"}
 FAILED = "otelcol_exporter_send_failed_metric_points"
-
-
-class ResponseBodyConfig(ConfigModel):
-    healthy: str = Field("", description="Body of a 200 answer instead of the JSON report.")
-    unhealthy: str = Field("", description="Body of a 503 answer instead of the JSON report.")
-
-
-class PipelineCheckConfig(ConfigModel):
-    """The Collector's `check_collector_pipeline`: unhealthy while exporters keep failing."""
-
-    enabled: bool = False
-    interval: PositiveDuration = Field(300.0, description="The window failures are counted in.")
-    exporter_failure_threshold: int = Field(
-        5, gt=0, description="Unhealthy when more than this many points failed to export within interval."
-    )
-
-
-class HealthCheckConfig(GetEndpointServerKeys):
-    endpoint: Endpoint = "localhost:13133"
-    path: str = Field("/", pattern=r"^/", description="Must start with /.")
-    tls: TLSServerConfig | None = None
-    response_body: ResponseBodyConfig | None = None
-    check_collector_pipeline: PipelineCheckConfig = PipelineCheckConfig()
 
 
 class FailureWindow:
@@ -120,13 +92,3 @@ class HealthCheckExtension(Extension):
         if self.runner is not None:
             await self.runner.cleanup()
             self.runner = None
-
-
-factory = Factory(
-    type="health_check",
-    kind=Kind.EXTENSION,
-    config_model=HealthCheckConfig,
-    create=HealthCheckExtension,
-    stability=Stability.BETA,
-    description="HTTP health endpoint: 200 while running, 503 while starting, stopping or failed.",
-)

@@ -26,7 +26,7 @@ from collector.component import Command
 from collector.config import ConfigError, expand_env, join_path, load_files
 from collector.confignet import split_endpoint
 from collector.configtls import TLSServerConfig
-from extensions.health_check.extension import HealthCheckConfig
+from extensions.health_check.config import HealthCheckConfig
 
 TYPE = "health_check"
 UNHEALTHY = 1

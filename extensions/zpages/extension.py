@@ -19,12 +19,10 @@ from opentelemetry.sdk.metrics.export import MetricsData
 from collector.component import (
     ComponentError,
     Extension,
-    Factory,
     Host,
     Kind,
     ReceiverOutputObserver,
     ScrapeTarget,
-    Stability,
     redacted,
     redacted_config,
 )
@@ -261,13 +259,3 @@ async def security_headers(
         raise
     response.headers.update(HEADERS)
     return response
-
-
-factory = Factory(
-    type="zpages",
-    kind=Kind.EXTENSION,
-    config_model=ZPagesConfig,
-    create=ZPagesExtension,
-    stability=Stability.ALPHA,
-    description="Status pages: /debug/servicez, pipelinez, extensionz and targetz (scrape targets, Debezium lag).",
-)

@@ -1,6 +1,6 @@
 """`attributes` processor: the Collector's attribute actions on data points (see README.md)."""
 
-from processors.attributes.actions import AttributeAction
-from processors.attributes.processor import AttributesConfig, AttributesProcessor, factory
+from processors.attributes.config import AttributesConfig
+from processors.attributes.factory import factory
 
-__all__ = ["AttributeAction", "AttributesConfig", "AttributesProcessor", "factory"]
+__all__ = ["AttributesConfig", "factory"]

@@ -1,19 +1,12 @@
 from __future__ import annotations
 
 from opentelemetry.sdk.metrics.export import Metric, MetricsData, ResourceMetrics, ScopeMetrics
-from pydantic import Field
 
-from collector.component import ConfigModel, Factory, Kind, SimpleProcessor, Stability
+from collector.component import SimpleProcessor
 from collector.metrics import map_scoped_metrics
-from processors.attributes.actions import AttributeAction
-from processors.matching import MatchProperties, Selection
-from processors.points import edit_attributes
-
-
-class AttributesConfig(ConfigModel):
-    actions: list[AttributeAction] = Field(min_length=1, description="Applied in order to each data point.")
-    include: MatchProperties | None = Field(None, description="Only matching metrics/points are changed.")
-    exclude: MatchProperties | None = Field(None, description="Matching metrics/points are left alone.")
+from common.matching import Selection
+from common.points import edit_attributes
+from processors.attributes.config import AttributesConfig
 
 
 class AttributesProcessor(SimpleProcessor):
@@ -34,13 +27,3 @@ class AttributesProcessor(SimpleProcessor):
             True if self.selection.everything else self.selection.for_metric(metric.name, resource.resource.attributes)
         )
         return metric if selected is False else edit_attributes(metric, self.edits, selected)
-
-
-factory = Factory(
-    type="attributes",
-    kind=Kind.PROCESSOR,
-    config_model=AttributesConfig,
-    create=AttributesProcessor,
-    stability=Stability.BETA,
-    description="The Collector attributesprocessor's actions on data point attributes, plus rename.",
-)

@@ -1,5 +1,6 @@
 """`batch` processor: send_batch_size / send_batch_max_size / timeout, as in the Collector (see README.md)."""
 
-from processors.batch.processor import BatchConfig, BatchProcessor, factory
+from processors.batch.config import BatchConfig
+from processors.batch.factory import factory
 
-__all__ = ["BatchConfig", "BatchProcessor", "factory"]
+__all__ = ["BatchConfig", "factory"]

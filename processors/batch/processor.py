@@ -1,46 +1,12 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Self
 
 from opentelemetry.sdk.metrics.export import MetricsData
-from pydantic import Field, field_validator, model_validator
 
-from collector.component import ConfigModel, Factory, Host, Kind, Processor, Stability
-from collector.configtypes import Duration
+from collector.component import Host, Processor
 from collector.metrics import count_points, merge, split
-
-
-class BatchConfig(ConfigModel):
-    """The Collector batch processor's keys and defaults."""
-
-    send_batch_size: int = Field(
-        8192, ge=0, description="Send as soon as this many points are held; 0 = only the timeout sends."
-    )
-    send_batch_max_size: int = Field(0, ge=0, description="Never send more points at once; 0 = no limit.")
-    timeout: Duration = Field(0.2, ge=0, description="Send what is held after this long; 0 = at once.")
-    metadata_keys: list[str] = Field(
-        default_factory=list,
-        description="One batcher per distinct value of these client metadata keys. No receiver here attaches "
-        "client metadata (include_metadata), so all data has the empty value and one batcher runs.",
-    )
-    metadata_cardinality_limit: int = Field(1000, ge=0, description="Most distinct metadata combinations.")
-
-    @field_validator("metadata_keys")
-    @classmethod
-    def _distinct_keys(cls, keys: list[str]) -> list[str]:
-        seen: set[str] = set()
-        for key in keys:
-            if key.lower() in seen:  # case-insensitive, as HTTP and gRPC metadata are
-                raise ValueError(f"duplicate entry in metadata_keys: {key!r} (case-insensitive)")
-            seen.add(key.lower())
-        return keys
-
-    @model_validator(mode="after")
-    def _max_not_below_size(self) -> Self:
-        if self.send_batch_max_size and self.send_batch_max_size < self.send_batch_size:
-            raise ValueError("send_batch_max_size must be 0 or at least send_batch_size")
-        return self
+from processors.batch.config import BatchConfig
 
 
 class BatchProcessor(Processor):
@@ -106,13 +72,3 @@ class BatchProcessor(Processor):
             await asyncio.gather(self._timer, return_exceptions=True)
             self._timer = None
         await self._flush()
-
-
-factory = Factory(
-    type="batch",
-    kind=Kind.PROCESSOR,
-    config_model=BatchConfig,
-    create=BatchProcessor,
-    stability=Stability.BETA,
-    description="Groups points into batches by size and time, as the Collector's batch processor.",
-)

@@ -1,6 +1,6 @@
 """`cumulativetodelta` processor: cumulative monotonic sums and histograms become deltas (see README.md)."""
 
-from processors.cumulativetodelta.processor import CumulativeToDeltaConfig, CumulativeToDeltaProcessor, factory
-from processors.cumulativetodelta.tracker import DeltaTracker
+from processors.cumulativetodelta.config import CumulativeToDeltaConfig
+from processors.cumulativetodelta.factory import factory
 
-__all__ = ["CumulativeToDeltaConfig", "CumulativeToDeltaProcessor", "DeltaTracker", "factory"]
+__all__ = ["CumulativeToDeltaConfig", "factory"]

@@ -1,35 +1,12 @@
 from __future__ import annotations
 
-from typing import Literal
-
 from opentelemetry.sdk.metrics.export import Metric, MetricsData, ResourceMetrics, ScopeMetrics
-from pydantic import Field
 
-from collector.component import ConfigModel, Factory, Kind, SimpleProcessor, Stability
-from collector.configtypes import Refused
+from collector.component import SimpleProcessor
 from collector.metrics import count_points, map_scoped_metrics
-from processors.matching import MatchProperties, Selection
-from processors.points import keep_points
-
-_OTTL = "OTTL conditions are not supported: use include/exclude with match_type strict or regexp"
-_METRICS_ONLY = "this collector runs metrics pipelines only"
-
-
-class MetricsFilter(ConfigModel):
-    include: MatchProperties | None = Field(None, description="Keep only what matches (all when absent).")
-    exclude: MatchProperties | None = Field(None, description="Drop what matches; wins over include.")
-    metric: Refused(_OTTL) = None
-    datapoint: Refused(_OTTL) = None
-
-
-class FilterConfig(ConfigModel):
-    metrics: MetricsFilter = Field(default_factory=MetricsFilter)
-    error_mode: Literal["ignore", "silent", "propagate"] = Field(
-        "propagate", description="For OTTL condition errors in the Collector; include/exclude never fail."
-    )
-    logs: Refused(_METRICS_ONLY) = None
-    traces: Refused(_METRICS_ONLY) = None
-    spans: Refused(_METRICS_ONLY) = None
+from common.matching import Selection
+from common.points import keep_points
+from processors.filter.config import FilterConfig
 
 
 class FilterProcessor(SimpleProcessor):
@@ -58,13 +35,3 @@ class FilterProcessor(SimpleProcessor):
         if keep is True:
             return metric
         return None if keep is False else keep_points(metric, keep)
-
-
-factory = Factory(
-    type="filter",
-    kind=Kind.PROCESSOR,
-    config_model=FilterConfig,
-    create=FilterProcessor,
-    stability=Stability.BETA,
-    description="Keeps or drops metrics by name (strict|regexp), resource and point attributes.",
-)

@@ -1,30 +1,11 @@
 from __future__ import annotations
 
 from opentelemetry.sdk.metrics.export import Metric, MetricsData
-from pydantic import Field, field_validator
 
-from collector.component import ConfigModel, Factory, Kind, SimpleProcessor, Stability
+from collector.component import SimpleProcessor
 from collector.metrics import iter_metrics, map_metrics
-from processors.matching import NameRule, check_new_name
-from processors.rename.renaming import RenameGuard, Renamer
-
-
-class RenameRule(NameRule):
-    new_name: str = Field(min_length=1, description="Regexp rules may use $1, ${1} or ${name} (write $$ in YAML).")
-
-    _check_new_name = field_validator("new_name")(check_new_name)
-
-
-class RenameConfig(ConfigModel):
-    rules: list[RenameRule] = Field(min_length=1, description="Tried in order; the first match wins.")
-
-    def renamer(self) -> Renamer:
-        return Renamer([(rule.name_pattern(), rule.new_name) for rule in self.rules])
-
-    def map_metric_names(self, names: frozenset[str]) -> frozenset[str]:
-        """`collector validate`'s hook (collector/costhints.py): the names after renaming."""
-        renamer = self.renamer()
-        return frozenset(renamer.new_name(name) or name for name in names)
+from common.actions.rename import RenameGuard
+from processors.rename.config import RenameConfig
 
 
 class RenameProcessor(SimpleProcessor):
@@ -46,13 +27,3 @@ class RenameProcessor(SimpleProcessor):
     def _rename(self, metric: Metric) -> Metric | None:
         new_name = self.renamer.new_name(metric.name)
         return metric if new_name is None else self.guard.rename(metric, new_name)
-
-
-factory = Factory(
-    type="rename",
-    kind=Kind.PROCESSOR,
-    config_model=RenameConfig,
-    create=RenameProcessor,
-    stability=Stability.BETA,
-    description="Renames metrics by strict name or regexp with capture groups.",
-)

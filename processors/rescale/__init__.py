@@ -1,5 +1,6 @@
 """`rescale` processor: multiply values by a factor or convert between units (see README.md)."""
 
-from processors.rescale.processor import RescaleConfig, RescaleProcessor, RescaleRule, factory
+from processors.rescale.config import RescaleConfig
+from processors.rescale.factory import factory
 
-__all__ = ["RescaleConfig", "RescaleProcessor", "RescaleRule", "factory"]
+__all__ = ["RescaleConfig", "factory"]

@@ -4,14 +4,14 @@ instrumentation's jmx-metrics YAML format (so rule files written for it load unc
 from __future__ import annotations
 
 import functools
+import ipaddress
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import (
-    AfterValidator,
-    BeforeValidator,
     Field,
+    PositiveInt,
     PrivateAttr,
     SecretStr,
     ValidationError,
@@ -21,10 +21,13 @@ from pydantic import (
 
 from collector.component import ConfigModel
 from collector.configfile import FileProblem, read_yaml_file
-from collector.configtls import TLSClientConfig
+from collector.confignet import Endpoint, split_endpoint
+from collector.configtls import TLSClientConfig, TLSServerConfig
 from collector.configtypes import PositiveDuration
 from collector.scraperhelper import ScraperConfig
-from receivers.jmx.listen import ListenConfig
+from receivers.jmx.endpoint import PY4J_SCHEME, parse_entry
+from receivers.jmx.rulemodels import PresetBundle, Rule, RuleFile
+from receivers.jmx.rules import compile_rules
 
 PRESETS_DIR = Path(__file__).parent / "presets"
 LEGACY_PRESETS_DIR = PRESETS_DIR / "legacy"
@@ -56,7 +59,6 @@ _REFUSED_KEYS = {
     "realm": "SASL profiles are not supported: use username/password, with keystore/truststore for TLS",
 }
 LOG_LEVELS = ("trace", "debug", "info", "warn", "error", "off")
-PY4J_SCHEME = "py4j://"
 _REMOTE_JMX_KEYS = (
     "username",
     "password",
@@ -66,144 +68,8 @@ _REMOTE_JMX_KEYS = (
     "truststore_password",
 )
 
-MetricType = Literal["gauge", "counter", "updowncounter", "state"]
-_EXPRESSION = re.compile(r"^(?:(lowercase)\((.*)\)|(param|beanattr|const|domain)\((.*)\))$", re.DOTALL)
-_DEFAULT_STATE = "*"
-
-# The conversions the jmx-metrics format documents (sourceUnit -> unit), plus the obvious inverses.
-UNIT_FACTORS: dict[tuple[str, str], float] = {
-    ("ms", "s"): 1e-3,
-    ("us", "s"): 1e-6,
-    ("ns", "s"): 1e-9,
-    ("s", "ms"): 1e3,
-    ("ns", "ms"): 1e-6,
-}
-
-
-def _lowercase_type(value: object) -> object:
-    return value.lower() if isinstance(value, str) else value
-
-
-def check_expression(text: str) -> str:
-    """`param(key)`, `beanattr(Attr)`, `const(value)`, `domain(prefix)` (this collector's: the ObjectName's
-    domain without `prefix`), or `lowercase(...)` around one of them."""
-    match = _EXPRESSION.match(text.strip())
-    if not match:
-        raise ValueError(
-            f"{text!r} is not param(<key>), beanattr(<attribute>), const(<value>), domain(<prefix>) or lowercase(...)"
-        )
-    if match.group(1):
-        check_expression(match.group(2))
-    elif match.group(3) not in ("const", "domain") and not match.group(4).strip():
-        raise ValueError(f"{text!r}: the name inside {match.group(3)}() is empty")
-    return text.strip()
-
-
-StateMap = dict[str, str | list[str]]
-"""A `state` metric's attribute: state name -> the MBean value(s) meaning it; `'*'` is the default."""
-
-
-def _check_metric_attributes(attributes: dict[str, str | StateMap]) -> dict[str, str | StateMap]:
-    for value in attributes.values():
-        if isinstance(value, str):
-            check_expression(value)
-    return attributes
-
-
-MetricAttributes = Annotated[
-    dict[str, str | StateMap],
-    AfterValidator(_check_metric_attributes),
-    Field(description="Point attributes: param(<ObjectName key>), beanattr(<attribute>), const(<value>)."),
-]
-
-
 UP_METRIC = "jmx.up"
 _RMI_HOST_PORT = re.compile(r"//(\[[0-9a-fA-F:.]+\]|[^/:\[\]]+):(\d+)(?:/[^/]*)?$")  # the last //host:port
-ALL_OTHER_ATTRIBUTES = "*"
-"""A mapping key (this collector's): every numeric attribute of the MBean no other mapping of the rule names."""
-
-
-class Mapping(ConfigModel):
-    """How one MBean attribute (`Attr`, `Attr.item` for CompositeData, `Attr.length` for arrays) becomes a
-    metric. Keys as in jmx-metrics; `missingValue` and `keyAttribute` are this collector's additions."""
-
-    metric: str | None = None
-    type: Annotated[MetricType | None, BeforeValidator(_lowercase_type)] = None
-    unit: str | None = None
-    sourceUnit: str | None = None
-    desc: str | None = None
-    metricAttribute: MetricAttributes = Field(default_factory=dict)
-    missingValue: float | None = Field(
-        None, description="A value the source reports for 'not available' (Debezium's -1): no point is emitted."
-    )
-    keyAttribute: str | None = Field(
-        None, description="Attribute naming the key of a TabularData / Map value (default `key`)."
-    )
-
-
-class Rule(ConfigModel):
-    """One jmx-metrics rule: MBeans (`bean` or `beans`), shared settings, and the attribute mappings."""
-
-    bean: str | None = None
-    beans: list[str] | None = None
-    prefix: str = ""
-    unit: str | None = None
-    sourceUnit: str | None = None
-    type: Annotated[MetricType | None, BeforeValidator(_lowercase_type)] = None
-    metricAttribute: MetricAttributes = Field(default_factory=dict)
-    missingValue: float | None = None
-    keyAttribute: str | None = None
-    wildcardParams: bool = Field(
-        False, description="Every ObjectName key matched by a wildcard also becomes a point attribute."
-    )
-    mapping: dict[str, Mapping | None] = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _check(self) -> Rule:
-        if bool(self.bean) == bool(self.beans):
-            raise ValueError("give exactly one of `bean` (one ObjectName pattern) or `beans` (a list)")
-        for pattern in self.patterns:
-            if ":" not in pattern or "\t" in pattern or "\n" in pattern:
-                raise ValueError(f"{pattern!r} is not an ObjectName pattern like `domain:key=value,*`")
-        for attribute, mapping in self.mapping.items():
-            effective = mapping or Mapping()
-            if attribute == ALL_OTHER_ATTRIBUTES and (effective.type == "state" or effective.metric):
-                raise ValueError(f"mapping '{ALL_OTHER_ATTRIBUTES}' (every other attribute) takes no `metric` or state")
-            source, unit = effective.sourceUnit or self.sourceUnit, effective.unit or self.unit
-            if source and source != unit and (source, unit) not in UNIT_FACTORS:
-                known = ", ".join(f"{a}->{b}" for a, b in UNIT_FACTORS)
-                raise ValueError(f"mapping {attribute}: no conversion from {source!r} to {unit!r} (known: {known})")
-            if (effective.type or self.type) == "state":
-                _check_state(attribute, {**self.metricAttribute, **effective.metricAttribute})
-        return self
-
-    @property
-    def patterns(self) -> list[str]:
-        return [self.bean] if self.bean else list(self.beans or [])
-
-
-def _check_state(attribute: str, attributes: dict[str, str | StateMap]) -> None:
-    states = [value for value in attributes.values() if isinstance(value, dict)]
-    if len(states) != 1:
-        raise ValueError(f"mapping {attribute}: a state metric needs exactly one metricAttribute state map")
-    defaults = [name for name, values in states[0].items() if _DEFAULT_STATE in as_list(values)]
-    if len(defaults) != 1:
-        raise ValueError(f"mapping {attribute}: the state map needs exactly one '*' (the default state)")
-
-
-def as_list(values: str | list[str]) -> list[str]:
-    return [values] if isinstance(values, str) else list(values)
-
-
-class RuleFile(ConfigModel):
-    rules: list[Rule]
-
-
-class PresetBundle(ConfigModel):
-    """Several presets in one file, so that they share YAML anchors (the Debezium connectors); the file's
-    other top-level keys (`x-...`) only hold those anchors."""
-
-    presets: dict[str, RuleFile]
 
 
 def load_rule_file(path: str | Path) -> list[Rule]:
@@ -307,8 +173,6 @@ class EndpointsConfig(ConfigModel):
             raise ValueError("give exactly one of `list`, `file` or `dns`")
         if self.dns and not re.fullmatch(r"[^\s:/]+:\d+", self.dns):
             raise ValueError("dns: expected name:port")
-        from receivers.jmx.discovery import parse_entry  # discovery imports this module
-
         for entry in self.list_:
             parse_entry(entry, self.protocol)  # a ValueError names the entry
         return self
@@ -325,6 +189,54 @@ def _entry_protocol(entry: str) -> str | None:
     if entry.startswith("service:jmx:"):
         return "rmi"
     return "py4j" if entry.startswith(PY4J_SCHEME) else None
+
+
+MIN_TOKEN_BYTES = 32  # as the gateway demands of its own token
+MAX_KEEPALIVE_S = 60.0  # the worker drops a connection silent for 90 s (GatewayDialer.IDLE_TIMEOUT_MS)
+
+
+class ListenConfig(ConfigModel):
+    """Where dialing gateways connect, and whom they must prove to be."""
+
+    endpoint: Endpoint = Field("127.0.0.1:25334", description="Listen address (host:port; `0.0.0.0:25334` for all).")
+    auth_tokens: list[SecretStr] = Field(
+        min_length=1,
+        description="Accepted worker tokens (32+ bytes each; several for a rotation). Write ${env:VAR}; never logged.",
+    )
+    tls: TLSServerConfig | None = Field(None, description="The listener's certificate and key (workers verify it).")
+    insecure: bool = Field(False, description="Plaintext beyond loopback: only on a network you trust.")
+    max_connections: PositiveInt = Field(256, description="Connections at once, handshaking ones included.")
+    handshake_timeout: PositiveDuration = Field(10.0, description="Limit of TLS plus the worker's hello.")
+    keepalive: PositiveDuration = Field(
+        15.0, description=f"Ping an idle worker this often (at most {MAX_KEEPALIVE_S:.0f}s); a gone one is dropped."
+    )
+
+    @model_validator(mode="after")
+    def _secure_by_default(self) -> ListenConfig:
+        for index, token in enumerate(self.auth_tokens):
+            if len(token.get_secret_value().encode()) < MIN_TOKEN_BYTES:
+                raise ValueError(
+                    f"auth_tokens[{index}]: shorter than {MIN_TOKEN_BYTES} bytes (make one: openssl rand -base64 32)"
+                )
+        if self.tls is not None and self.insecure:
+            raise ValueError("give tls or insecure: true, not both")
+        if self.tls is None and not self.insecure and not _loopback(split_endpoint(self.endpoint)[0]):
+            raise ValueError(
+                f"endpoint {self.endpoint} is beyond loopback: give tls (cert_file, key_file), "
+                "or insecure: true on a network you trust"
+            )
+        if self.keepalive > MAX_KEEPALIVE_S:
+            raise ValueError(f"keepalive: at most {MAX_KEEPALIVE_S:.0f}s (workers drop a connection silent for 90s)")
+        return self
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # "" (every interface) or a name
 
 
 class JmxConfig(ScraperConfig):
@@ -499,8 +411,6 @@ class JmxConfig(ScraperConfig):
 
     def known_metric_names(self) -> frozenset[str]:
         """Every metric name the rules can emit (the `collector validate` cost hook, docs/plugins.md)."""
-        from receivers.jmx.rules import compile_rules  # rules imports this module
-
         names = {mapping.metric for rule in compile_rules(self.all_rules()) for mapping in rule.mappings}
         return frozenset({*names, UP_METRIC})
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import ipaddress
 import logging
 import socket
 import ssl
@@ -30,64 +29,16 @@ from collections.abc import Callable
 from prometheus_client import Counter
 from py4j import protocol
 from py4j.protocol import Py4JError
-from pydantic import Field, PositiveInt, SecretStr, model_validator
 
-from collector.component import ConfigModel
-from collector.confignet import Endpoint, split_endpoint
-from collector.configtls import TLSServerConfig
-from collector.configtypes import PositiveDuration
+from collector.confignet import split_endpoint
 from collector.telemetry import Telemetry
+from receivers.jmx.config import ListenConfig
+from receivers.jmx.errors import TargetDown
 
 HELLO = b"jmxotel-dialout 1"
-MIN_TOKEN_BYTES = 32  # as the gateway demands of its own token
-MAX_KEEPALIVE_S = 60.0  # the worker drops a connection silent for 90 s (GatewayDialer.IDLE_TIMEOUT_MS)
 HANDSHAKE_LINE_BYTES = 4096
 MAX_REPLY_BYTES = 32 * 1024 * 1024  # one scrape's reply: far above a Connect worker's MBeans
 IDENTITY_KEYS = ("host.name", "process.pid", "service.instance.id")
-
-
-class ListenConfig(ConfigModel):
-    """Where dialing gateways connect, and whom they must prove to be."""
-
-    endpoint: Endpoint = Field("127.0.0.1:25334", description="Listen address (host:port; `0.0.0.0:25334` for all).")
-    auth_tokens: list[SecretStr] = Field(
-        min_length=1,
-        description="Accepted worker tokens (32+ bytes each; several for a rotation). Write ${env:VAR}; never logged.",
-    )
-    tls: TLSServerConfig | None = Field(None, description="The listener's certificate and key (workers verify it).")
-    insecure: bool = Field(False, description="Plaintext beyond loopback: only on a network you trust.")
-    max_connections: PositiveInt = Field(256, description="Connections at once, handshaking ones included.")
-    handshake_timeout: PositiveDuration = Field(10.0, description="Limit of TLS plus the worker's hello.")
-    keepalive: PositiveDuration = Field(
-        15.0, description=f"Ping an idle worker this often (at most {MAX_KEEPALIVE_S:.0f}s); a gone one is dropped."
-    )
-
-    @model_validator(mode="after")
-    def _secure_by_default(self) -> ListenConfig:
-        for index, token in enumerate(self.auth_tokens):
-            if len(token.get_secret_value().encode()) < MIN_TOKEN_BYTES:
-                raise ValueError(
-                    f"auth_tokens[{index}]: shorter than {MIN_TOKEN_BYTES} bytes (make one: openssl rand -base64 32)"
-                )
-        if self.tls is not None and self.insecure:
-            raise ValueError("give tls or insecure: true, not both")
-        if self.tls is None and not self.insecure and not _loopback(split_endpoint(self.endpoint)[0]):
-            raise ValueError(
-                f"endpoint {self.endpoint} is beyond loopback: give tls (cert_file, key_file), "
-                "or insecure: true on a network you trust"
-            )
-        if self.keepalive > MAX_KEEPALIVE_S:
-            raise ValueError(f"keepalive: at most {MAX_KEEPALIVE_S:.0f}s (workers drop a connection silent for 90s)")
-        return self
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False  # "" (every interface) or a name
 
 
 class _Refused(Exception):
@@ -172,13 +123,14 @@ class DialedGateway:
         while not self.closed:
             await asyncio.sleep(max(0.0, self._last + interval - time.monotonic()))
             if not self.closed and time.monotonic() - self._last >= interval:
-                await self.scrape("")  # an empty query: the gateway answers `UP`; a failure closes
+                with contextlib.suppress(TargetDown):  # a failure has closed the connection: the loop ends
+                    await self.scrape("")  # an empty query: the gateway answers `UP`
 
     async def scrape(self, query: str) -> str:
-        """The gateway's reply, or a `DOWN` reply (and the connection closed) when it cannot answer."""
+        """The gateway's reply; TargetDown (and the connection closed) when it cannot answer."""
         async with self._lock:
             if self.closed:
-                return f"DOWN\tworker {self.name} disconnected\n"
+                raise TargetDown(f"worker {self.name} disconnected")
             try:
                 self.writer.write(_call(query))
                 async with asyncio.timeout(self.timeout):
@@ -191,7 +143,7 @@ class DialedGateway:
             except (OSError, TimeoutError, asyncio.IncompleteReadError, _Refused, Py4JError) as exc:
                 reason = "timeout" if isinstance(exc, TimeoutError) else _describe(exc)
                 self.close(reason)
-                return f"DOWN\tworker {self.name} lost: {reason}\n"
+                raise TargetDown(f"worker {self.name} lost: {reason}") from exc
             self._last = time.monotonic()
             return reply
 

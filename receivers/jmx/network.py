@@ -15,6 +15,7 @@ from py4j.java_gateway import GatewayParameters, JavaGateway
 from py4j.protocol import Py4JAuthenticationError, Py4JError, Py4JJavaError
 
 from collector.configtls import TLSClientConfig
+from receivers.jmx.errors import TargetDown
 from receivers.jmx.gateway import GatewayError, describe
 
 MAX_SOCKET_TIMEOUT_S = 30.0
@@ -49,7 +50,7 @@ class _NamedTLS:
 class NetworkGateway:
     """A py4j client of an in-JVM gateway; same `scrape`/`stop` as the supervised gateway JVM.
 
-    An unreachable gateway, and one that refuses the token, is the target being down (a `DOWN` reply:
+    An unreachable gateway, and one that refuses the token, is the target being down (TargetDown:
     `jmx.up` 0, logged once by the receiver)."""
 
     def __init__(
@@ -72,6 +73,7 @@ class NetworkGateway:
         self._lock = threading.Lock()
 
     def scrape(self, query: str) -> str:
+        """The gateway's reply; TargetDown when it cannot be reached or refuses us."""
         with self._lock:
             if self._client is None:
                 self._client = JavaGateway(
@@ -89,15 +91,15 @@ class NetworkGateway:
                 return self._client.entry_point.scrape(query)  # type: ignore[no-any-return]
             except Py4JAuthenticationError:  # a target we may not read is down, like one we cannot reach
                 self._close()
-                return (
-                    f"DOWN\tthe gateway at {self.host}:{self.port} refused the connection: wrong auth_token, "
-                    "or it expects TLS (tls.insecure is set)\n"
-                )
+                raise TargetDown(
+                    f"the gateway at {self.host}:{self.port} refused the connection: wrong auth_token, "
+                    "or it expects TLS (tls.insecure is set)"
+                ) from None
             except Py4JJavaError as exc:  # the gateway answered with an exception: not a connection problem
                 raise GatewayError(f"gateway call failed: {describe(exc)}") from exc
             except (Py4JError, OSError) as exc:  # py4j reports a connection lost mid-call as a bare Py4JError
                 self._close()
-                return f"DOWN\tgateway {self.host}:{self.port} unreachable: {_first_line(exc)}\n"
+                raise TargetDown(f"gateway {self.host}:{self.port} unreachable: {_first_line(exc)}") from exc
 
     def _close(self) -> None:
         if self._client is not None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 
 from opentelemetry.sdk.metrics.export import AggregationTemporality, Gauge, Metric, NumberDataPoint, Sum
 
-from receivers.jmx.config import ALL_OTHER_ATTRIBUTES, UNIT_FACTORS, Mapping, Rule, StateMap, as_list
+from receivers.jmx.rulemodels import ALL_OTHER_ATTRIBUTES, UNIT_FACTORS, Mapping, Rule, StateMap, as_list
 
 Number = int | float
 _UNESCAPED_DOT = re.compile(r"(?<!\\)\.")

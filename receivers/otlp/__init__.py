@@ -1,6 +1,6 @@
 """`otlp` receiver: OTLP metrics pushed over gRPC or HTTP (gateway mode)."""
 
 from receivers.otlp.config import OTLPReceiverConfig
-from receivers.otlp.receiver import OTLPReceiver, factory
+from receivers.otlp.factory import factory
 
-__all__ = ["OTLPReceiver", "OTLPReceiverConfig", "factory"]
+__all__ = ["OTLPReceiverConfig", "factory"]

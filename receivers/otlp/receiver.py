@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import ssl
 
-from collector.component import ComponentError, Factory, Host, Kind, Receiver, Stability
+from collector.component import ComponentError, Host, Receiver
 from receivers.otlp.config import OTLPReceiverConfig
 from receivers.otlp.grpc_server import GRPCServer
 from receivers.otlp.handler import ExportHandler
@@ -41,13 +41,3 @@ class OTLPReceiver(Receiver):
         if self.grpc:
             await self.grpc.stop()
         self.handler.shutdown()
-
-
-factory = Factory(
-    type="otlp",
-    kind=Kind.RECEIVER,
-    config_model=OTLPReceiverConfig,
-    create=OTLPReceiver,
-    stability=Stability.BETA,
-    description="OTLP metrics over gRPC (4317) and HTTP protobuf/JSON (4318), loopback by default.",
-)

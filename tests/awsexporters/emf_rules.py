@@ -1,6 +1,6 @@
 """Checks an EMF document against the AWS JSON schema and the rules the schema leaves to prose: the
 CloudWatch API reference's limits on metric names and dimensions (written out here from the
-documentation, independently of exporters/awscommon/names.py), the EMF specification's limits, and
+documentation, independently of common/aws/names.py), the EMF specification's limits, and
 statistics that agree (`Min <= Sum/Count <= Max`)."""
 
 from __future__ import annotations

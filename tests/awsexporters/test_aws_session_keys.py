@@ -22,8 +22,8 @@ from botocore.config import Config
 
 from collector.component import ComponentError, PermanentError
 from collector.testing import NopHost, create, gauge, metrics_data
+from common.aws.client import AwsConfig, make_client
 from exporters.awscloudwatch import factory as cloudwatch_factory
-from exporters.awscommon.client import AwsConfig, make_client
 from exporters.awsemf import factory
 from tests.awsexporters.conftest import DUMMY_KEY_ID, DUMMY_SECRET, REGION, MotoServer
 from tests.awsexporters.emf_rules import check_document

@@ -10,8 +10,8 @@ import uuid
 import pytest
 
 from collector.testing import NopHost, create, dropped_points, gauge, metrics_data
+from common.aws.cardinality import SeriesGuard
 from exporters.awscloudwatch import factory as cloudwatch_factory
-from exporters.awscommon.cardinality import SeriesGuard
 from exporters.awsemf import factory as emf_factory
 from tests.awsexporters.conftest import MotoServer
 from tests.awsexporters.test_cloudwatch_putmetricdata import cw_config, read_back

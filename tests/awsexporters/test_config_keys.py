@@ -11,8 +11,8 @@ from pathlib import Path
 import moto.moto_proxy
 import pytest
 
+from common.aws.client import botocore_config, verify
 from exporters.awscloudwatch.config import AwsCloudWatchConfig
-from exporters.awscommon.client import botocore_config, verify
 from exporters.awsemf.config import AwsEmfConfig
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -284,7 +284,7 @@ def test_histogram_without_sum_min_max_as_otlp_may_send_it() -> None:
     """The OTLP decoder leaves optional sum/min/max as None: estimated from the buckets instead."""
     from opentelemetry.sdk.metrics.export import HistogramDataPoint
 
-    from exporters.awscommon.histogram import distribution
+    from common.aws.histogram import distribution
 
     point = HistogramDataPoint({}, 0, 1, 6, None, [1, 0, 3, 2], [10.0, 20.0, 50.0], None, None)
     dist = distribution(point)

@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError, ParamValid
 
 from collector.component import PermanentError
 from collector.executors import OwnedExecutor
-from exporters.awscommon.client import call, is_retryable
+from common.aws.client import call, is_retryable
 from tests.support import write_config
 
 

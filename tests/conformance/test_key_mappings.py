@@ -3,8 +3,8 @@ in test_keys_take_effect.py)."""
 
 from __future__ import annotations
 
-from exporters.otlp.exporter import OTLPGrpcConfig
-from processors.matching import MatchProperties
+from common.matching import MatchProperties
+from exporters.otlp.config import OTLPGrpcConfig
 from receivers.otlp.config import GRPCConfig
 
 

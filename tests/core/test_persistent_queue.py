@@ -16,7 +16,8 @@ from collector.component import ComponentError, Exporter, Kind, PermanentError
 from collector.exporterhelper import QueueConfig, QueuedSender, RetryConfig, SendingConfig
 from collector.telemetry import Telemetry
 from collector.testing import MetricsData, NopHost, create_settings, gauge, metrics_data
-from extensions.file_storage import FileStorage, FileStorageConfig
+from extensions.file_storage import FileStorageConfig
+from extensions.file_storage.extension import FileStorage
 
 
 def batch(value: int) -> MetricsData:

@@ -14,7 +14,8 @@ import pytest
 from collector.component import Kind
 from collector.telemetry import Telemetry
 from collector.testing import RecordingConsumer, create_settings
-from receivers.jmx import JmxConfig, JmxReceiver
+from receivers.jmx import JmxConfig
+from receivers.jmx.factory import create_receiver
 from tests.jmx import injvm, testbed
 from tests.support import free_port, wait_for
 
@@ -89,10 +90,12 @@ def debezium_postgres(
         yield bed
 
 
-def make_receiver(config: dict[str, Any], telemetry: Telemetry | None = None) -> JmxReceiver:
-    """An in-process receiver (to look at its telemetry and state); the target and gateway JVMs are real."""
+def make_receiver(config: dict[str, Any], telemetry: Telemetry | None = None) -> Any:
+    """An in-process receiver of the config's mode, as the factory makes it (a SingleTargetReceiver,
+    EndpointsReceiver or ListenReceiver: to look at its telemetry and state); the target and gateway JVMs
+    are real."""
     settings = create_settings(Kind.RECEIVER, "jmx/test", telemetry)
-    return JmxReceiver(settings, JmxConfig.model_validate(config), RecordingConsumer())
+    return create_receiver(settings, JmxConfig.model_validate(config), RecordingConsumer())
 
 
 async def scrape_points(config: dict[str, Any]) -> dict[str, list[tuple[Any, Any]]]:

@@ -8,7 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 from receivers.jmx.config import JmxConfig
-from receivers.jmx.discovery import DiscoveryError, Endpoint, read_file, resolve
+from receivers.jmx.discovery import DiscoveryError, read_file, resolve
+from receivers.jmx.endpoint import Endpoint
 
 
 def test_a_file_lists_one_worker_a_line(tmp_path: Path) -> None:

@@ -14,7 +14,8 @@ from pydantic import ValidationError
 
 from receivers.jmx import gateway
 from receivers.jmx.config import JmxConfig
-from receivers.jmx.discovery import Endpoint, parse_entry, shard_owner
+from receivers.jmx.discovery import shard_owner
+from receivers.jmx.endpoint import Endpoint, parse_entry
 from tests.jmx import testbed
 from tests.jmx.conftest import make_receiver
 from tests.support import free_port

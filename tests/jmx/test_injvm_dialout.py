@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from receivers.jmx import JmxConfig, JmxReceiver
+from receivers.jmx import JmxConfig
 from receivers.jmx.listen import DialedGateway
+from receivers.jmx.receiver import ListenReceiver
 from tests.jmx import injvm, testbed
 from tests.jmx.conftest import make_receiver
 from tests.support import free_port
@@ -33,13 +34,12 @@ RULES = [
 ]
 
 
-def dialing_receiver(port: int, recipe: injvm.Recipe, **listen: object) -> JmxReceiver:
+def dialing_receiver(port: int, recipe: injvm.Recipe, **listen: object) -> ListenReceiver:
     return make_receiver({**injvm.listen_config(port, recipe, **listen), "rules": RULES})
 
 
-async def one_worker(receiver: JmxReceiver, timeout: float = 30) -> DialedGateway:
+async def one_worker(receiver: ListenReceiver, timeout: float = 30) -> DialedGateway:
     """The worker connected to this receiver, once there is exactly one."""
-    assert receiver.listener is not None
     for _ in range(int(timeout * 10)):
         if len(receiver.listener.workers) == 1:
             return next(iter(receiver.listener.workers.values()))
@@ -53,7 +53,7 @@ def jmx_count(target: testbed.JavaTarget) -> int:
     return int(next(text for (_, attribute), text in values.items() if attribute == "Count"))
 
 
-def gone(receiver: JmxReceiver) -> float:
+def gone(receiver: ListenReceiver) -> float:
     return receiver.settings.telemetry.value("collector_jmx_listen_workers_gone", receiver=str(receiver.id))
 
 
@@ -136,7 +136,7 @@ def test_the_agent_dials_two_collectors_and_a_restart_of_one_costs_the_other_not
 
     second_ups: list[float] = []
 
-    async def scrape_until_cancelled(receiver: JmxReceiver) -> None:
+    async def scrape_until_cancelled(receiver: ListenReceiver) -> None:
         while True:
             data = await receiver.scrape()
             second_ups.append(injvm.value(data, "jmx.up"))

@@ -15,7 +15,7 @@ from receivers.jmx.rules import MetricBuilder, ReplyError, build_query, compile_
 from tests.support import write_config
 
 PRESETS = ("debezium-mysql", "debezium-postgres")
-SAMPLE = Path(__file__).resolve().parents[2] / "receivers" / "jmx" / "otel-config.sample.yaml"
+SAMPLE = Path(__file__).resolve().parents[2] / "receivers" / "jmx" / "testdata" / "config.yaml"
 
 
 def config(**overrides) -> JmxConfig:
@@ -85,7 +85,7 @@ def test_a_config_error_names_its_path_and_exits_2(tmp_path: Path) -> None:
 
 def test_the_collectors_jmxreceiver_keys_validate() -> None:
     """A config with every key of the Collector's jmxreceiver we accept (testdata, from its README)."""
-    testdata = SAMPLE.parent / "testdata"
+    testdata = SAMPLE.parent
     raw = yaml.safe_load((testdata / "jmxreceiver-keys.yaml").read_text())
     parsed = JmxConfig.model_validate({**raw, "jmx_configs": str(testdata / raw["jmx_configs"])})
     assert parsed.target_source == "legacy" and parsed.target_identity() == {
@@ -268,7 +268,7 @@ def test_validate_counts_the_shipped_configs_custom_metrics_from_the_real_preset
 
     from receivers.jmx.config import JmxConfig
 
-    shipped = yaml.safe_load((SAMPLE.parents[2] / "otel-config.yaml").read_text())
+    shipped = yaml.safe_load((SAMPLE.parents[3] / "otel-config.yaml").read_text())
     receiver = shipped["receivers"]["jmx/debezium"]
     assert receiver["target_system"] == "${env:DEBEZIUM_CONNECTOR:-debezium}"
     names = set(JmxConfig(endpoint="localhost:7098", target_system="debezium").known_metric_names())
@@ -282,7 +282,7 @@ def test_validate_counts_the_shipped_configs_custom_metrics_from_the_real_preset
         if any(re.search(selector, name) for selector in declaration["metric_name_selectors"])
     )
     result = subprocess.run(
-        [sys.executable, "-m", "collector", "validate", "--config", str(SAMPLE.parents[2] / "otel-config.yaml")],
+        [sys.executable, "-m", "collector", "validate", "--config", str(SAMPLE.parents[3] / "otel-config.yaml")],
         capture_output=True,
         text=True,
         timeout=60,

@@ -26,6 +26,10 @@ SOFT, HARD = 256, 512
 MAX_CONNECTIONS = 100
 HEADER_TIMEOUT_S, BODY_TIMEOUT_S = 1.0, 2.0
 BACKLOG = 128  # accepted in one go by the loop before their protocols run: a transient surplus over the cap
+ACCEPT_BATCHES_IN_FLIGHT = 2
+"""A refused connection's socket closes a few loop iterations after its accept batch; on a slow machine the
+next batch is accepted before that (measured on CI: 100 held + 177 refused-but-not-yet-closed + 16 own)."""
+OWN_FILES = 64
 FLOOD = 600  # half-open connections: more than the cap, more than the soft limit the collector started with
 
 
@@ -95,15 +99,17 @@ def test_a_flood_of_half_open_connections_costs_the_cap_not_the_service(listener
             flood.append(socket.create_connection(("127.0.0.1", listeners.http), timeout=5))
             if i % 50 == 0:
                 held.append(open_descriptors(pid))
-        # Held by the collector: at most its cap (plus its own files and one accept batch being closed).
-        assert max(held) < MAX_CONNECTIONS + BACKLOG + 64, held
+        # Held by the collector: at most its cap, its own files and the accept batches being closed; without
+        # the cap it would run into its own `nofile` limit (HARD) well before the flood ends.
+        assert max(held) < MAX_CONNECTIONS + ACCEPT_BATCHES_IN_FLIGHT * BACKLOG + OWN_FILES < HARD, held
         assert listeners.healthy()
         assert scrape_own_metrics(listeners.telemetry)  # own metrics still answer
         # Accepts lag the clients' connects (the kernel's backlog); the cap bites once they are processed.
         wait_for(
             lambda: listeners.rejected("connection_limit") > refused_before, 10, "connections over the cap refused"
         )
-        assert open_descriptors(pid) < MAX_CONNECTIONS + BACKLOG + 64
+        # Once the refused ones are closed, the flood costs the cap alone.
+        wait_for(lambda: open_descriptors(pid) < MAX_CONNECTIONS + OWN_FILES, 10, "refused connections closed")
         # The header timeout frees the cap: a new client gets through without anyone closing the flood.
         wait_for(lambda: _posts_ok(listeners), 5 * HEADER_TIMEOUT_S + 5, "a fresh OTLP request accepted")
     finally:

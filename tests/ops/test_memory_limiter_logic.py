@@ -12,7 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from collector.testing import NopHost, RecordingConsumer, create, gauge, metrics_data
-from processors.memory_limiter import MemoryLimiterConfig, MemoryLimiterProcessor, MemoryLimitExceeded, factory
+from processors.memory_limiter import MemoryLimiterConfig, factory
 from processors.memory_limiter.limits import (
     MIB,
     Pressure,
@@ -22,6 +22,7 @@ from processors.memory_limiter.limits import (
     percentage_limits,
     physical_memory_bytes,
 )
+from processors.memory_limiter.processor import MemoryLimiterProcessor, MemoryLimitExceeded
 
 
 class FakeMemory:

@@ -54,7 +54,7 @@ async def export_directly(factory: Factory, raw: dict[str, Any], data: MetricsDa
 def partial_success_logged_and_counted(exporter: Any, records: list, message: str) -> float:
     """Points counted as rejected by partial success; asserts the message was logged once and the
     recovery once (the script ends with a full success)."""
-    from exporters.otlpcommon import PARTIAL_SUCCESS_REASON
+    from common.otlp import PARTIAL_SUCCESS_REASON
 
     logged = [r.getMessage() for r in records if r.name.startswith("collector.exporter")]
     assert sum(message in m for m in logged) == 1, logged

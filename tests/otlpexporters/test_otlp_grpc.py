@@ -13,8 +13,8 @@ from opentelemetry.sdk.metrics.export import MetricsData
 from collector.component import PermanentError
 from collector.otlpjson import to_request
 from collector.testing import NopHost, create, gauge, metrics_data
+from common.otlp import RetryableExportError
 from exporters.otlp import factory
-from exporters.otlpcommon import RetryableExportError
 from tests.otlpexporters.capture import Reply, Script, partial_success, start_grpc_server
 from tests.otlpexporters.conftest import DATA, FAST_RETRY, export_directly, partial_success_logged_and_counted, running
 from tests.otlpexporters.victoria import free_port

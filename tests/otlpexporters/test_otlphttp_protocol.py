@@ -11,7 +11,7 @@ import pytest
 
 from collector.component import PermanentError
 from collector.otlpjson import to_request
-from exporters.otlpcommon import RetryableExportError
+from common.otlp import RetryableExportError
 from exporters.otlphttp import factory
 from tests.otlpexporters.capture import HTTPCaptureServer, Reply, Script, partial_success
 from tests.otlpexporters.conftest import DATA, FAST_RETRY, export_directly, partial_success_logged_and_counted, running

@@ -12,7 +12,7 @@ from opentelemetry.sdk.metrics.export import AggregationTemporality, Metric, Sum
 from opentelemetry.sdk.resources import Resource
 
 from collector import testing
-from processors.cumulativetodelta.tracker import DeltaTracker
+from common.delta import DeltaTracker
 
 S = 1_000_000_000
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from processors.matching import (
+from common.matching import (
     MatchProperties,
     MetricsSelector,
     NamePattern,

@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from collector import testing
+from common.actions.rescale import Scaler
+from common.actions.units import conversion
 from processors.rescale import RescaleConfig, factory
-from processors.rescale.scaling import Scaler
-from processors.rescale.units import conversion
 
 
 def rescale(config, *metrics):

@@ -20,8 +20,8 @@ from pydantic import Field, field_validator, model_validator
 
 from collector.component import ConfigModel
 from collector.configtypes import Refused
-from processors.matching import compile_regexp
-from processors.points import AttributeEdit as Edit
+from common.matching import compile_regexp
+from common.points import AttributeEdit as Edit
 
 AttributeValue = str | bool | int | float
 

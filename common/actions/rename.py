@@ -11,7 +11,7 @@ import re
 from opentelemetry.sdk.metrics.export import Metric
 
 from collector.component import Component
-from processors.matching import NamePattern, expand_template
+from common.matching import NamePattern, expand_template
 
 _CACHE_LIMIT = 10_000
 

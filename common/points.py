@@ -8,7 +8,7 @@ from typing import Any
 
 from opentelemetry.sdk.metrics.export import Metric, NumberDataPoint
 
-from processors.matching import PointPredicate
+from common.matching import PointPredicate
 
 AttributeEdit = Callable[[dict[str, Any]], None]
 """Changes a point's attribute dict in place (the caller passes a copy)."""

@@ -1,0 +1,1 @@
+"""Code shared by components: the layer between the core (collector/) and the components."""

@@ -1,0 +1,1 @@
+"""Metric and attribute edits that more than one processor runs (attributes, rename, rescale and metricstransform)."""

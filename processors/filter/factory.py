@@ -1,0 +1,14 @@
+"""How the registry makes a `filter` processor (entry point `processors.filter:factory`)."""
+
+from collector.component import Factory, Kind, Stability
+from processors.filter.config import FilterConfig
+from processors.filter.processor import FilterProcessor
+
+factory = Factory(
+    type="filter",
+    kind=Kind.PROCESSOR,
+    config_model=FilterConfig,
+    create=FilterProcessor,
+    stability=Stability.BETA,
+    description="Keeps or drops metrics by name (strict|regexp), resource and point attributes.",
+)

@@ -1,0 +1,14 @@
+"""How the registry makes a `memory_limiter` processor (entry point `processors.memory_limiter:factory`)."""
+
+from collector.component import Factory, Kind, Stability
+from processors.memory_limiter.config import MemoryLimiterConfig
+from processors.memory_limiter.processor import MemoryLimiterProcessor
+
+factory = Factory(
+    type="memory_limiter",
+    kind=Kind.PROCESSOR,
+    config_model=MemoryLimiterConfig,
+    create=MemoryLimiterProcessor,
+    stability=Stability.BETA,
+    description="Refuses data while the collector's memory is above a soft limit, as the Collector's memory_limiter.",
+)
