@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import logging
 import signal
@@ -143,15 +144,27 @@ async def run(config: CollectorConfig, paths: list[str] | None = None, max_bytes
     except ComponentError as exc:
         log.error("collector failed to start: %s", exc)
         return EXIT_FAILED
+    _settle_heap()
     while True:
         await _first(stop.wait(), reload.wait())
         if stop.is_set():
             break
         reload.clear()
         service = await _reload(service, paths or [DEFAULT_CONFIG], max_bytes)
+        _settle_heap()
     log.info("shutting down", extra={"grace_period_s": service.config.service.shutdown_grace_period})
     await service.shutdown()
     return EXIT_OK
+
+
+def _settle_heap() -> None:
+    """Take what start-up built (modules, config models, components) out of the cyclic GC's full
+    collections, which then scan only what the pipelines make: measured on a collector reading 50 JMX
+    targets, a full collection of everything took ~0.25 s, most of the collector's CPU between scrapes.
+    Unfrozen first, so that a reload's replaced components can still be collected."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 async def _first(*waits: Awaitable[object]) -> None:

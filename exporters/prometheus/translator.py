@@ -26,6 +26,9 @@ SUFFIXES = {
     "counter": ("", "_total", "_created"),
     "histogram": ("", "_bucket", "_count", "_sum", "_created"),
 }
+# Names and label sets translated and kept, so that each is worked out once, not once per point (a scrape
+# repeats them); both caches start over when they hold this many.
+CACHE_LIMIT = 65536
 
 
 def job_and_instance(resource: dict[str, Any]) -> dict[str, str]:
@@ -58,6 +61,8 @@ class Translator:
         self.config = config
         self.target_info = f"{clean(config.namespace)}_target_info" if config.namespace else "target_info"
         self.copies_resource = bool(config.resource_constant_labels or config.resource_to_telemetry_conversion.enabled)
+        self._names: dict[tuple[str, str, str], Name | None] = {}
+        self._labels: dict[tuple[object, ...], dict[str, str] | None] = {}
 
     def resource_labels(self, resource: dict[str, Any]) -> dict[str, Any]:
         """The resource attributes copied onto every series: resource_constant_labels' choice when set,
@@ -71,6 +76,12 @@ class Translator:
 
     def name(self, otlp_name: str, unit: str, kind: str) -> Name | None:
         """None when the name has nothing Prometheus can write (e.g. only punctuation)."""
+        key = (otlp_name, unit, kind)
+        if key not in self._names:
+            _remember(self._names, key, self._name(otlp_name, unit, kind))
+        return self._names[key]
+
+    def _name(self, otlp_name: str, unit: str, kind: str) -> Name | None:
         config = self.config
         text = metric_name(
             otlp_name,
@@ -89,7 +100,26 @@ class Translator:
         self, resource: dict[str, Any], scope_name: str, scope_version: str, attributes: Any, kind: str
     ) -> dict[str, str] | None:
         """The series' labels, or None when one cannot be written (an empty key, text that is not UTF-8,
-        `__name__`, `le` on a histogram point)."""
+        `__name__`, `le` on a histogram point). The same dict for the same inputs: never change it."""
+        key = (
+            tuple(resource.items()),
+            scope_name,
+            scope_version,
+            tuple(attributes.items()) if attributes else (),
+            kind,
+        )
+        try:
+            if key in self._labels:
+                return self._labels[key]
+        except TypeError:  # a sequence among the values: not hashable, so translated every time
+            return self._translate_labels(resource, scope_name, scope_version, attributes, kind)
+        translated = self._translate_labels(resource, scope_name, scope_version, attributes, kind)
+        _remember(self._labels, key, translated)
+        return translated
+
+    def _translate_labels(
+        self, resource: dict[str, Any], scope_name: str, scope_version: str, attributes: Any, kind: str
+    ) -> dict[str, str] | None:
         result = labels(self.resource_labels(resource)) if self.copies_resource else {}
         result.update(labels(dict(attributes or {})))
         if kind == "histogram" and "le" in result:
@@ -102,6 +132,12 @@ class Translator:
         result.update(job_and_instance(resource))
         result.update(self.config.const_labels)
         return result if all(_writable(key, value) for key, value in result.items()) else None
+
+
+def _remember(cache: dict[Any, Any], key: object, value: object) -> None:
+    if len(cache) >= CACHE_LIMIT:
+        cache.clear()
+    cache[key] = value
 
 
 def _writable(key: str, value: str) -> bool:

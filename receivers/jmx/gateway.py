@@ -183,6 +183,7 @@ class GatewayProcess:
         self.process: subprocess.Popen[bytes] | None = None
         self.port = 0
         self.opened: set[str] = set()  # target ids registered in this JVM
+        self.queries: dict[str, str] = {}  # query -> its handle, registered in this JVM
         self._client: JavaGateway | None = None
         self._stderr: collections.deque[str] = collections.deque(maxlen=20)
 
@@ -251,10 +252,16 @@ class GatewayProcess:
         self.opened.add(target.id)
 
     def scrape(self, target_id: str, query: str, timeout: float) -> str:
-        """One target's reply; the JVM answers within `timeout` (capped at TARGET_DEADLINE_MAX_S)."""
+        """One target's reply; the JVM answers within `timeout` (capped at TARGET_DEADLINE_MAX_S). The query
+        is sent once per JVM and named by its handle after that (it is kilobytes; the scrape's call is not)."""
         assert self._client is not None, "scrape before start"
+        handle = self.queries.get(query)
+        if handle is None:  # two threads may both register it: the same handle, the same text
+            handle = hashlib.sha256(query.encode()).hexdigest()[:16]
+            self._client.entry_point.query(handle, query)
+            self.queries[query] = handle
         millis = int(min(timeout, TARGET_DEADLINE_MAX_S) * 1000)
-        return self._client.entry_point.scrape(target_id, query, millis)  # type: ignore[no-any-return]
+        return self._client.entry_point.scrape(target_id, handle, millis)  # type: ignore[no-any-return]
 
     def close(self, target_id: str) -> None:
         if self._client is not None and target_id in self.opened:

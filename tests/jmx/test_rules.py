@@ -257,6 +257,37 @@ def test_series_the_target_no_longer_has_are_forgotten_but_kept_while_it_is_down
     assert len(builder._starts) == 1
 
 
+def test_an_mbeans_plan_is_kept_while_it_holds_and_redone_when_what_it_read_changes() -> None:
+    """Each MBean's attributes and series keys are worked out once and reused; a `beanattr` value that
+    changes, or a `'*'` attribute that appears, makes a new plan; an MBean that is gone takes its plan along."""
+    rules = [
+        {
+            "bean": "a:type=X,*",
+            "type": "counter",
+            "metricAttribute": {"mode": "beanattr(Mode)", "name": "param(name)"},
+            "mapping": {"N": None, "*": {"type": "gauge"}},
+        }
+    ]
+    bean = "UP\nB\t0\ta:name={0},type=X\tname={0}\ttype=X\nS\tMode\t{1}\nN\tN\t{2}\n{3}"
+    first, _, builder = build(rules, bean.format("one", "ro", 5, ""), now=1000)
+    again, _, _ = build(rules, bean.format("one", "ro", 7, ""), now=2000, builder=builder)
+    (point,) = again["N"].data.data_points
+    assert (dict(point.attributes), point.value, point.start_time_unix_nano) == ({"mode": "ro", "name": "one"}, 7, 1000)
+    assert point.attributes is first["N"].data.data_points[0].attributes, "the plan's attributes, reused"
+    changed, _, _ = build(rules, bean.format("one", "rw", 8, "N\tExtra\t2\n"), now=3000, builder=builder)
+    (point,) = changed["N"].data.data_points
+    assert (
+        dict(point.attributes) == {"mode": "rw", "name": "one"} and point.start_time_unix_nano == 3000
+    )  # a new series
+    assert dict(changed["Extra"].data.data_points[0].attributes) == {"mode": "rw", "name": "one"}
+    two = bean.format("one", "rw", 9, "") + bean.format("two", "rw", 1, "").removeprefix("UP\n")
+    both, _, _ = build(rules, two, now=4000, builder=builder)
+    assert [dict(p.attributes)["name"] for p in both["N"].data.data_points] == ["one", "two"]
+    assert "Extra" not in both and len(builder._plans) == 2
+    build(rules, bean.format("two", "rw", 2, ""), now=5000, builder=builder)
+    assert len(builder._plans) == 1
+
+
 def test_validate_counts_the_shipped_configs_custom_metrics_from_the_real_preset() -> None:
     """`collector validate` on the shipped config: the jmx receiver lists its preset's metric names, so the
     awsemf declarations' custom metrics per target are known: each selected name times its dimension sets."""

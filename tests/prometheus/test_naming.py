@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from exporters.prometheus import translator
+from exporters.prometheus.config import PrometheusConfig
 from exporters.prometheus.naming import label_name, label_value, labels, metric_name
+from exporters.prometheus.translator import Translator
 
 
 @pytest.mark.parametrize(
@@ -57,3 +60,35 @@ def test_label_names(key, expected):
 def test_label_values_and_collisions():
     assert [label_value(v) for v in ("x", True, 3, 0.5, (1, 2), ("a",))] == ["x", "true", "3", "0.5", "[1,2]", '["a"]']
     assert labels({"a.b": "1", "a_b": "2", "c": 3}) == {"a_b": "1;2", "c": "3"}
+
+
+def test_translations_are_kept_and_stay_what_a_fresh_translator_gives(monkeypatch):
+    """Names and label sets are translated once and kept (a scrape repeats them): a repeat, a list value
+    (not hashable, so never kept), a refused label set and a cache that filled up all give what a
+    translator that never saw them gives."""
+    monkeypatch.setattr(translator, "CACHE_LIMIT", 3)
+    kept = Translator(PrometheusConfig())
+    resource = {"service.name": "svc", "server.port": 7098}
+    cases = [
+        ({"table": "t1"}, "gauge"),
+        ({"table": "t1"}, "gauge"),
+        ({"tables": ["t1", "t2"]}, "gauge"),
+        ({"le": "1"}, "histogram"),  # refused: None, also on repeat
+        ({"le": "1"}, "histogram"),
+        ({"table": "t2"}, "counter"),
+        ({"table": "t3"}, "counter"),  # the cache is full here and starts over
+        ({"table": "t1"}, "gauge"),
+    ]
+    for attributes, kind in cases:
+        fresh = Translator(PrometheusConfig())
+        assert kept.labels(resource, "scope", "1", attributes, kind) == fresh.labels(
+            resource, "scope", "1", attributes, kind
+        )
+        assert kept.name("db.lag", "ms", kind) == fresh.name("db.lag", "ms", kind)
+    assert kept.labels(resource, "scope", "1", {"le": "1"}, "histogram") is None
+    assert kept.labels(resource, "scope", "1", {"table": "t1"}, "gauge") == {
+        "table": "t1",
+        "otel_scope_name": "scope",
+        "otel_scope_version": "1",
+        "job": "svc",
+    }

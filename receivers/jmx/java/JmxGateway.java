@@ -59,7 +59,8 @@ import py4j.commands.Command;
 
 /**
  * The collector's bridge to JMX: a py4j server on 127.0.0.1 whose only callables are those of {@link
- * FleetEntryPoint} (open, scrape, close a target), one JVM for every RMI target that shares its JVM-global
+ * FleetEntryPoint} (open a target, register a
+ * query, scrape, close a target), one JVM for every RMI target that shares its JVM-global
  * settings.
  *
  * <p>Started by the Python receiver, which writes on stdin the auth token, then {@code key=value} Java
@@ -101,6 +102,7 @@ public final class JmxGateway {
       final Set<String> attributes = new LinkedHashSet<>();
       final Set<String> wantedAsString = new LinkedHashSet<>();
       boolean all; // `*`: every readable attribute (the MBean's own list), the named ones only where they exist
+      volatile String header; // its `B` line, rendered by the first read of this resolution (groups are final then)
     }
 
     /** Resolves and reads one MBean after the other (the in-JVM gateway's plain path). */
@@ -267,15 +269,21 @@ public final class JmxGateway {
       return out.toString();
     }
 
+    /** A reply for one MBean, started with its {@code B} line (rendered once per resolution, not per scrape). */
     private static StringBuilder beanLine(ObjectName name, BeanRequest request) {
-      StringBuilder out = new StringBuilder(256);
-      out.append("B\t").append(String.join(",", request.groups)).append('\t');
-      escape(name.getCanonicalName(), out);
-      for (Map.Entry<String, String> key : name.getKeyPropertyList().entrySet()) {
-        out.append('\t');
-        escape(key.getKey() + "=" + key.getValue(), out);
+      String header = request.header;
+      if (header == null) {
+        StringBuilder line = new StringBuilder(256);
+        line.append("B\t").append(String.join(",", request.groups)).append('\t');
+        escape(name.getCanonicalName(), line);
+        for (Map.Entry<String, String> key : name.getKeyPropertyList().entrySet()) {
+          line.append('\t');
+          escape(key.getKey() + "=" + key.getValue(), line);
+        }
+        header = line.append('\n').toString();
+        request.header = header;
       }
-      return out.append('\n');
+      return new StringBuilder(header.length() + 1024).append(header);
     }
 
     private static void errored(String attribute, String reason, StringBuilder out) {
@@ -428,6 +436,10 @@ public final class JmxGateway {
     }
 
     static void escape(String text, StringBuilder out) {
+      if (text.indexOf('\\') < 0 && text.indexOf('\t') < 0 && text.indexOf('\n') < 0 && text.indexOf('\r') < 0) {
+        out.append(text); // the usual case: one copy, not an append per character
+        return;
+      }
       for (int i = 0; i < text.length(); i++) {
         char c = text.charAt(i);
         switch (c) {
@@ -707,8 +719,17 @@ public final class JmxGateway {
    * line), then scraped with its own timeout.
    */
   public static final class FleetEntryPoint {
-    static final Set<String> METHODS = Set.of("open", "scrape", "close");
+    static final Set<String> METHODS = Set.of("open", "query", "scrape", "close");
     private final Map<String, RemoteTarget> targets = new ConcurrentHashMap<>();
+    private final Map<String, String> queries = new ConcurrentHashMap<>();
+
+    /**
+     * Registers a query under a handle the collector chose, so that a scrape names it instead of sending it:
+     * a query is kilobytes that py4j would escape and unescape character by character on every scrape.
+     */
+    public void query(String handle, String query) {
+      queries.put(handle, query);
+    }
 
     public void open(String id, String url, String username, String password) {
       RemoteTarget previous = targets.put(id, new RemoteTarget(url, username, password));
@@ -717,10 +738,15 @@ public final class JmxGateway {
       }
     }
 
-    public String scrape(String id, String query, int timeoutMillis) {
+    /** One target's reply to a registered query ({@link #query}). */
+    public String scrape(String id, String queryHandle, int timeoutMillis) {
       RemoteTarget target = targets.get(id);
       if (target == null) {
         return "DOWN\tnot opened in this gateway\n";
+      }
+      String query = queries.get(queryHandle);
+      if (query == null) {
+        return "ERROR\tno query registered as " + queryHandle + "\n";
       }
       return target.scrape(query, timeoutMillis);
     }
