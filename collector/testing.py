@@ -324,7 +324,7 @@ def every_kind() -> MetricsData:
 # Components
 
 
-def dropped_points(component: Component, reason: str) -> float:
+def dropped_points(component: Component[Any], reason: str) -> float:
     """The points `component` dropped for `reason` (`collector_dropped_metric_points`), as its telemetry counts."""
     return component.settings.telemetry.value("collector_dropped_metric_points", component=component.id, reason=reason)
 
@@ -371,13 +371,13 @@ class NopHost:
     It keeps every status report (`reports`), so a test can assert what a component said and when.
     """
 
-    extensions: Mapping[str, Extension] = field(default_factory=dict)
+    extensions: Mapping[str, Extension[Any]] = field(default_factory=dict)
     telemetry: Telemetry = field(default_factory=Telemetry)
     state: str = "running"
     scrape_targets: ScrapeTargets = field(default_factory=ScrapeTargets)
     reports: list[StatusReport] = field(default_factory=list)
 
-    def extension(self, component_id: str) -> Extension:
+    def extension(self, component_id: str) -> Extension[Any]:
         try:
             return self.extensions[component_id]
         except KeyError:
@@ -401,7 +401,7 @@ def create_settings(kind: Kind, component_id: str, telemetry: Telemetry | None =
 
 
 def create(
-    factory: Factory,
+    factory: Factory[Any],
     config: Mapping[str, Any] | None = None,
     *,
     name: str = "",
@@ -416,7 +416,7 @@ def create(
     settings = create_settings(factory.kind, component_id, telemetry)
     model = factory.config_model.model_validate(dict(config or {}))
     if factory.kind in (Kind.RECEIVER, Kind.PROCESSOR):
-        component: Component = factory.create(settings, model, consumer or RecordingConsumer())
+        component: Component[Any] = factory.create(settings, model, consumer or RecordingConsumer())
     else:
         component = factory.create(settings, model)
     return component
