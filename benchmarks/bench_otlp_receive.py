@@ -26,9 +26,9 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from benchmarks.figures import Figure, median_seconds
-from collector.component import ConfigModel, Exporter, Factory, Kind
+from collector.component import ConfigModel, Exporter, ExporterFactory
 from collector.config import validate
-from collector.exporterhelper import QueueConfig, SendingConfig
+from collector.exporterhelper import QueueConfig, SendingConfig, fixed_sending
 from collector.metrics import count_points
 from collector.otlpjson import to_request
 from collector.pipeline import Service
@@ -46,14 +46,18 @@ class DiscardConfig(ConfigModel):
 
 
 class DiscardExporter(Exporter):
-    default_sending = SendingConfig(sending_queue=QueueConfig(enabled=False))
     points = 0
 
     async def export(self, data: MetricsData) -> None:
         DiscardExporter.points += count_points(data)
 
 
-DISCARD = Factory("discard", Kind.EXPORTER, DiscardConfig, DiscardExporter)
+DISCARD = ExporterFactory(
+    "discard",
+    DiscardConfig,
+    DiscardExporter,
+    sending=fixed_sending(SendingConfig(sending_queue=QueueConfig(enabled=False))),
+)
 
 
 def sample_batch(number: int) -> MetricsData:

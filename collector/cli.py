@@ -19,13 +19,15 @@ from importlib.metadata import PackageNotFoundError, entry_points, version
 
 from collector import logs
 from collector.component import Command, ComponentError, Kind
-from collector.config import CollectorConfig, ConfigError, load
+from collector.config import load
+from collector.configerrors import ConfigError
 from collector.configfile import DEFAULT_MAX_BYTES
 from collector.costhints import cost_lines
 from collector.httpserver import raise_nofile_limit
 from collector.pipeline import Service
 from collector.registry import Registry
 from collector.schema import config_schema
+from collector.serviceconfig import CollectorConfig
 
 log = logging.getLogger("collector")
 
@@ -54,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--log-format", choices=["console", "json"], default=None, help="overrides service.telemetry.logs.encoding"
     )
+    parser.set_defaults(plugin=None)  # the Command of a plugin's subcommand, set by that subcommand
     commands = parser.add_subparsers(dest="command", required=True)
     for name, help_text in (
         ("run", "run the pipelines until SIGTERM/SIGINT"),
@@ -101,11 +104,11 @@ def _plugin_commands() -> dict[str, Command]:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logs.configure(args.log_level or "info", args.log_format or "console")
-    if getattr(args, "plugin", None):
-        return int(args.plugin.run(args))
+    if isinstance(args.plugin, Command):
+        return args.plugin.run(args)
     registry = Registry.discover()
-    for problem in registry.load_errors:
-        log.warning(problem)
+    for load_error in registry.load_errors:
+        log.warning(load_error)
     if args.command == "components":
         return _components(registry)
     if args.command == "schema":

@@ -8,19 +8,24 @@ from __future__ import annotations
 
 import abc
 import argparse
+import builtins
 import enum
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeAlias, TypeVar, runtime_checkable
 
 from opentelemetry.sdk.metrics.export import MetricsData
 from pydantic import BaseModel, ConfigDict
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # both import this module: only their types are needed here
+    from collector.exporterhelper import SendingConfig
     from collector.telemetry import Telemetry
+
+ConfigT = TypeVar("ConfigT", bound=BaseModel)
+"""A component's validated config model: `Receiver[JmxConfig]` has `self.config: JmxConfig`."""
 
 
 class Kind(enum.StrEnum):
@@ -76,6 +81,16 @@ class PermanentError(Exception):
     """An export that will never succeed (e.g. the backend rejected the data as invalid): not retried."""
 
 
+class TransientError(Exception):
+    """A failure that may pass (throttling, a full queue, a backend restarting): retried, as any exception
+    but `PermanentError` is. `retry_after` (seconds) is the other side's hint: the next try waits at least
+    that long, and a receiver tells its client to back off that long."""
+
+    def __init__(self, message: str = "", retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 @runtime_checkable
 class Consumer(Protocol):
     """Anything that accepts metrics: the next processor, a fan-out, an exporter's queue."""
@@ -88,7 +103,7 @@ class Host(Protocol):
 
     telemetry: Telemetry
 
-    def extension(self, component_id: str) -> Extension:
+    def extension(self, component_id: str) -> Extension[Any]:
         """The started extension with that id; raises ComponentError if there is none."""
         ...
 
@@ -118,13 +133,17 @@ class CreateSettings:
     id: ComponentID
     kind: Kind
     telemetry: Telemetry
-    logger: logging.LoggerAdapter
+    logger: logging.LoggerAdapter[logging.Logger]
 
 
-class Component(abc.ABC):
-    """Lifecycle shared by all kinds. Both calls must return promptly; long work goes in tasks."""
+class Component(abc.ABC, Generic[ConfigT]):
+    """Lifecycle shared by all kinds. Both calls must return promptly; long work goes in tasks.
 
-    def __init__(self, settings: CreateSettings, config: Any) -> None:
+    Generic in its config model, so a subclass of `Receiver[MyConfig]` reads a typed `self.config` and
+    its constructor can be typed `(settings: CreateSettings, config: MyConfig, consumer: Consumer)`.
+    """
+
+    def __init__(self, settings: CreateSettings, config: ConfigT) -> None:
         self.settings = settings
         self.config = config
         self.id = str(settings.id)
@@ -137,22 +156,22 @@ class Component(abc.ABC):
         """Release everything; flush what was accepted."""
 
 
-class Receiver(Component):
+class Receiver(Component[ConfigT]):
     """Produces metrics and hands them to `consumer` (a fan-out to every pipeline that lists it)."""
 
-    def __init__(self, settings: CreateSettings, config: Any, consumer: Consumer) -> None:
+    def __init__(self, settings: CreateSettings, config: ConfigT, consumer: Consumer) -> None:
         super().__init__(settings, config)
         self.consumer = consumer
 
 
-class Processor(Component):
+class Processor(Component[ConfigT]):
     """Sits between receivers and exporters of one pipeline; forwards to `next_consumer`.
 
     Stateless processors subclass `SimpleProcessor` and only write `process`. Stateful ones (batch,
     cumulativetodelta) override `consume` and say so in their docstring.
     """
 
-    def __init__(self, settings: CreateSettings, config: Any, next_consumer: Consumer) -> None:
+    def __init__(self, settings: CreateSettings, config: ConfigT, next_consumer: Consumer) -> None:
         super().__init__(settings, config)
         self.next_consumer = next_consumer
 
@@ -160,7 +179,7 @@ class Processor(Component):
     async def consume(self, data: MetricsData) -> None: ...
 
 
-class SimpleProcessor(Processor):
+class SimpleProcessor(Processor[ConfigT]):
     """A pure `MetricsData -> MetricsData | None` step; `None` or no data points means drop."""
 
     @abc.abstractmethod
@@ -172,9 +191,10 @@ class SimpleProcessor(Processor):
             await self.next_consumer.consume(result)
 
 
-class Exporter(Component):
+class Exporter(Component[ConfigT]):
     """Sends metrics somewhere. `export` raises on failure: `PermanentError` is never retried, anything
-    else is retried by the sending queue the pipeline puts in front of every exporter."""
+    else is retried by the sending queue the service puts in front of every exporter, configured by the
+    exporter's factory (`ExporterFactory.sending`)."""
 
     @abc.abstractmethod
     async def export(self, data: MetricsData) -> None: ...
@@ -186,13 +206,13 @@ class Exporter(Component):
         return data
 
 
-class Extension(Component):
+class Extension(Component[ConfigT]):
     """Not in the data path: health checks, storage for persistent queues."""
 
 
-@runtime_checkable
-class StorageExtension(Protocol):
-    """What a storage extension (`file_storage`) offers the persistent sending queue."""
+class StorageExtension(Extension[ConfigT]):
+    """An extension that keeps state across restarts for other components (`file_storage`): the
+    persistent sending queue asks it, by the id in `sending_queue.storage`, where to keep its files."""
 
     permissions: int
     """Mode for every directory the extension or its clients make; files get it without execute bits."""
@@ -200,18 +220,18 @@ class StorageExtension(Protocol):
     fsync: bool
     """Whether each write is synced to the device before it counts as stored."""
 
+    @abc.abstractmethod
     def client_directory(self, kind: str, component_id: str, signal: str = "metrics") -> Path:
         """The directory that one client (e.g. an exporter's queue) keeps its files in."""
-        ...
 
 
-@runtime_checkable
-class MemoryGate(Protocol):
+class MemoryGate(abc.ABC):
     """Declared by a processor that bounds memory (`memory_limiter`), and by the receiver output in front
     of it: asked before a request is read or decoded, so a receiver never holds memory the limiter would
     refuse. `reserve` raises (a retryable refusal) when `nbytes` more would pass the limit; the returned
     reservation must be released when the decoded batch has been handed on."""
 
+    @abc.abstractmethod
     def reserve(self, nbytes: int) -> Reservation: ...
 
 
@@ -236,6 +256,38 @@ class ReceiverOutputObserver(abc.ABC):
 
     @abc.abstractmethod
     def observe_receiver_output(self, receiver_id: str, data: MetricsData) -> None: ...
+
+
+# ---------------------------------------------------------------------------------------------------
+# Cost hints: optional hooks of config models, asked by `collector validate` (collector/costhints.py)
+# A config model mixes in the one that fits its kind; one without it says nothing about metric names.
+
+
+class KnowsMetricNames(abc.ABC):
+    """A receiver config that determines the metric names the receiver emits (e.g. a preset's rules)."""
+
+    @abc.abstractmethod
+    def known_metric_names(self) -> Collection[str] | None:
+        """The names, or None when only a target could tell."""
+
+
+class MapsMetricNames(abc.ABC):
+    """A processor config that changes metric names (rename, insert). A processor without it is taken to
+    keep names as they are, so one that drops metrics by name makes the count an upper bound."""
+
+    @abc.abstractmethod
+    def map_metric_names(self, names: frozenset[str]) -> frozenset[str] | None:
+        """The names after the processor, given the names before it; None when not knowable."""
+
+
+class DescribesCost(abc.ABC):
+    """An exporter config whose backend bills per metric (CloudWatch custom metrics)."""
+
+    @abc.abstractmethod
+    def describe_cost(self, metric_names: frozenset[str] | None) -> str | None:
+        """One line, printed as `<exporter id>: <line>`, given the names the exporter's pipelines deliver
+        (None when a receiver or processor on the way cannot tell: start the line with
+        `cannot be known without a target: <reason>`). None: nothing to say."""
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -283,7 +335,8 @@ def redacted_config(config: BaseModel) -> dict[str, Any]:
 
 def redacted(data: Mapping[str, Any]) -> dict[str, Any]:
     """`data` with the same redaction as `redacted_config` (e.g. resource attributes shown on a page)."""
-    return _redact(data, secret=False)  # type: ignore[no-any-return]
+    result: dict[str, Any] = _redact(data, secret=False)  # a mapping in, a dict out
+    return result
 
 
 def _redact(node: Any, secret: bool) -> Any:
@@ -401,20 +454,63 @@ class ScrapeTargets:
             target.count("scrape_failed" if error else "target_down")
 
 
-@dataclass(frozen=True)
-class Factory:
-    """How the registry knows a component type: published under an entry-point group.
+# ---------------------------------------------------------------------------------------------------
+# Factories: how the registry knows a component type (published under an entry-point group)
 
+CreateReceiver: TypeAlias = Callable[[CreateSettings, ConfigT, Consumer], Receiver[ConfigT]]
+CreateProcessor: TypeAlias = Callable[[CreateSettings, ConfigT, Consumer], Processor[ConfigT]]
+CreateExporter: TypeAlias = Callable[[CreateSettings, ConfigT], Exporter[ConfigT]]
+CreateExtension: TypeAlias = Callable[[CreateSettings, ConfigT], Extension[ConfigT]]
+
+
+@dataclass(frozen=True)
+class Factory(Generic[ConfigT]):
+    """A component type: its config model and how to create it. What the registry holds.
+
+    Declare a component with the factory of its kind (`ReceiverFactory`, `ProcessorFactory`,
+    `ExporterFactory`, `ExtensionFactory`): their `create` is typed, so the type checker holds the
+    constructor to the config model. This kind-agnostic form, with `kind` given, is accepted too: its
     `create` is called as `create(settings, config)` for exporters and extensions,
     `create(settings, config, consumer)` for receivers and processors.
     """
 
     type: str
     kind: Kind
-    config_model: type[BaseModel]
-    create: Callable[..., Component]
+    config_model: builtins.type[ConfigT]  # `type` is a field name here
+    create: Callable[..., Component[ConfigT]]
     stability: Stability = Stability.ALPHA
     description: str = ""
+
+
+@dataclass(frozen=True)
+class ReceiverFactory(Factory[ConfigT]):
+    kind: Kind = field(default=Kind.RECEIVER, init=False)
+    create: CreateReceiver[ConfigT]
+
+
+@dataclass(frozen=True)
+class ProcessorFactory(Factory[ConfigT]):
+    kind: Kind = field(default=Kind.PROCESSOR, init=False)
+    create: CreateProcessor[ConfigT]
+
+
+@dataclass(frozen=True)
+class ExporterFactory(Factory[ConfigT]):
+    """`sending` chooses the exporter's sending behaviour (timeout, retry, queue, on-disk storage) from
+    its config, where the exporter is made, as the Collector's exporterhelper options do: the service
+    puts that queue in front of the exporter and inspects nothing. For a config that mixes in the users'
+    keys, `collector.exporterhelper.sending_from_config`; for fixed behaviour, a function returning a
+    constant `SendingConfig`. None: the defaults of `SendingConfig` (users cannot change them)."""
+
+    kind: Kind = field(default=Kind.EXPORTER, init=False)
+    create: CreateExporter[ConfigT]
+    sending: Callable[[ConfigT], SendingConfig] | None = None
+
+
+@dataclass(frozen=True)
+class ExtensionFactory(Factory[ConfigT]):
+    kind: Kind = field(default=Kind.EXTENSION, init=False)
+    create: CreateExtension[ConfigT]
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Hashable
 from pathlib import Path
 from typing import Any
 
@@ -98,20 +99,19 @@ class _LimitedLoader(yaml.SafeLoader):
             raise ScannerError(None, None, f"nested deeper than {MAX_DEPTH} levels", self.get_mark())
         super().fetch_flow_collection_start(TokenClass)
 
-    def compose_node(self, parent: Node | None, index: object) -> Node | None:
-        event = self.peek_event()
-        anchor = getattr(event, "anchor", None)
-        if anchor is not None and not isinstance(event, yaml.AliasEvent):
-            self.anchors.pop(anchor, None)  # YAML 1.2: a redefined anchor replaces the earlier one
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:  # index: a key node or a position
+        event = self.peek_event()  # type: ignore[no-untyped-call]  # types-PyYAML leaves the parser untyped
+        if isinstance(event, yaml.NodeEvent) and not isinstance(event, yaml.AliasEvent) and event.anchor is not None:
+            self.anchors.pop(event.anchor, None)  # YAML 1.2: a redefined anchor replaces the earlier one
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
                 raise ComposerError(None, None, f"nested deeper than {MAX_DEPTH} levels", event.start_mark)
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]  # PyYAML is untyped
+            return super().compose_node(parent, index)
         finally:
             self._depth -= 1
 
-    def construct_mapping(self, node: Node, deep: bool = False) -> dict[Any, Any]:
+    def construct_mapping(self, node: Node, deep: bool = False) -> dict[Hashable, Any]:
         if isinstance(node, MappingNode):
             seen: dict[Any, Node] = {}
             for key_node, _ in node.value:
@@ -124,7 +124,7 @@ class _LimitedLoader(yaml.SafeLoader):
                         None, None, f"duplicate key {str(key)[:80]!r} (first at line {first})", key_node.start_mark
                     )
                 seen[key] = key_node
-        return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]  # PyYAML is untyped
+        return super().construct_mapping(node, deep=deep)  # type: ignore[arg-type]  # `!!map x` (a scalar) too: PyYAML refuses it
 
 
 def _check_expansion(root: Node) -> None:

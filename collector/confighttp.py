@@ -8,23 +8,24 @@ and redefine a key they do support.
 
 from __future__ import annotations
 
+from typing import Annotated, Any
+
 from collector.component import ConfigModel
 from collector.configtypes import Refused
 
 _LISTENER = "the HTTP listener's limits are the collector's own, the same for every endpoint (docs/operations.md)"
 _NO_BODY = "this endpoint answers GET requests, which have no body"
+_NO_AUTH = "authenticator extensions are not available; require client certificates with tls.client_ca_file"
 
 
 class GetEndpointServerKeys(ConfigModel):
-    cors: Refused("this endpoint is polled by tools, not browsers") = None
-    auth: Refused("authenticator extensions are not available; require client certificates with tls.client_ca_file") = (
-        None
-    )
-    include_metadata: Refused("no request metadata travels with the data here") = None
-    compression_algorithms: Refused(_NO_BODY) = None
-    max_request_body_size: Refused(_NO_BODY) = None
-    read_timeout: Refused(_LISTENER) = None
-    read_header_timeout: Refused(_LISTENER) = None
-    write_timeout: Refused(_LISTENER) = None
-    keepalive: Refused(_LISTENER) = None
-    middlewares: Refused("middleware extensions are not available") = None
+    cors: Annotated[Any, Refused("this endpoint is polled by tools, not browsers")] = None
+    auth: Annotated[Any, Refused(_NO_AUTH)] = None
+    include_metadata: Annotated[Any, Refused("no request metadata travels with the data here")] = None
+    compression_algorithms: Annotated[Any, Refused(_NO_BODY)] = None
+    max_request_body_size: Annotated[Any, Refused(_NO_BODY)] = None
+    read_timeout: Annotated[Any, Refused(_LISTENER)] = None
+    read_header_timeout: Annotated[Any, Refused(_LISTENER)] = None
+    write_timeout: Annotated[Any, Refused(_LISTENER)] = None
+    keepalive: Annotated[Any, Refused(_LISTENER)] = None
+    middlewares: Annotated[Any, Refused("middleware extensions are not available")] = None

@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import ssl
 from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field, field_validator, model_validator
 
 from collector.component import ComponentError, ConfigModel
 from collector.configtypes import Refused
+
+if TYPE_CHECKING:
+    import grpc
 
 _VERSIONS = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
 _OLD_VERSIONS = ("1.0", "1.1")
@@ -40,13 +44,13 @@ def _modern(version: str, key: str) -> str:
 class _RefusedTLSKeys(ConfigModel):
     """The Collector's `configtls` keys, common to clients and servers, that this design cannot have."""
 
-    ca_pem: Refused(_PEM) = None
-    cert_pem: Refused(_PEM) = None
-    key_pem: Refused(_PEM) = None
-    cipher_suites: Refused(_OPENSSL) = None
-    curve_preferences: Refused(_OPENSSL) = None
-    reload_interval: Refused(_RELOAD) = None
-    tpm: Refused("keys are read from key_file; a TPM-held key cannot be used") = None
+    ca_pem: Annotated[Any, Refused(_PEM)] = None
+    cert_pem: Annotated[Any, Refused(_PEM)] = None
+    key_pem: Annotated[Any, Refused(_PEM)] = None
+    cipher_suites: Annotated[Any, Refused(_OPENSSL)] = None
+    curve_preferences: Annotated[Any, Refused(_OPENSSL)] = None
+    reload_interval: Annotated[Any, Refused(_RELOAD)] = None
+    tpm: Annotated[Any, Refused("keys are read from key_file; a TPM-held key cannot be used")] = None
 
 
 class TLSServerConfig(_RefusedTLSKeys):
@@ -67,7 +71,7 @@ class TLSServerConfig(_RefusedTLSKeys):
     )
     min_version: str = "1.2"
     max_version: str | None = Field(None, description="1.2 or 1.3; unset = the newest the TLS library offers.")
-    client_ca_file_reload: Refused(_RELOAD) = None
+    client_ca_file_reload: Annotated[Any, Refused(_RELOAD)] = None
 
     @field_validator("min_version")
     @classmethod
@@ -103,15 +107,19 @@ class TLSServerConfig(_RefusedTLSKeys):
             context.verify_mode = ssl.CERT_REQUIRED
         return context
 
-    def grpc_credentials(self):  # -> grpc.ServerCredentials
+    def grpc_credentials(self) -> grpc.ServerCredentials:
         """gRPC servers take no version bounds: gRPC itself requires TLS 1.2 or newer."""
-        import grpc
+        import grpc  # local import: heavy, loaded only when a gRPC server starts, not by every TLS config
 
         if self.ca_file:
             Path(self.ca_file).read_bytes()  # checked at start, as for HTTP servers
         root = Path(self.client_ca_file).read_bytes() if self.client_ca_file else None
         pair = (Path(self.key_file).read_bytes(), Path(self.cert_file).read_bytes())
         return grpc.ssl_server_credentials([pair], root_certificates=root, require_client_auth=root is not None)
+
+
+_CLIENT_VERSIONS = "clients always require TLS 1.2 or newer; the newest both sides offer is used"
+_CLIENT_CAS = "with ca_file only that CA is trusted, without it the system's CAs"
 
 
 class TLSClientConfig(_RefusedTLSKeys):
@@ -122,9 +130,9 @@ class TLSClientConfig(_RefusedTLSKeys):
     ca_file: str | None = Field(None, description="CA bundle that verifies the server; system roots when unset.")
     cert_file: str | None = Field(None, description="Client certificate (mutual TLS), with key_file.")
     key_file: str | None = Field(None, description="Client private key (mutual TLS), with cert_file.")
-    min_version: Refused("clients always require TLS 1.2 or newer; the newest both sides offer is used") = None
-    max_version: Refused("clients always require TLS 1.2 or newer; the newest both sides offer is used") = None
-    include_system_ca_certs_pool: Refused("with ca_file only that CA is trusted, without it the system's CAs") = None
+    min_version: Annotated[Any, Refused(_CLIENT_VERSIONS)] = None
+    max_version: Annotated[Any, Refused(_CLIENT_VERSIONS)] = None
+    include_system_ca_certs_pool: Annotated[Any, Refused(_CLIENT_CAS)] = None
 
     @model_validator(mode="after")
     def _pairs(self) -> TLSClientConfig:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, PlainSerializer, WithJsonSchema
+from pydantic import BeforeValidator, Field, GetCoreSchemaHandler, GetJsonSchemaHandler, PlainSerializer, WithJsonSchema
 from pydantic.fields import FieldInfo
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, core_schema
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
 _UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -55,25 +57,27 @@ Duration = Annotated[
 PositiveDuration = Annotated[Duration, Field(gt=0)]
 
 
-_REFUSED = {"not": {}}
-
-
-def is_refused(field: FieldInfo) -> bool:
-    """Whether a model field is a `Refused` key (left out of "allowed keys" lists)."""
-    return field.json_schema_extra == _REFUSED
-
-
-def Refused(reason: str) -> Any:
-    """A Collector key this design cannot honour, as `key: Refused("why; use Y instead") = None`.
+class Refused:
+    """A Collector key this design cannot honour, declared as `key: Annotated[None, Refused("why; use Y")] = None`.
 
     The key stays in the model so that setting it fails with its path and the reason (say why, and what
     to use instead), not with a bare "unknown key"; left out, it is None and means nothing. The JSON
     Schema marks it as never valid, with the reason as its description.
     """
 
-    def refuse(_value: Any) -> None:
-        raise ValueError(f"not supported: {reason}")
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
 
-    return Annotated[
-        Any, BeforeValidator(refuse), Field(description=f"Not supported: {reason}", json_schema_extra=_REFUSED)
-    ]
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        def refuse(_value: Any) -> None:
+            raise ValueError(f"not supported: {self.reason}")
+
+        return core_schema.no_info_plain_validator_function(refuse)
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        return {"not": {}, "description": f"Not supported: {self.reason}"}
+
+
+def is_refused(field: FieldInfo) -> bool:
+    """Whether a model field is a `Refused` key (left out of "allowed keys" lists)."""
+    return any(isinstance(item, Refused) for item in field.metadata)

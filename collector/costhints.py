@@ -1,27 +1,30 @@
 """What `collector validate` says about cost: the custom metrics each billing exporter will create.
 
-The core names no component; it asks optional hooks on the validated config models (documented in
-docs/plugins.md):
-
-- receiver: `known_metric_names() -> Collection[str] | None` — the metric names it emits, when the
-  config determines them (None: not knowable before scraping a target);
-- processor: `map_metric_names(names: frozenset[str]) -> frozenset[str] | None` — the names after it
-  (None: not knowable); a processor without it is taken to keep names as they are;
-- exporter: `describe_cost(metric_names: frozenset[str] | None) -> str | None` — one line of text, given
-  the names its pipelines deliver (None when a receiver or processor on the way cannot tell).
+The core names no component; it asks the config models that declare the cost hooks of
+`collector.component` (documented in docs/plugins.md): a receiver's `KnowsMetricNames`, a processor's
+`MapsMetricNames`, an exporter's `DescribesCost`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Collection
 
-from collector.component import Kind
-from collector.config import CollectorConfig
+from pydantic import BaseModel
+
+from collector.component import DescribesCost, Kind, KnowsMetricNames, MapsMetricNames
+from collector.serviceconfig import CollectorConfig
 
 
-def _hook(config: CollectorConfig, kind: Kind, component_id: str, name: str) -> Callable[..., Any] | None:
-    return getattr(config.component(kind, component_id).config, name, None)
+def _config(config: CollectorConfig, kind: Kind, component_id: str) -> BaseModel:
+    return config.component(kind, component_id).config
+
+
+def _known_names(model: BaseModel) -> Collection[str] | None:
+    return model.known_metric_names() if isinstance(model, KnowsMetricNames) else None
+
+
+def _mapped_names(model: BaseModel, names: frozenset[str]) -> frozenset[str] | None:
+    return model.map_metric_names(names) if isinstance(model, MapsMetricNames) else names
 
 
 def delivered_metric_names(config: CollectorConfig, exporter_id: str) -> frozenset[str] | None:
@@ -32,18 +35,15 @@ def delivered_metric_names(config: CollectorConfig, exporter_id: str) -> frozens
             continue
         pipeline_names: set[str] = set()
         for receiver_id in pipeline.receivers:
-            hook = _hook(config, Kind.RECEIVER, receiver_id, "known_metric_names")
-            listed = hook() if hook else None
+            listed = _known_names(_config(config, Kind.RECEIVER, receiver_id))
             if listed is None:
                 return None
             pipeline_names.update(listed)
         for processor_id in pipeline.processors:
-            hook = _hook(config, Kind.PROCESSOR, processor_id, "map_metric_names")
-            if hook is not None:
-                mapped = hook(frozenset(pipeline_names))
-                if mapped is None:
-                    return None
-                pipeline_names = set(mapped)
+            mapped = _mapped_names(_config(config, Kind.PROCESSOR, processor_id), frozenset(pipeline_names))
+            if mapped is None:
+                return None
+            pipeline_names = set(mapped)
         names |= pipeline_names
     return frozenset(names)
 
@@ -53,8 +53,10 @@ def cost_lines(config: CollectorConfig) -> list[str]:
     used = {e for pipeline in config.service.pipelines.values() for e in pipeline.exporters}
     lines = []
     for exporter_id in sorted(used):
-        hook = _hook(config, Kind.EXPORTER, exporter_id, "describe_cost")
-        text = hook(delivered_metric_names(config, exporter_id)) if hook else None
+        model = _config(config, Kind.EXPORTER, exporter_id)
+        if not isinstance(model, DescribesCost):
+            continue
+        text = model.describe_cost(delivered_metric_names(config, exporter_id))
         if text:
             lines.append(f"{exporter_id}: {text}")
     return lines

@@ -20,12 +20,23 @@ import asyncio
 import contextlib
 import random
 import time
-from typing import Literal, Protocol
+from collections.abc import Callable, Iterator
+from typing import Any, Literal, Protocol
 
 from opentelemetry.sdk.metrics.export import MetricsData
-from pydantic import Field
+from pydantic import BaseModel, Field
 
-from collector.component import ComponentError, ConfigModel, Exporter, Host, PermanentError, StorageExtension
+from collector.component import (
+    ComponentError,
+    ConfigModel,
+    Exporter,
+    ExporterFactory,
+    Factory,
+    Host,
+    PermanentError,
+    StorageExtension,
+    TransientError,
+)
 from collector.configtypes import Duration
 from collector.executors import OwnedExecutor
 from collector.filequeue import FileQueue
@@ -34,11 +45,12 @@ from collector.otlpjson import to_request
 from collector.telemetry import Telemetry
 
 
-class QueueFullError(Exception):
+class QueueFullError(TransientError):
     """The sending queue refused a batch. Raised to the receiver, as the Collector's ErrQueueIsFull is, so
     a pushing client (OTLP) is told to back off instead of being told its data was taken."""
 
-    retry_after = 1.0
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retry_after=1.0)
 
 
 class _Interrupted(Exception):
@@ -75,11 +87,34 @@ class QueueConfig(ConfigModel):
 
 
 class SendingConfig(ConfigModel):
-    """Mix into an exporter's config model to give users the Collector's sending keys."""
+    """Mix into an exporter's config model to give users the Collector's sending keys (and declare
+    `sending=sending_from_config` in its `ExporterFactory`)."""
 
     timeout: Duration = Field(5.0, gt=0)
     retry_on_failure: RetryConfig = RetryConfig()
     sending_queue: QueueConfig = QueueConfig()
+
+
+def sending_from_config(config: SendingConfig) -> SendingConfig:
+    """`ExporterFactory.sending` of an exporter whose config mixes in `SendingConfig`: the users' keys."""
+    return config
+
+
+def fixed_sending(sending: SendingConfig) -> Callable[[object], SendingConfig]:
+    """`ExporterFactory.sending` of an exporter whose sending is its own choice, not the users'."""
+    return lambda _config: sending
+
+
+def sending_of(factory: Factory[Any], config: BaseModel) -> SendingConfig:
+    """The sending behaviour `factory` chose for the exporter it makes from `config`."""
+    if isinstance(factory, ExporterFactory) and factory.sending is not None:
+        return factory.sending(config)
+    return SendingConfig()
+
+
+def _retry_after(exc: Exception) -> float:
+    """The least wait before the next try that the failure asks for (0: none)."""
+    return (exc.retry_after or 0.0) if isinstance(exc, TransientError) else 0.0
 
 
 class BatchQueue(Protocol):
@@ -90,9 +125,9 @@ class BatchQueue(Protocol):
 
     async def offer(self, data: MetricsData) -> bool: ...
 
-    async def take(self) -> tuple[object, MetricsData]: ...
+    async def take(self) -> tuple[int, MetricsData]: ...
 
-    async def done(self, token: object) -> None: ...
+    async def done(self, token: int) -> None: ...
 
     def size(self) -> int: ...
 
@@ -116,13 +151,13 @@ class MemoryQueue:
             return False
         return True
 
-    async def take(self) -> tuple[object, MetricsData]:
+    async def take(self) -> tuple[int, MetricsData]:
         data = await self._queue.get()
         self._in_flight[id(data)] = data
         return id(data), data
 
-    async def done(self, token: object) -> None:
-        self._in_flight.pop(token, None)  # type: ignore[call-overload]
+    async def done(self, token: int) -> None:
+        self._in_flight.pop(token, None)
 
     def size(self) -> int:
         return self._queue.qsize()
@@ -139,7 +174,7 @@ class MemoryQueue:
         return self._queue.empty() and not self._in_flight
 
 
-def backoff_delays(config: RetryConfig, rng: random.Random | None = None):
+def backoff_delays(config: RetryConfig, rng: random.Random | None = None) -> Iterator[float]:
     """Exponential intervals with jitter, capped at max_interval (an endless generator)."""
     rng = rng or random.Random()
     interval = config.initial_interval
@@ -152,7 +187,7 @@ def backoff_delays(config: RetryConfig, rng: random.Random | None = None):
 class QueuedSender:
     """Stands in front of one exporter; the pipeline's fan-out only ever talks to this."""
 
-    def __init__(self, exporter: Exporter, config: SendingConfig, telemetry: Telemetry) -> None:
+    def __init__(self, exporter: Exporter[Any], config: SendingConfig, telemetry: Telemetry) -> None:
         self.exporter = exporter
         self.config = config
         self.telemetry = telemetry
@@ -291,7 +326,7 @@ class QueuedSender:
                 if not retry.enabled:
                     self._failed(points, f"failed (retry disabled): {reason}")
                     return
-                delay = max(next(delays), float(getattr(exc, "retry_after", 0) or 0))
+                delay = max(next(delays), _retry_after(exc))
                 elapsed = time.monotonic() - started
                 if retry.max_elapsed_time and elapsed + delay > retry.max_elapsed_time:
                     self._failed(points, f"gave up after {elapsed:.1f}s of retries: {reason}")

@@ -58,7 +58,7 @@ class FileQueue:
         self,
         capacity: int,
         directory: Path,
-        logger: logging.LoggerAdapter,
+        logger: logging.LoggerAdapter[logging.Logger],
         on_storage_error: Callable[[str], None],
         fsync: bool = False,
         mode: int = 0o750,
@@ -134,7 +134,7 @@ class FileQueue:
             temp.unlink(missing_ok=True)
             raise
 
-    async def take(self) -> tuple[object, MetricsData]:
+    async def take(self) -> tuple[int, MetricsData]:
         while True:
             entry = await self._ready.get()
             if entry.data is None:
@@ -157,8 +157,8 @@ class FileQueue:
         except OSError:
             path.unlink(missing_ok=True)
 
-    async def done(self, token: object) -> None:
-        entry = self._in_flight.pop(token, None)  # type: ignore[call-overload]
+    async def done(self, token: int) -> None:
+        entry = self._in_flight.pop(token, None)
         if entry is None or entry.path is None:
             return
         try:

@@ -23,7 +23,7 @@ import socket
 import ssl
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from aiohttp import web
 
@@ -93,7 +93,7 @@ class _AcceptErrors:
                     exc = context.get("exception")
                     log.error(
                         "listeners cannot accept connections: %s; new connections wait in the backlog",
-                        getattr(exc, "strerror", None) or exc,
+                        (exc.strerror if isinstance(exc, OSError) else None) or exc,
                     )
                 return
             if previous is not None:
@@ -116,7 +116,7 @@ class _Refused(asyncio.Protocol):
     """A connection over the cap: closed as soon as it is made, so it holds no descriptor."""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        transport.abort()
+        cast(asyncio.Transport, transport).abort()  # a TCP server's transports are all Transports
 
 
 class _Counted(asyncio.Protocol):

@@ -64,7 +64,7 @@ def configure(level: str = "info", fmt: str = "console") -> None:
     logging.getLogger("collector").setLevel(wanted)
 
 
-class ComponentLogger(logging.LoggerAdapter):
+class ComponentLogger(logging.LoggerAdapter[logging.Logger]):
     """Adds the component's kind and id to every line, keeping the caller's own `extra` fields."""
 
     def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
@@ -72,7 +72,7 @@ class ComponentLogger(logging.LoggerAdapter):
         return msg, kwargs
 
 
-def component_logger(kind: str, component_id: str) -> logging.LoggerAdapter:
+def component_logger(kind: str, component_id: str) -> logging.LoggerAdapter[logging.Logger]:
     return ComponentLogger(logging.getLogger(f"collector.{kind}"), {"kind": kind, "component": component_id})
 
 
@@ -83,7 +83,7 @@ class Rejections:
 
     def __init__(
         self,
-        logger: logging.LoggerAdapter | logging.Logger,
+        logger: logging.LoggerAdapter[logging.Logger] | logging.Logger,
         count: Any,
         interval: float = 60.0,
         clock: Any = time.monotonic,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable, Iterator
+from typing import Any, cast
 
 from opentelemetry.sdk.metrics.export import Metric, MetricsData, ResourceMetrics, ScopeMetrics
 
@@ -99,7 +100,8 @@ def split(data: MetricsData, max_points: int) -> list[MetricsData]:
                         close()
                     taken, points = points[:room], points[room:]
                     room -= len(taken)
-                    piece = dataclasses.replace(metric, data=dataclasses.replace(metric.data, data_points=taken))
+                    body: Any = metric.data  # Gauge, Sum or a histogram: each has its own `data_points` type
+                    piece = dataclasses.replace(metric, data=dataclasses.replace(body, data_points=taken))
                     _append(resources, resource_metrics, scope_metrics, piece)
     close()
     return pieces
@@ -111,7 +113,7 @@ def _append(
     """Add `metric` under its resource and scope, reusing the open ones when they are the same."""
     if not resources or resources[-1].resource is not resource_metrics.resource:
         resources.append(dataclasses.replace(resource_metrics, scope_metrics=[]))
-    scopes = resources[-1].scope_metrics
+    scopes = cast(list[ScopeMetrics], resources[-1].scope_metrics)  # the list made just above, or earlier
     if not scopes or scopes[-1].scope is not scope_metrics.scope:
         scopes.append(dataclasses.replace(scope_metrics, metrics=[]))
-    scopes[-1].metrics.append(metric)
+    cast(list[Metric], scopes[-1].metrics).append(metric)

@@ -109,6 +109,7 @@ def decode_attributes(items: Iterable[common_pb2.KeyValue]) -> dict[str, Any]:
 def _metric(pb: metrics_pb2.Metric, result: DecodeResult) -> Metric | None:
     kind = pb.WhichOneof("data")
     data: Any
+    points: list[Any]
     if kind == "gauge":
         points = _number_points(pb.gauge.data_points, result)
         data = Gauge(data_points=points)
@@ -202,8 +203,11 @@ def _common(pb: Any) -> dict[str, Any]:
     }
 
 
-def _optional(pb: Any, name: str) -> float | None:
-    """An `optional` proto field: None when the sender left it out (e.g. a histogram without a sum)."""
+def _optional(pb: Any, name: str) -> Any:
+    """An `optional` proto field: None when the sender left it out (e.g. a histogram without a sum).
+
+    Typed Any because the SDK's point dataclasses type `sum`, `min` and `max` as numbers, while OTLP (and
+    this collector) lets them be absent."""
     return getattr(pb, name) if pb.HasField(name) else None
 
 

@@ -10,6 +10,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from aiohttp import web
 from opentelemetry.sdk.metrics.export import MetricsData
@@ -32,15 +33,17 @@ from collector.component import (
     ScrapeTargets,
     ServiceDescription,
 )
-from collector.config import CollectorConfig, ComponentSpec
-from collector.exporterhelper import QueuedSender, SendingConfig
+from collector.exporterhelper import QueuedSender, sending_of
 from collector.httpserver import start_site
 from collector.logs import component_logger
 from collector.metrics import count_points
+from collector.serviceconfig import CollectorConfig, ComponentSpec
 from collector.telemetry import Telemetry
 from collector.validity import drop_invalid_names
 
 log = logging.getLogger("collector.service")
+
+KindT = TypeVar("KindT", bound=Component[Any])
 
 
 class FanOut:
@@ -84,7 +87,7 @@ class _Reservations:
         self.held = []
 
 
-class ObservedReceiverOutput:
+class ObservedReceiverOutput(MemoryGate):
     """Where data enters the pipelines: drops metrics with names no exporter can write
     (`collector.validity`, counted in `collector_dropped_metric_points{component=<receiver>}`), shows the rest
     to the extensions that observe receiver output (status pages), then counts what the receiver pushes:
@@ -146,11 +149,11 @@ class ComponentStatus:
 
 @dataclass
 class Graph:
-    extensions: dict[str, Extension] = field(default_factory=dict)
-    exporters: dict[str, Exporter] = field(default_factory=dict)
+    extensions: dict[str, Extension[Any]] = field(default_factory=dict)
+    exporters: dict[str, Exporter[Any]] = field(default_factory=dict)
     senders: dict[str, QueuedSender] = field(default_factory=dict)
-    processors: dict[str, list[Processor]] = field(default_factory=dict)  # per pipeline, in config order
-    receivers: dict[str, Receiver] = field(default_factory=dict)
+    processors: dict[str, list[Processor[Any]]] = field(default_factory=dict)  # per pipeline, in config order
+    receivers: dict[str, Receiver[Any]] = field(default_factory=dict)
 
 
 class Service:
@@ -167,7 +170,7 @@ class Service:
         self.metrics_port: int | None = None
 
     # Host -------------------------------------------------------------------------------------------
-    def extension(self, component_id: str) -> Extension:
+    def extension(self, component_id: str) -> Extension[Any]:
         try:
             return self.graph.extensions[component_id]
         except KeyError:
@@ -203,7 +206,9 @@ class Service:
     def _settings(self, spec: ComponentSpec) -> CreateSettings:
         return CreateSettings(spec.id, spec.kind, self.telemetry, component_logger(spec.kind, str(spec.id)))
 
-    def _create(self, kind: Kind, component_id: str, *consumer: Consumer) -> Component:
+    def _create(self, kind: Kind, component_id: str, made: type[KindT], *consumer: Consumer) -> KindT:
+        """Create a component with its factory; `made` is the base class its kind must have (a plugin's
+        factory is only known at run time)."""
         spec = self.config.component(kind, component_id)
         try:
             component = spec.factory.create(self._settings(spec), spec.config, *consumer)
@@ -211,28 +216,32 @@ class Service:
             raise
         except Exception as exc:
             raise ComponentError(f"{kind.section}.{component_id}: cannot be created: {exc}") from exc
+        if not isinstance(component, made):
+            raise ComponentError(
+                f"{kind.section}.{component_id}: its factory made {type(component).__name__}, "
+                f"which is not a subclass of {made.__name__}"
+            )
         return component
 
     def build(self) -> None:
         service = self.config.service
         for ext_id in service.extensions:
-            self.graph.extensions[ext_id] = self._create(Kind.EXTENSION, ext_id)  # type: ignore[assignment]
+            self.graph.extensions[ext_id] = self._create(Kind.EXTENSION, ext_id, Extension)
 
         heads: dict[str, list[Consumer]] = {}
         gates: dict[str, list[MemoryGate]] = {}
         for pipeline_id, pipeline in service.pipelines.items():
             for exp_id in pipeline.exporters:
                 if exp_id not in self.graph.exporters:
-                    exporter: Exporter = self._create(Kind.EXPORTER, exp_id)  # type: ignore[assignment]
-                    sending = exporter.config if isinstance(exporter.config, SendingConfig) else None
+                    exporter = self._create(Kind.EXPORTER, exp_id, Exporter)  # type: ignore[type-abstract]  # only isinstance'd (mypy#4717)
+                    spec = self.config.component(Kind.EXPORTER, exp_id)
+                    sending = sending_of(spec.factory, spec.config)
                     self.graph.exporters[exp_id] = exporter
-                    self.graph.senders[exp_id] = QueuedSender(
-                        exporter, sending or getattr(exporter, "default_sending", SendingConfig()), self.telemetry
-                    )
+                    self.graph.senders[exp_id] = QueuedSender(exporter, sending, self.telemetry)
             next_consumer: Consumer = FanOut([self.graph.senders[e] for e in pipeline.exporters])
-            chain: list[Processor] = []
+            chain: list[Processor[Any]] = []
             for proc_id in reversed(pipeline.processors):
-                processor: Processor = self._create(Kind.PROCESSOR, proc_id, next_consumer)  # type: ignore[assignment]
+                processor = self._create(Kind.PROCESSOR, proc_id, Processor, next_consumer)  # type: ignore[type-abstract]  # as above
                 chain.insert(0, processor)
                 next_consumer = processor
             self.graph.processors[pipeline_id] = chain
@@ -243,13 +252,13 @@ class Service:
         observers = [e for e in self.graph.extensions.values() if isinstance(e, ReceiverOutputObserver)]
         for rec_id, consumers in heads.items():
             output = ObservedReceiverOutput(rec_id, FanOut(consumers), self.telemetry, gates[rec_id], observers)
-            self.graph.receivers[rec_id] = self._create(Kind.RECEIVER, rec_id, output)  # type: ignore[assignment]
+            self.graph.receivers[rec_id] = self._create(Kind.RECEIVER, rec_id, Receiver, output)
 
     # Running ----------------------------------------------------------------------------------------
     async def start(self) -> None:
         """Build and start everything, downstream first. On failure, stop what started and raise."""
         self.build()
-        started: list[Component] = []
+        started: list[Component[Any]] = []
         try:
             await self._start_metrics_server()
             for ext_id, extension in self.graph.extensions.items():
@@ -298,7 +307,7 @@ class Service:
             await self.metrics_server.cleanup()
             self.metrics_server = None
 
-    async def _start_one(self, component_id: str, component: Component, started: list[Component]) -> None:
+    async def _start_one(self, component_id: str, component: Component[Any], started: list[Component[Any]]) -> None:
         try:
             await component.start(self)
         except ComponentError as exc:
@@ -332,7 +341,7 @@ class Service:
             },
         )
 
-    async def _stop_all(self, started: list[Component], deadline: float) -> None:
+    async def _stop_all(self, started: list[Component[Any]], deadline: float) -> None:
         for component in reversed(started):
             if isinstance(component, Exporter) and component.id in self.graph.senders:
                 await self.graph.senders[component.id].shutdown(deadline)

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
+from typing import Any
 
 from collector.component import Factory, Kind
 
@@ -21,7 +22,7 @@ ENTRY_POINT_GROUPS = {
 
 @dataclass(frozen=True)
 class Registered:
-    factory: Factory
+    factory: Factory[Any]
     distribution: str
 
 
@@ -34,7 +35,7 @@ class Registry:
         for entry in entries:
             self.add(entry.factory, entry.distribution)
 
-    def add(self, factory: Factory, distribution: str = "") -> None:
+    def add(self, factory: Factory[Any], distribution: str = "") -> None:
         existing = self._by_kind[factory.kind].get(factory.type)
         if existing and existing.distribution != distribution:
             self.load_errors.append(
@@ -44,7 +45,7 @@ class Registry:
             return
         self._by_kind[factory.kind][factory.type] = Registered(factory, distribution)
 
-    def get(self, kind: Kind, type_: str) -> Factory | None:
+    def get(self, kind: Kind, type_: str) -> Factory[Any] | None:
         entry = self._by_kind[kind].get(type_)
         return entry.factory if entry else None
 

@@ -3,26 +3,30 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 
+from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from collector.component import Kind
-from collector.config import ServiceConfig
 from collector.registry import Registry
+from collector.serviceconfig import ServiceConfig
+
+_VALIDATION: Literal["validation"] = "validation"
 
 
 def config_schema(registry: Registry) -> dict[str, Any]:
     """Component ids are `type` or `type/name`, so each section maps an id pattern to its type's model."""
     entries = [e for e in registry.all()]
-    models = [(e.factory.config_model, "validation") for e in entries] + [(ServiceConfig, "validation")]
+    config_models: list[type[BaseModel]] = [e.factory.config_model for e in entries] + [ServiceConfig]
+    models = [(model, _VALIDATION) for model in config_models]
     refs, definitions = models_json_schema(models, ref_template="#/$defs/{model}")
     sections: dict[str, Any] = {
         kind.section: {"type": "object", "patternProperties": {}, "additionalProperties": False} for kind in Kind
     }
     for entry in entries:
         pattern = f"^{re.escape(entry.factory.type)}(/.+)?$"
-        ref = refs[(entry.factory.config_model, "validation")]
+        ref = refs[(entry.factory.config_model, _VALIDATION)]
         sections[entry.factory.kind.section]["patternProperties"][pattern] = {"anyOf": [ref, {"type": "null"}]}
     definitions = {name: _allow_env_references(node) for name, node in definitions.get("$defs", {}).items()}
     return {

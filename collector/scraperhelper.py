@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from opentelemetry.sdk.metrics.export import MetricsData
 from pydantic import Field
 
-from collector.component import ConfigModel, Host, Receiver
+from collector.component import ConfigModel, Consumer, CreateSettings, Host, Receiver
 from collector.configtypes import Duration
 from collector.metrics import count_points
 
@@ -36,14 +36,14 @@ class ScrapeSlots:
 
     def __init__(self, workers: int, name: str) -> None:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
-        self._running: dict[Hashable, Future[object]] = {}
+        self._running: dict[Hashable, Future[Any]] = {}
 
     async def run(self, key: Hashable, call: Callable[..., T], *args: object) -> T:
         previous = self._running.get(key)
         if previous is not None and not previous.done():
             raise SlotBusy("the previous scrape of this target has not returned yet")
         future = self._pool.submit(call, *args)
-        self._running[key] = future  # type: ignore[assignment]
+        self._running[key] = future
         future.add_done_callback(lambda done: self._forget(key, done))
         return await asyncio.wrap_future(future)
 
@@ -51,7 +51,7 @@ class ScrapeSlots:
         """A blocking call of no particular target (start, stop) on the same threads."""
         return await asyncio.wrap_future(self._pool.submit(call, *args))
 
-    def _forget(self, key: Hashable, done: Future[object]) -> None:
+    def _forget(self, key: Hashable, done: Future[Any]) -> None:
         if self._running.get(key) is done:
             del self._running[key]
 
@@ -66,15 +66,17 @@ class ScraperConfig(ConfigModel):
     timeout: Duration = Field(0.0, ge=0, description="Per-scrape limit; 0 means collection_interval.")
 
 
-class ScraperReceiver(Receiver):
+ScraperConfigT = TypeVar("ScraperConfigT", bound=ScraperConfig)
+
+
+class ScraperReceiver(Receiver[ScraperConfigT]):
     """Subclasses write `scrape`; failures are counted and logged on change, the schedule keeps going.
     Blocking calls go through `self.slots` (SCRAPE_WORKERS threads of the receiver's own)."""
 
-    config: ScraperConfig
     SCRAPE_WORKERS = 4
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, settings: CreateSettings, config: ScraperConfigT, consumer: Consumer) -> None:
+        super().__init__(settings, config, consumer)
         self._task: asyncio.Task[None] | None = None
         self.host: Host | None = None
         self.scrape_failing: bool | None = None  # unknown until the first scrape

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from opentelemetry.sdk.metrics.export import MetricsData
+from opentelemetry.sdk.metrics.export import Metric, MetricsData
 
 from collector.metrics import iter_metrics, map_metrics
 
@@ -51,7 +51,7 @@ def drop_invalid_names(data: MetricsData) -> tuple[MetricsData, dict[str, int]]:
         return data, {}
     dropped: dict[str, int] = {}
 
-    def keep(metric):  # type: ignore[no-untyped-def]
+    def keep(metric: Metric) -> Metric | None:
         reason = name_problem(metric.name)
         if reason is None:
             return metric

@@ -192,16 +192,18 @@ class MatchProperties(ConfigModel):
         default_factory=list, description="Every one must match the data point's attributes."
     )
     regexp: RegexpConfig | None = None
-    expressions: Refused("expr expressions are not supported (deprecated in the Collector): use match_type regexp") = (
-        None
-    )
-    libraries: Refused("instrumentation scopes cannot be selected: use metric_names, resources or attributes") = None
-    services: Refused(_METRICS_ONLY) = None
-    span_names: Refused(_METRICS_ONLY) = None
-    span_kinds: Refused(_METRICS_ONLY) = None
-    log_bodies: Refused(_METRICS_ONLY) = None
-    log_severity_texts: Refused(_METRICS_ONLY) = None
-    log_severity_number: Refused(_METRICS_ONLY) = None
+    expressions: Annotated[
+        Any, Refused("expr expressions are not supported (deprecated in the Collector): use match_type regexp")
+    ] = None
+    libraries: Annotated[
+        Any, Refused("instrumentation scopes cannot be selected: use metric_names, resources or attributes")
+    ] = None
+    services: Annotated[Any, Refused(_METRICS_ONLY)] = None
+    span_names: Annotated[Any, Refused(_METRICS_ONLY)] = None
+    span_kinds: Annotated[Any, Refused(_METRICS_ONLY)] = None
+    log_bodies: Annotated[Any, Refused(_METRICS_ONLY)] = None
+    log_severity_texts: Annotated[Any, Refused(_METRICS_ONLY)] = None
+    log_severity_number: Annotated[Any, Refused(_METRICS_ONLY)] = None
 
     _valid_names = field_validator("metric_names")(check_patterns)
 

@@ -18,7 +18,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 from opentelemetry.sdk.metrics.export import MetricsData
 from pydantic import BeforeValidator, Field, SecretStr, WithJsonSchema, field_validator
 
-from collector.component import ConfigModel, CreateSettings, Exporter
+from collector.component import ConfigModel, CreateSettings, Exporter, TransientError
 from collector.configtls import TLSClientConfig
 from collector.configtypes import Refused
 from collector.executors import OwnedExecutor
@@ -77,10 +77,10 @@ class OTLPClientConfig(SendingConfig):
     ] = "gzip"
     compression_params: CompressionParams = CompressionParams()
     tls: OTLPTLSConfig = OTLPTLSConfig()
-    auth: Refused(_AUTH) = None
-    middlewares: Refused("middleware extensions are not available") = None
-    read_buffer_size: Refused("buffers are sized by the client library") = None
-    write_buffer_size: Refused("buffers are sized by the client library") = None
+    auth: Annotated[Any, Refused(_AUTH)] = None
+    middlewares: Annotated[Any, Refused("middleware extensions are not available")] = None
+    read_buffer_size: Annotated[Any, Refused("buffers are sized by the client library")] = None
+    write_buffer_size: Annotated[Any, Refused("buffers are sized by the client library")] = None
 
     @field_validator("headers")
     @classmethod
@@ -96,13 +96,9 @@ class OTLPClientConfig(SendingConfig):
         return [(name, value.get_secret_value()) for name, value in self.headers.items()]
 
 
-class RetryableExportError(Exception):
+class RetryableExportError(TransientError):
     """A failure the OTLP spec calls transient. `retry_after` (seconds) is the server's own hint
     (HTTP Retry-After, gRPC RetryInfo); the sending queue waits at least that long."""
-
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 class PartialSuccessReport:

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import sysconfig
 import time
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
@@ -17,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+from opentelemetry.sdk.metrics.export import MetricExportResult, MetricsData
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_PLUGIN = REPO / "examples" / "static-receiver-plugin"
@@ -139,12 +142,42 @@ def own_metric(port: int, series: str) -> float:
     raise AssertionError(f"{series} not exposed")
 
 
+def terminate(process: subprocess.Popen[Any] | None, grace: float = 30) -> None:
+    """Stop a server the tests started: SIGTERM, then SIGKILL if it has not exited within `grace` seconds."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
+
+
 def wait_listening(process: CollectorProcess, *ports: int, timeout: float = 30) -> None:
     """Wait until a started collector listens on every port; fail with its log if it does not."""
     try:
         wait_for(lambda: all(listening(port) for port in ports), timeout, f"collector listening on {ports}")
     except AssertionError as exc:
         raise AssertionError(f"{exc}\n{process.logs()}") from None
+
+
+def pipeline_config(
+    receivers: dict[str, Any],
+    exporters: dict[str, Any],
+    processors: dict[str, Any] | None = None,
+    extensions: dict[str, Any] | None = None,
+    **service: Any,
+) -> dict[str, Any]:
+    """A config of one `metrics` pipeline through every component given, in order; extensions enabled;
+    `service` adds keys to the service section (e.g. `telemetry`)."""
+    pipeline = {"receivers": list(receivers), "processors": list(processors or {}), "exporters": list(exporters)}
+    config: dict[str, Any] = {"receivers": receivers, "processors": processors or {}, "exporters": exporters}
+    config["service"] = {**service, "pipelines": {"metrics": pipeline}}
+    if extensions:
+        config["extensions"] = extensions
+        config["service"]["extensions"] = list(extensions)
+    return config
 
 
 def write_config(directory: Path, config: dict[str, Any], name: str = "otel-config.yaml") -> Path:
@@ -177,8 +210,10 @@ def run_collector(
     env: dict[str, str] | None = None,
     free_telemetry_port: bool = True,
     prefix: Sequence[str] = (),
+    python: str | Path = sys.executable,
 ) -> Iterator[CollectorProcess]:
-    """The real `collector run` in a subprocess (this interpreter's environment); stopped on exit.
+    """The real `collector run` in a subprocess (this interpreter's environment, or `python`'s: the
+    `example_plugin` fixture's has the plugin); stopped on exit.
 
     `prefix` runs it under another command that execs it, e.g. `("prlimit", "--nofile=256:512")`.
 
@@ -192,7 +227,7 @@ def run_collector(
         configs += ["--config", str(override)]
     with open(log_path, "w", encoding="utf-8") as log:
         process = subprocess.Popen(
-            [*prefix, sys.executable, "-m", "collector", *extra_args, "run", *configs],
+            [*prefix, str(python), "-m", "collector", *extra_args, "run", *configs],
             stdout=log,
             stderr=subprocess.STDOUT,
             text=True,
@@ -208,12 +243,56 @@ def run_collector(
             process.wait(10)
 
 
-def install_example_plugin() -> None:
-    """pip-install the example plugin (not editable, so this process can import it at once)."""
+def plugin_environment(directory: Path, plugin: Path) -> Path:
+    """A virtualenv in `directory` with the plugin at `plugin` installed, that sees everything this
+    environment has (the collector included) through a `.pth` file; returns its python. The project's own
+    environment never gets the plugin, so `collector components` there lists only what the user installed."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(directory)], check=True)
+    python = directory / "bin" / "python"
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    # addsitedir, not a bare path: it also runs this environment's own .pth files (the editable install)
+    own = sysconfig.get_path("purelib")
+    (Path(purelib) / "collector-test-environment.pth").write_text(f"import site; site.addsitedir({own!r})\n")
     result = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", str(EXAMPLE_PLUGIN)],
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps", str(plugin)],
         capture_output=True,
         text=True,
     )
     if result.returncode != 0:
-        raise RuntimeError(f"cannot pip-install the example plugin:\n{result.stdout}\n{result.stderr}")
+        raise RuntimeError(f"cannot pip-install {plugin}:\n{result.stdout}\n{result.stderr}")
+    return python
+
+
+def send_otlp(port: int, *batches: MetricsData) -> None:
+    """Send each batch to a collector's OTLP/gRPC receiver on loopback with the SDK's own exporter (a real
+    client, not ours), and fail unless every one was accepted."""
+    exporter = OTLPMetricExporter(endpoint=f"127.0.0.1:{port}", insecure=True)
+    try:
+        for data in batches:
+            assert exporter.export(data) is MetricExportResult.SUCCESS
+    finally:
+        exporter.shutdown()
+
+
+def collector_components(python: str | Path = sys.executable) -> list[list[str]]:
+    """The rows of `collector components` as `python`'s environment lists them."""
+    out = subprocess.run([str(python), "-m", "collector", "components"], capture_output=True, text=True, check=True)
+    return [line.split() for line in out.stdout.splitlines()]
+
+
+def run_plugin_tests(python: str | Path, package: Path) -> str:
+    """A plugin's own tests (`package/tests`), run by pytest in the plugin's environment; their summary."""
+    result = subprocess.run(
+        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+        cwd=package,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout

@@ -14,7 +14,7 @@ import contextlib
 import hashlib
 import re
 from collections.abc import Callable
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import Field, field_validator, model_validator
 
@@ -45,7 +45,7 @@ class AttributeAction(ConfigModel):
     default_value: AttributeValue | None = Field(None, description="Used when from_attribute is absent.")
     pattern: str | None = Field(None, description="delete/hash: keys matching it; extract: named groups.")
     converted_type: Literal["int", "double", "string"] | None = None
-    from_context: Refused("metrics here carry no request context: use value or from_attribute") = None
+    from_context: Annotated[Any, Refused("metrics here carry no request context: use value or from_attribute")] = None
 
     @field_validator("pattern")
     @classmethod

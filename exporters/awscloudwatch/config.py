@@ -4,7 +4,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from collector.component import ConfigModel
+from collector.component import ConfigModel, DescribesCost
 from collector.exporterhelper import SendingConfig
 from common.aws.cardinality import UNKNOWN, CardinalityConfig, per_target
 from common.aws.client import AwsConfig
@@ -37,7 +37,7 @@ class DimensionRule(ConfigModel):
         return self.name or self.attribute
 
 
-class AwsCloudWatchConfig(SendingConfig, AwsConfig, CardinalityConfig, DeltaConfig):
+class AwsCloudWatchConfig(SendingConfig, AwsConfig, CardinalityConfig, DeltaConfig, DescribesCost):
     namespace: str = Field(min_length=1, max_length=255, pattern=r"^[^:]")
     dimensions: list[DimensionRule] | None = Field(
         None,

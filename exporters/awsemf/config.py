@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
+from collector.component import DescribesCost
 from collector.exporterhelper import SendingConfig
 from common.aws.cardinality import CardinalityConfig
 from common.aws.client import AwsConfig
@@ -37,7 +38,7 @@ def refuse_true(why: str) -> Callable[[bool], bool]:
     return check
 
 
-class AwsEmfConfig(SendingConfig, AwsConfig, CardinalityConfig, DeltaConfig, EmfFormatConfig):
+class AwsEmfConfig(SendingConfig, AwsConfig, CardinalityConfig, DeltaConfig, EmfFormatConfig, DescribesCost):
     """Every `awsemf` key: the documents' (format.py), the sending queue's, the AWS session's, the series cap,
     the first delta, and where the documents go (CloudWatch Logs, stdout or a file)."""
 

@@ -7,7 +7,6 @@ from opentelemetry.sdk.metrics.export import MetricsData
 
 from collector.component import Exporter
 from collector.executors import OwnedExecutor
-from collector.exporterhelper import QueueConfig, SendingConfig
 from collector.metrics import count_points, iter_metrics
 
 
@@ -46,7 +45,6 @@ class DebugExporter(Exporter):
     """Renders and writes on its own thread: a detailed render of a large batch is seconds of CPU, and a
     blocked stderr (a full pipe) must stall only this exporter."""
 
-    default_sending = SendingConfig(sending_queue=QueueConfig(num_consumers=1))
     stream: TextIO = sys.stderr
 
     def __init__(self, *args: object, **kwargs: object) -> None:

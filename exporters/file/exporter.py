@@ -9,7 +9,6 @@ from opentelemetry.sdk.metrics.export import MetricsData
 
 from collector.component import Exporter
 from collector.executors import OwnedExecutor
-from collector.exporterhelper import BatchSizeConfig, QueueConfig, SendingConfig
 from collector.otlpjson import to_json_line
 from exporters.file.config import RotationConfig
 
@@ -20,10 +19,6 @@ class FileExporter(Exporter):
     Encoding and writing run on the exporter's own thread. One consumer keeps lines in arrival order;
     batches above 10,000 points are written as several lines, so no single write outlives the timeout.
     """
-
-    default_sending = SendingConfig(
-        sending_queue=QueueConfig(num_consumers=1, batch=BatchSizeConfig(sizer="items", max_size=10_000))
-    )
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from collector.component import Factory, Kind, Stability
+from collector.component import ExporterFactory, Stability
+from collector.exporterhelper import BatchSizeConfig, QueueConfig, SendingConfig, fixed_sending
 from exporters.file.config import FileConfig
 from exporters.file.exporter import FileExporter
 
-factory = Factory(
+SENDING = SendingConfig(
+    sending_queue=QueueConfig(num_consumers=1, batch=BatchSizeConfig(sizer="items", max_size=10_000))
+)
+"""One consumer keeps lines in arrival order; batches above 10,000 points are written as several lines,
+so no single write outlives the timeout."""
+
+factory = ExporterFactory(
     type="file",
-    kind=Kind.EXPORTER,
     config_model=FileConfig,
     create=FileExporter,
+    sending=fixed_sending(SENDING),
     stability=Stability.BETA,
     description="OTLP/JSON lines to a file, with optional size-based rotation.",
 )

@@ -3,7 +3,7 @@ cannot honour are refused with the reason."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
@@ -22,19 +22,19 @@ class OTLPHTTPConfig(OTLPClientConfig):
     timeout: Duration = Field(30.0, gt=0, description="Per request, as the Collector's otlphttp default.")
     encoding: Literal["proto", "json"] = Field("proto", description="Request body: OTLP protobuf or OTLP/JSON.")
     proxy_url: str | None = Field(None, description="HTTP proxy for every request; HTTP(S)_PROXY when unset.")
-    traces_endpoint: Refused(_METRICS_ONLY) = None
-    logs_endpoint: Refused(_METRICS_ONLY) = None
-    profiles_endpoint: Refused(_METRICS_ONLY) = None
-    max_idle_conns: Refused(_POOL) = None
-    max_idle_conns_per_host: Refused(_POOL) = None
-    max_conns_per_host: Refused(_POOL) = None
-    idle_conn_timeout: Refused(_POOL) = None
-    disable_keep_alives: Refused(_POOL) = None
-    keepalive: Refused(_POOL) = None
-    http2_read_idle_timeout: Refused("requests are sent over HTTP/1.1") = None
-    http2_ping_timeout: Refused("requests are sent over HTTP/1.1") = None
-    force_attempt_http2: Refused("requests are sent over HTTP/1.1") = None
-    cookies: Refused("OTLP backends need no cookies; send credentials as headers") = None
+    traces_endpoint: Annotated[Any, Refused(_METRICS_ONLY)] = None
+    logs_endpoint: Annotated[Any, Refused(_METRICS_ONLY)] = None
+    profiles_endpoint: Annotated[Any, Refused(_METRICS_ONLY)] = None
+    max_idle_conns: Annotated[Any, Refused(_POOL)] = None
+    max_idle_conns_per_host: Annotated[Any, Refused(_POOL)] = None
+    max_conns_per_host: Annotated[Any, Refused(_POOL)] = None
+    idle_conn_timeout: Annotated[Any, Refused(_POOL)] = None
+    disable_keep_alives: Annotated[Any, Refused(_POOL)] = None
+    keepalive: Annotated[Any, Refused(_POOL)] = None
+    http2_read_idle_timeout: Annotated[Any, Refused("requests are sent over HTTP/1.1")] = None
+    http2_ping_timeout: Annotated[Any, Refused("requests are sent over HTTP/1.1")] = None
+    force_attempt_http2: Annotated[Any, Refused("requests are sent over HTTP/1.1")] = None
+    cookies: Annotated[Any, Refused("OTLP backends need no cookies; send credentials as headers")] = None
 
     @field_validator("endpoint", "metrics_endpoint", "proxy_url")
     @classmethod

@@ -7,7 +7,7 @@ here are refused with the reason (`GetEndpointServerKeys`), rather than accepted
 from __future__ import annotations
 
 import fnmatch
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 
@@ -69,7 +69,7 @@ class PrometheusConfig(GetEndpointServerKeys):
     translation_strategy: Literal[TranslationStrategy, "NoUTF8EscapingWithSuffixes", "NoTranslation"] | None = None
     without_scope_info: bool = Field(False, description="No otel_scope_name / otel_scope_version labels.")
     response_headers: dict[str, SecretStr] = Field(default_factory=dict, description="Added to every scrape response.")
-    sending_queue: Refused("exports only update memory, so there is nothing to queue") = None
+    sending_queue: Annotated[Any, Refused("exports only update memory, so there is nothing to queue")] = None
 
     @field_validator("translation_strategy")
     @classmethod

@@ -10,7 +10,6 @@ from prometheus_client.openmetrics.exposition import CONTENT_TYPE_LATEST as OPEN
 
 from collector.component import ComponentError, Exporter, Host
 from collector.executors import OwnedExecutor
-from collector.exporterhelper import QueueConfig, SendingConfig
 from collector.httpserver import start_site
 from exporters.prometheus.accumulator import Accumulator
 from exporters.prometheus.config import PrometheusConfig
@@ -25,7 +24,6 @@ class PrometheusExporter(Exporter):
     """
 
     config: PrometheusConfig
-    default_sending = SendingConfig(sending_queue=QueueConfig(enabled=False))
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from collector.component import Factory, Kind, Stability
+from collector.component import ExporterFactory, Stability
+from collector.exporterhelper import QueueConfig, SendingConfig, fixed_sending
 from exporters.prometheus.config import PrometheusConfig
 from exporters.prometheus.exporter import PrometheusExporter
 
-factory = Factory(
+SENDING = SendingConfig(sending_queue=QueueConfig(enabled=False))
+"""No queue and no retry: `export` only updates memory."""
+
+factory = ExporterFactory(
     type="prometheus",
-    kind=Kind.EXPORTER,
     config_model=PrometheusConfig,
     create=PrometheusExporter,
+    sending=fixed_sending(SENDING),
     stability=Stability.BETA,
     description="Serves the latest value of every series for Prometheus to scrape (text or OpenMetrics).",
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Annotated, Any
 
 from pydantic import Field, field_validator
 
@@ -39,7 +40,7 @@ class FileStorageConfig(ConfigModel):
         1.0, description="How long start waits for the directory (a hung mount fails the start after it)."
     )
     compaction: CompactionConfig = CompactionConfig()
-    recreate: Refused("to start with empty queues, stop the collector and empty the directory") = None
+    recreate: Annotated[Any, Refused("to start with empty queues, stop the collector and empty the directory")] = None
 
     @field_validator("directory_permissions")
     @classmethod

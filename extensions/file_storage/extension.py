@@ -5,12 +5,12 @@ import os
 import re
 from pathlib import Path
 
-from collector.component import ComponentError, Extension
+from collector.component import ComponentError, StorageExtension
 from collector.executors import OwnedExecutor
 from extensions.file_storage.config import FileStorageConfig
 
 
-class FileStorage(Extension):
+class FileStorage(StorageExtension):
     """Hands each client (e.g. an exporter's sending queue) its own sub-directory.
 
     Unlike the Collector's bbolt files, every client gets a directory of plain files, one per stored

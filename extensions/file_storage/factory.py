@@ -1,12 +1,11 @@
 """How the registry makes a `file_storage` extension (entry point `extensions.file_storage:factory`)."""
 
-from collector.component import Factory, Kind, Stability
+from collector.component import ExtensionFactory, Stability
 from extensions.file_storage.config import FileStorageConfig
 from extensions.file_storage.extension import FileStorage
 
-factory = Factory(
+factory = ExtensionFactory(
     type="file_storage",
-    kind=Kind.EXTENSION,
     config_model=FileStorageConfig,
     create=FileStorage,
     stability=Stability.ALPHA,

@@ -1,12 +1,11 @@
 """How the registry makes a `health_check` extension (entry point `extensions.health_check:factory`)."""
 
-from collector.component import Factory, Kind, Stability
+from collector.component import ExtensionFactory, Stability
 from extensions.health_check.config import HealthCheckConfig
 from extensions.health_check.extension import HealthCheckExtension
 
-factory = Factory(
+factory = ExtensionFactory(
     type="health_check",
-    kind=Kind.EXTENSION,
     config_model=HealthCheckConfig,
     create=HealthCheckExtension,
     stability=Stability.BETA,

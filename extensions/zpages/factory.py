@@ -1,12 +1,11 @@
 """How the registry makes a `zpages` extension (entry point `extensions.zpages:factory`)."""
 
-from collector.component import Factory, Kind, Stability
+from collector.component import ExtensionFactory, Stability
 from extensions.zpages.config import ZPagesConfig
 from extensions.zpages.extension import ZPagesExtension
 
-factory = Factory(
+factory = ExtensionFactory(
     type="zpages",
-    kind=Kind.EXTENSION,
     config_model=ZPagesConfig,
     create=ZPagesExtension,
     stability=Stability.ALPHA,

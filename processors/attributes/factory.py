@@ -1,12 +1,11 @@
 """How the registry makes an `attributes` processor (entry point `processors.attributes:factory`)."""
 
-from collector.component import Factory, Kind, Stability
+from collector.component import ProcessorFactory, Stability
 from processors.attributes.config import AttributesConfig
 from processors.attributes.processor import AttributesProcessor
 
-factory = Factory(
+factory = ProcessorFactory(
     type="attributes",
-    kind=Kind.PROCESSOR,
     config_model=AttributesConfig,
     create=AttributesProcessor,
     stability=Stability.BETA,

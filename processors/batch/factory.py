@@ -1,12 +1,11 @@
 """How the registry makes a `batch` processor (entry point `processors.batch:factory`)."""
 
-from collector.component import Factory, Kind, Stability
+from collector.component import ProcessorFactory, Stability
 from processors.batch.config import BatchConfig
 from processors.batch.processor import BatchProcessor
 
-factory = Factory(
+factory = ProcessorFactory(
     type="batch",
-    kind=Kind.PROCESSOR,
     config_model=BatchConfig,
     create=BatchProcessor,
     stability=Stability.BETA,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from opentelemetry.sdk.metrics.export import Histogram, Metric
 from pydantic import Field
@@ -20,8 +20,10 @@ class CumulativeToDeltaConfig(ConfigModel):
         "auto", description="First point of a series: auto keeps it only for counters started after us."
     )
     max_staleness: Duration = Field(0.0, ge=0, description="Forget a series not seen for this long; 0 = never.")
-    metrics: Refused("removed from the Collector: use include: {match_type: strict, metrics: [...]}") = None
-    max_stale: Refused("renamed in the Collector: use max_staleness") = None
+    metrics: Annotated[
+        Any, Refused("removed from the Collector: use include: {match_type: strict, metrics: [...]}")
+    ] = None
+    max_stale: Annotated[Any, Refused("renamed in the Collector: use max_staleness")] = None
 
     def select(self) -> Callable[[Metric], bool] | None:
         """The metrics to convert: by name (include/exclude), and by type (`metric_types`), or None for all."""

@@ -1,12 +1,11 @@
 """How the registry makes a `cumulativetodelta` processor (entry point `processors.cumulativetodelta:factory`)."""
 
-from collector.component import Factory, Kind, Stability
+from collector.component import ProcessorFactory, Stability
 from processors.cumulativetodelta.config import CumulativeToDeltaConfig
 from processors.cumulativetodelta.processor import CumulativeToDeltaProcessor
 
-factory = Factory(
+factory = ProcessorFactory(
     type="cumulativetodelta",
-    kind=Kind.PROCESSOR,
     config_model=CumulativeToDeltaConfig,
     create=CumulativeToDeltaProcessor,
     stability=Stability.BETA,

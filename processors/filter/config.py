@@ -3,7 +3,7 @@ are refused with reasons."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -18,8 +18,8 @@ _METRICS_ONLY = "this collector runs metrics pipelines only"
 class MetricsFilter(ConfigModel):
     include: MatchProperties | None = Field(None, description="Keep only what matches (all when absent).")
     exclude: MatchProperties | None = Field(None, description="Drop what matches; wins over include.")
-    metric: Refused(_OTTL) = None
-    datapoint: Refused(_OTTL) = None
+    metric: Annotated[Any, Refused(_OTTL)] = None
+    datapoint: Annotated[Any, Refused(_OTTL)] = None
 
 
 class FilterConfig(ConfigModel):
@@ -27,6 +27,6 @@ class FilterConfig(ConfigModel):
     error_mode: Literal["ignore", "silent", "propagate"] = Field(
         "propagate", description="For OTTL condition errors in the Collector; include/exclude never fail."
     )
-    logs: Refused(_METRICS_ONLY) = None
-    traces: Refused(_METRICS_ONLY) = None
-    spans: Refused(_METRICS_ONLY) = None
+    logs: Annotated[Any, Refused(_METRICS_ONLY)] = None
+    traces: Annotated[Any, Refused(_METRICS_ONLY)] = None
+    spans: Annotated[Any, Refused(_METRICS_ONLY)] = None

@@ -1,12 +1,11 @@
 """How the registry makes a `filter` processor (entry point `processors.filter:factory`)."""
 
-from collector.component import Factory, Kind, Stability
+from collector.component import ProcessorFactory, Stability
 from processors.filter.config import FilterConfig
 from processors.filter.processor import FilterProcessor
 
-factory = Factory(
+factory = ProcessorFactory(
     type="filter",
-    kind=Kind.PROCESSOR,
     config_model=FilterConfig,
     create=FilterProcessor,
     stability=Stability.BETA,

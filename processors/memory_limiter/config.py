@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import Field, model_validator
 
@@ -37,9 +37,12 @@ class MemoryLimiterConfig(ConfigModel):
         0.0, ge=0, description="At least this long between forced garbage collections above the hard limit."
     )
     model: Literal["gcstats"] = Field("gcstats", description="Only the Collector's default model.")
-    admission: Refused(
-        "the admission model is not available; receivers reserve each request's memory against the limits above"
-    ) = None
+    admission: Annotated[
+        Any,
+        Refused(
+            "the admission model is not available; receivers reserve each request's memory against the limits above"
+        ),
+    ] = None
 
     @model_validator(mode="after")
     def _limits_make_sense(self) -> Self:

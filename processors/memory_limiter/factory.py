@@ -1,12 +1,11 @@
 """How the registry makes a `memory_limiter` processor (entry point `processors.memory_limiter:factory`)."""
 
-from collector.component import Factory, Kind, Stability
+from collector.component import ProcessorFactory, Stability
 from processors.memory_limiter.config import MemoryLimiterConfig
 from processors.memory_limiter.processor import MemoryLimiterProcessor
 
-factory = Factory(
+factory = ProcessorFactory(
     type="memory_limiter",
-    kind=Kind.PROCESSOR,
     config_model=MemoryLimiterConfig,
     create=MemoryLimiterProcessor,
     stability=Stability.BETA,

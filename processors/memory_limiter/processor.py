@@ -8,7 +8,7 @@ from typing import Any
 
 from opentelemetry.sdk.metrics.export import MetricsData
 
-from collector.component import Host, PermanentError, Processor
+from collector.component import Host, MemoryGate, PermanentError, Processor
 from collector.executors import OwnedExecutor
 from collector.telemetry import resident_memory_bytes
 from processors.memory_limiter.config import MemoryLimiterConfig
@@ -40,7 +40,7 @@ class _Reservation:
         self.nbytes = 0
 
 
-class MemoryLimiterProcessor(Processor):
+class MemoryLimiterProcessor(Processor, MemoryGate):
     """Refuses data while the process's RSS is above the soft limit; above the hard limit it also runs a
     full garbage collection at every check. Memory is measured in the background every `check_interval`,
     so `consume` costs one attribute read.

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal, Self
 from opentelemetry.sdk.metrics.export import Metric
 from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
-from collector.component import ConfigModel
+from collector.component import ConfigModel, MapsMetricNames
 from collector.configtypes import Refused
 from common.actions.attributes import AttributeAction, rename_edit, value_map_edit
 from common.actions.rename import Renamer
@@ -54,9 +54,9 @@ class Operation(ConfigModel):
     label_value: str | None = None
     value_actions: list[ValueAction] = Field(default_factory=list)
     experimental_scale: float | None = Field(None, gt=0)
-    label_set: Refused(_AGGREGATION) = None
-    aggregation_type: Refused(_AGGREGATION) = None
-    aggregated_values: Refused(_AGGREGATION) = None
+    label_set: Annotated[Any, Refused(_AGGREGATION)] = None
+    aggregation_type: Annotated[Any, Refused(_AGGREGATION)] = None
+    aggregated_values: Annotated[Any, Refused(_AGGREGATION)] = None
 
     @model_validator(mode="after")
     def _required_keys(self) -> Self:
@@ -98,11 +98,13 @@ class Transform(NameRule):
     )
     new_name: str | None = Field(None, min_length=1, description="Required for insert.")
     operations: list[Operation] = Field(default_factory=list)
-    aggregation_type: Refused(_AGGREGATION) = None
-    group_resource_labels: Refused(_UNSUPPORTED_ACTIONS["group"]) = None
-    submatch_case: Refused("new names keep the case of what the pattern captured") = None
-    experimental_match_labels: Refused("select points with the filter processor's attributes instead") = None
-    metric_name: Refused("removed from the Collector: use include") = None
+    aggregation_type: Annotated[Any, Refused(_AGGREGATION)] = None
+    group_resource_labels: Annotated[Any, Refused(_UNSUPPORTED_ACTIONS["group"])] = None
+    submatch_case: Annotated[Any, Refused("new names keep the case of what the pattern captured")] = None
+    experimental_match_labels: Annotated[
+        Any, Refused("select points with the filter processor's attributes instead")
+    ] = None
+    metric_name: Annotated[Any, Refused("removed from the Collector: use include")] = None
 
     @field_validator("new_name")
     @classmethod
@@ -116,7 +118,7 @@ class Transform(NameRule):
         return self
 
 
-class MetricsTransformConfig(ConfigModel):
+class MetricsTransformConfig(ConfigModel, MapsMetricNames):
     transforms: list[Transform] = Field(min_length=1, description="Applied in order, each to the result so far.")
 
     def map_metric_names(self, names: frozenset[str]) -> frozenset[str]:

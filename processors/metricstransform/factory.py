@@ -1,12 +1,11 @@
 """How the registry makes a `metricstransform` processor (entry point `processors.metricstransform:factory`)."""
 
-from collector.component import Factory, Kind, Stability
+from collector.component import ProcessorFactory, Stability
 from processors.metricstransform.config import MetricsTransformConfig
 from processors.metricstransform.processor import MetricsTransformProcessor
 
-factory = Factory(
+factory = ProcessorFactory(
     type="metricstransform",
-    kind=Kind.PROCESSOR,
     config_model=MetricsTransformConfig,
     create=MetricsTransformProcessor,
     stability=Stability.ALPHA,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from collector.component import ConfigModel
+from collector.component import ConfigModel, MapsMetricNames
 from common.actions.rename import Renamer
 from common.matching import NameRule, check_new_name
 
@@ -15,7 +15,7 @@ class RenameRule(NameRule):
     _check_new_name = field_validator("new_name")(check_new_name)
 
 
-class RenameConfig(ConfigModel):
+class RenameConfig(ConfigModel, MapsMetricNames):
     rules: list[RenameRule] = Field(min_length=1, description="Tried in order; the first match wins.")
 
     def renamer(self) -> Renamer:

@@ -1,12 +1,11 @@
 """How the registry makes a `rename` processor (entry point `processors.rename:factory`)."""
 
-from collector.component import Factory, Kind, Stability
+from collector.component import ProcessorFactory, Stability
 from processors.rename.config import RenameConfig
 from processors.rename.processor import RenameProcessor
 
-factory = Factory(
+factory = ProcessorFactory(
     type="rename",
-    kind=Kind.PROCESSOR,
     config_model=RenameConfig,
     create=RenameProcessor,
     stability=Stability.BETA,

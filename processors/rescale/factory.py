@@ -1,12 +1,11 @@
 """How the registry makes a `rescale` processor (entry point `processors.rescale:factory`)."""
 
-from collector.component import Factory, Kind, Stability
+from collector.component import ProcessorFactory, Stability
 from processors.rescale.config import RescaleConfig
 from processors.rescale.processor import RescaleProcessor
 
-factory = Factory(
+factory = ProcessorFactory(
     type="rescale",
-    kind=Kind.PROCESSOR,
     config_model=RescaleConfig,
     create=RescaleProcessor,
     stability=Stability.BETA,

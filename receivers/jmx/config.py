@@ -19,7 +19,7 @@ from pydantic import (
     model_validator,
 )
 
-from collector.component import ConfigModel
+from collector.component import ConfigModel, KnowsMetricNames
 from collector.configfile import FileProblem, read_yaml_file
 from collector.confignet import Endpoint, split_endpoint
 from collector.configtls import TLSClientConfig, TLSServerConfig
@@ -239,7 +239,7 @@ def _loopback(host: str) -> bool:
         return False  # "" (every interface) or a name
 
 
-class JmxConfig(ScraperConfig):
+class JmxConfig(ScraperConfig, KnowsMetricNames):
     """One receiver reads one JVM (`endpoint`) or many (`endpoints`)."""
 
     endpoint: str = Field(

@@ -59,14 +59,22 @@ class DemoTarget:
     port: int
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            assert self.process.stdin is not None
-            self.process.stdin.close()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        stop_jvm(self.process)
+        for pipe in (self.process.stdout, self.process.stderr):  # read once at start, and on a failed start
+            if pipe is not None:
+                pipe.close()
+
+
+def stop_jvm(process: subprocess.Popen[bytes], grace: float = 10) -> None:
+    """Stop a JVM that exits when its stdin closes (this demo target, the test beds' targets): close it, wait
+    up to `grace` seconds, then kill. Also for one that died already: its stdin is ours to close either way."""
+    assert process.stdin is not None
+    process.stdin.close()
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
 
 
 def start_target(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from collector.component import Consumer, CreateSettings, Factory, Kind, Stability
+from collector.component import Consumer, CreateSettings, ReceiverFactory, Stability
 from receivers.jmx.config import JmxConfig
 from receivers.jmx.receiver import EndpointsReceiver, JmxReceiver, ListenReceiver, SingleTargetReceiver
 
@@ -19,9 +19,8 @@ def create_receiver(settings: CreateSettings, config: JmxConfig, consumer: Consu
     return SingleTargetReceiver(settings, config, consumer)
 
 
-factory = Factory(
+factory = ReceiverFactory(
     type="jmx",
-    kind=Kind.RECEIVER,
     config_model=JmxConfig,
     create=create_receiver,
     stability=Stability.ALPHA,

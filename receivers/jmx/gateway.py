@@ -234,8 +234,9 @@ class GatewayProcess:
 
     def _drain_stderr(self) -> None:
         assert self.process is not None and self.process.stderr is not None
-        for raw in self.process.stderr:
-            self._stderr.append(raw.decode(errors="replace").rstrip())
+        with self.process.stderr:  # this thread is the pipe's only reader: it closes it at the JVM's exit
+            for raw in self.process.stderr:
+                self._stderr.append(raw.decode(errors="replace").rstrip())
 
     @property
     def alive(self) -> bool:
@@ -280,6 +281,8 @@ class GatewayProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(5)
+        if self.process.stdout:
+            self.process.stdout.close()  # the port line was its only use; stderr is closed by its drain
 
 
 class GatewaySupervisor:

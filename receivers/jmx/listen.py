@@ -211,10 +211,12 @@ class Listener:
     async def stop(self) -> None:
         if self._server is not None:
             self._server.close()
-        for task in list(self._handshakes):
+        handshakes = list(self._handshakes)
+        for task in handshakes:
             task.cancel()
         for worker in list(self.workers.values()):
             worker.close("collector shutting down")
+        await asyncio.gather(*handshakes, return_exceptions=True)  # each closes its connection as it ends
         if self._server is not None:
             await self._server.wait_closed()
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
@@ -82,12 +82,12 @@ class GRPCConfig(ConfigModel):
     )
     tls: TLSServerConfig | None = None
     keepalive: KeepaliveConfig | None = None
-    read_buffer_size: Refused("gRPC's C core sizes its own buffers") = None
-    write_buffer_size: Refused("gRPC's C core sizes its own buffers") = None
-    auth: Refused(_AUTH) = None
-    include_metadata: Refused(_METADATA) = None
-    middlewares: Refused("middleware extensions are not available") = None
-    tls_settings: Refused("renamed in the Collector: use tls") = None
+    read_buffer_size: Annotated[Any, Refused("gRPC's C core sizes its own buffers")] = None
+    write_buffer_size: Annotated[Any, Refused("gRPC's C core sizes its own buffers")] = None
+    auth: Annotated[Any, Refused(_AUTH)] = None
+    include_metadata: Annotated[Any, Refused(_METADATA)] = None
+    middlewares: Annotated[Any, Refused("middleware extensions are not available")] = None
+    tls_settings: Annotated[Any, Refused("renamed in the Collector: use tls")] = None
 
     def keepalive_options(self) -> list[tuple[str, int]]:
         return self.keepalive.grpc_options() if self.keepalive else []
@@ -97,7 +97,7 @@ class CORSConfig(ConfigModel):
     allowed_origins: list[str] = Field(default_factory=list, description="`*` wildcards allowed.")
     allowed_headers: list[str] = Field(default_factory=list)
     max_age: int | None = Field(None, ge=0, description="Seconds a browser may cache a preflight answer.")
-    exposed_headers: Refused("the answers carry no header a browser script needs") = None
+    exposed_headers: Annotated[Any, Refused("the answers carry no header a browser script needs")] = None
 
 
 class HTTPConfig(ConfigModel):
@@ -115,21 +115,25 @@ class HTTPConfig(ConfigModel):
     metrics_url_path: str = "/v1/metrics"
     tls: TLSServerConfig | None = None
     cors: CORSConfig | None = None
-    traces_url_path: Refused(_METRICS_ONLY) = None
-    logs_url_path: Refused(_METRICS_ONLY) = None
-    profiles_url_path: Refused(_METRICS_ONLY) = None
-    auth: Refused(_AUTH) = None
-    include_metadata: Refused(_METADATA) = None
-    compression_algorithms: Refused(
-        "gzip, deflate and uncompressed bodies are always accepted; zstd and snappy never"
-    ) = None
-    response_headers: Refused("answers carry only the OTLP headers") = None
-    keepalive: Refused("the HTTP listener's keep-alive is the collector's own (docs/operations.md)") = None
-    write_timeout: Refused("the HTTP listener's limits are the collector's own (docs/operations.md)") = None
-    middlewares: Refused("middleware extensions are not available") = None
-    cors_allowed_origins: Refused("renamed in the Collector: use cors.allowed_origins") = None
-    cors_allowed_headers: Refused("renamed in the Collector: use cors.allowed_headers") = None
-    tls_settings: Refused("renamed in the Collector: use tls") = None
+    traces_url_path: Annotated[Any, Refused(_METRICS_ONLY)] = None
+    logs_url_path: Annotated[Any, Refused(_METRICS_ONLY)] = None
+    profiles_url_path: Annotated[Any, Refused(_METRICS_ONLY)] = None
+    auth: Annotated[Any, Refused(_AUTH)] = None
+    include_metadata: Annotated[Any, Refused(_METADATA)] = None
+    compression_algorithms: Annotated[
+        Any, Refused("gzip, deflate and uncompressed bodies are always accepted; zstd and snappy never")
+    ] = None
+    response_headers: Annotated[Any, Refused("answers carry only the OTLP headers")] = None
+    keepalive: Annotated[Any, Refused("the HTTP listener's keep-alive is the collector's own (docs/operations.md)")] = (
+        None
+    )
+    write_timeout: Annotated[
+        Any, Refused("the HTTP listener's limits are the collector's own (docs/operations.md)")
+    ] = None
+    middlewares: Annotated[Any, Refused("middleware extensions are not available")] = None
+    cors_allowed_origins: Annotated[Any, Refused("renamed in the Collector: use cors.allowed_origins")] = None
+    cors_allowed_headers: Annotated[Any, Refused("renamed in the Collector: use cors.allowed_headers")] = None
+    tls_settings: Annotated[Any, Refused("renamed in the Collector: use tls")] = None
 
     @field_validator("metrics_url_path")
     @classmethod

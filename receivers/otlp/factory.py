@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collector.component import Factory, Kind, Stability
+from collector.component import ReceiverFactory, Stability
 from receivers.otlp.config import OTLPReceiverConfig
 from receivers.otlp.receiver import OTLPReceiver
 
-factory = Factory(
+factory = ReceiverFactory(
     type="otlp",
-    kind=Kind.RECEIVER,
     config_model=OTLPReceiverConfig,
     create=OTLPReceiver,
     stability=Stability.BETA,

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 
-from collector.component import Consumer, MemoryGate, PermanentError, Reservation
+from collector.component import Consumer, MemoryGate, PermanentError, Reservation, TransientError
 from collector.executors import OwnedExecutor
 from collector.logs import Rejections
 from collector.otlpdecode import DecodeResult, decode
@@ -94,7 +94,8 @@ class ExportHandler:
             except Exception as exc:
                 reason = str(exc) or type(exc).__name__
                 self.rejected("refused_by_pipeline", reason)
-                retry_after = int(getattr(exc, "retry_after", 0) or DEFAULT_RETRY_AFTER_S)
+                hint = exc.retry_after if isinstance(exc, TransientError) else None
+                retry_after = int(hint or DEFAULT_RETRY_AFTER_S)
                 raise Refused(f"pipeline unavailable: {reason}", retryable=True, retry_after=retry_after) from exc
         return Outcome(result.rejected_points, result.error_message())
 

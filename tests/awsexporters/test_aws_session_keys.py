@@ -21,11 +21,11 @@ import pytest
 from botocore.config import Config
 
 from collector.component import ComponentError, PermanentError
+from collector.testing import NopHost, create, gauge, metrics_data
 from common.aws.client import AwsConfig, make_client
 from exporters.awscloudwatch import factory as cloudwatch_factory
 from exporters.awsemf import factory
 from tests.awsexporters.conftest import DUMMY_KEY_ID, DUMMY_SECRET, REGION, MotoServer
-from tests.awsexporters.data import batch, gauge, make_exporter
 from tests.awsexporters.emf_rules import check_document
 from tests.support import free_port
 
@@ -113,33 +113,31 @@ async def test_role_arn_is_assumed_through_sts(iam_moto, source_profile: Path) -
     group = f"/metrics/role-{uuid.uuid4().hex[:8]}"
     keys = session_keys(server, source_profile, log_group_name=group, log_stream_name="s")
 
-    alone = make_exporter(factory, {"output_destination": "cloudwatch", **keys})
-    await alone.start(None)
+    alone = create(factory, {"output_destination": "cloudwatch", **keys})
+    await alone.start(NopHost())
     with pytest.raises(PermanentError, match=r"AccessDenied|not authorized"):
-        await alone.export(alone.prepare(batch([gauge("lag", 1, {"server": "a"})])))
+        await alone.export(alone.prepare(metrics_data(gauge("lag", 1, attributes={"server": "a"}))))
 
-    wrong_id = make_exporter(
+    wrong_id = create(
         factory, {"output_destination": "cloudwatch", "role_arn": ROLE, "external_id": "someone-else", **keys}
     )
-    await wrong_id.start(None)
+    await wrong_id.start(NopHost())
     with pytest.raises(Exception, match="AssumeRole"):  # the role's trust policy wants our external_id
-        await wrong_id.export(wrong_id.prepare(batch([gauge("lag", 1, {"server": "a"})])))
+        await wrong_id.export(wrong_id.prepare(metrics_data(gauge("lag", 1, attributes={"server": "a"}))))
 
-    exporter = make_exporter(
+    exporter = create(
         factory, {"output_destination": "cloudwatch", "role_arn": ROLE, "external_id": EXTERNAL_ID, **keys}
     )
-    await exporter.start(None)
-    await exporter.export(exporter.prepare(batch([gauge("lag", 2, {"server": "a"})])))
+    await exporter.start(NopHost())
+    await exporter.export(exporter.prepare(metrics_data(gauge("lag", 2, attributes={"server": "a"}))))
     reader = iam.reader.client("logs", endpoint_url=server.endpoint)
     [event] = reader.get_log_events(logGroupName=group, logStreamName="s")["events"]
     assert check_document(event["message"])["lag"] == 2
 
     role = {"role_arn": ROLE, "external_id": EXTERNAL_ID}
-    metrics = make_exporter(
-        cloudwatch_factory, {"namespace": "RoleTest", **role, **session_keys(server, source_profile)}
-    )
-    await metrics.start(None)
-    await metrics.export(metrics.prepare(batch([gauge("lag", 3, {"server": "a"})])))
+    metrics = create(cloudwatch_factory, {"namespace": "RoleTest", **role, **session_keys(server, source_profile)})
+    await metrics.start(NopHost())
+    await metrics.export(metrics.prepare(metrics_data(gauge("lag", 3, attributes={"server": "a"}))))
     listed = iam.reader.client("cloudwatch", endpoint_url=server.endpoint).list_metrics(Namespace="RoleTest")
     assert [m["MetricName"] for m in listed["Metrics"]] == ["lag"]
 
@@ -171,19 +169,19 @@ async def test_proxy_address_with_the_proxys_certificate(proxy: MotoServer, tls:
     # moto_proxy makes a certificate per host on first use: slow on a busy machine, hence the timeout
     config = {"region": REGION, "proxy_address": proxy.endpoint, "timeout": "30s", **tls}
     config.update(log_group_name=group, log_stream_name="s")
-    exporter = make_exporter(factory, {"output_destination": "cloudwatch", **config})
-    await exporter.start(None)
-    await exporter.export(exporter.prepare(batch([gauge("lag", 4)])))
+    exporter = create(factory, {"output_destination": "cloudwatch", **config})
+    await exporter.start(NopHost())
+    await exporter.export(exporter.prepare(metrics_data(gauge("lag", 4))))
     [event] = through_proxy(proxy).get_log_events(logGroupName=group, logStreamName="s")["events"]
     assert check_document(event["message"])["lag"] == 4
 
 
 async def test_the_proxys_certificate_is_refused_without_it(proxy: MotoServer) -> None:
     config = {"region": REGION, "proxy_address": proxy.endpoint, "max_retries": 0}
-    exporter = make_exporter(factory, {"output_destination": "cloudwatch", **config})
-    await exporter.start(None)
+    exporter = create(factory, {"output_destination": "cloudwatch", **config})
+    await exporter.start(NopHost())
     with pytest.raises(Exception, match=r"CERTIFICATE_VERIFY_FAILED|SSL"):
-        await exporter.export(exporter.prepare(batch([gauge("lag", 5)])))
+        await exporter.export(exporter.prepare(metrics_data(gauge("lag", 5))))
 
 
 @pytest.fixture
@@ -218,11 +216,11 @@ async def test_request_timeout_seconds_bounds_one_request(silent_server: int) ->
         "request_timeout_seconds": 0.5,
         "timeout": "60s",
     }
-    exporter = make_exporter(cloudwatch_factory, {"namespace": "T", **config})
-    await exporter.start(None)
+    exporter = create(cloudwatch_factory, {"namespace": "T", **config})
+    await exporter.start(NopHost())
     assert exporter.client.meta.config.read_timeout == 0.5
     with pytest.raises(Exception, match="Read timeout"):
-        await exporter.export(exporter.prepare(batch([gauge("lag", 6)])))
+        await exporter.export(exporter.prepare(metrics_data(gauge("lag", 6))))
 
 
 class _Imds(BaseHTTPRequestHandler):
@@ -261,6 +259,7 @@ def imds(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     yield _Imds.requests
     server.shutdown()
     thread.join()
+    server.server_close()
 
 
 def test_region_from_instance_metadata_unless_local_mode(imds: list[str]) -> None:
@@ -282,7 +281,7 @@ async def test_tags_of_a_created_log_group(moto: MotoServer) -> None:
         "log_group_name": group,
         "tags": {"team": "data", "cost-center": "42"},
     }
-    exporter = make_exporter(factory, config)
-    await exporter.start(None)
-    await exporter.export(exporter.prepare(batch([gauge("lag", 7)])))
+    exporter = create(factory, config)
+    await exporter.start(NopHost())
+    await exporter.export(exporter.prepare(metrics_data(gauge("lag", 7))))
     assert moto.client("logs").list_tags_log_group(logGroupName=group)["tags"] == {"team": "data", "cost-center": "42"}

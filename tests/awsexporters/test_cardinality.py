@@ -9,11 +9,11 @@ import uuid
 
 import pytest
 
+from collector.testing import NopHost, create, dropped_points, gauge, metrics_data
 from common.aws.cardinality import SeriesGuard
 from exporters.awscloudwatch import factory as cloudwatch_factory
 from exporters.awsemf import factory as emf_factory
 from tests.awsexporters.conftest import MotoServer
-from tests.awsexporters.data import batch, dropped, gauge, make_exporter
 from tests.awsexporters.test_cloudwatch_putmetricdata import cw_config, read_back
 from tests.awsexporters.test_emf_cloudwatch import emf_config, read_events
 
@@ -24,8 +24,8 @@ WARNING = "metric over max_series_per_metric"
 
 def tables(count: int, value: float = 1.0) -> list:
     """`rows` for `count` tables (one label value each) and `lag`, one series only."""
-    rows = [gauge("rows", value, {"server": "inventory", "table": f"t{i:02d}"}) for i in range(count)]
-    return [*rows, gauge("lag", value, {"server": "inventory"})]
+    rows = [gauge("rows", value, attributes={"server": "inventory", "table": f"t{i:02d}"}) for i in range(count)]
+    return [*rows, gauge("lag", value, attributes={"server": "inventory"})]
 
 
 def overflow_warnings(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
@@ -34,11 +34,11 @@ def overflow_warnings(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecor
 
 async def test_cloudwatch_sends_only_the_first_series(moto: MotoServer, caplog) -> None:
     config = cw_config(moto, max_series_per_metric=10)
-    exporter = make_exporter(cloudwatch_factory, config)
-    await exporter.start(None)
+    exporter = create(cloudwatch_factory, config)
+    await exporter.start(NopHost())
     with caplog.at_level(logging.WARNING):
-        await exporter.export(exporter.prepare(batch(tables(50, 1.0))))
-        await exporter.export(exporter.prepare(batch(tables(50, 2.0))))
+        await exporter.export(exporter.prepare(metrics_data(*tables(50, 1.0))))
+        await exporter.export(exporter.prepare(metrics_data(*tables(50, 2.0))))
     namespace = config["namespace"]
     listed = moto.client("cloudwatch").list_metrics(Namespace=namespace, MetricName="rows")["Metrics"]
     # moto lists a metric once per datum; CloudWatch once per series: compare the distinct series.
@@ -48,18 +48,18 @@ async def test_cloudwatch_sends_only_the_first_series(moto: MotoServer, caplog) 
     assert read_back(moto, namespace, "rows", {"server": "inventory", "table": "t09"}, "SampleCount") == [2]
     assert read_back(moto, namespace, "rows", {"server": "inventory", "table": "t10"}, "SampleCount") == []
     assert read_back(moto, namespace, "lag", {"server": "inventory"}, "SampleCount") == [2]
-    assert dropped(exporter, "cardinality_limit") == 80
+    assert dropped_points(exporter, "cardinality_limit") == 80
     [record] = overflow_warnings(caplog)
     assert record.metric == "rows" and record.max_series_per_metric == 10
 
 
 async def test_emf_keeps_values_but_drops_the_directives_over_the_cap(moto: MotoServer, caplog) -> None:
     config = emf_config(moto, namespace=f"Test{uuid.uuid4().hex[:8]}", max_series_per_metric=10)
-    exporter = make_exporter(emf_factory, config)
-    await exporter.start(None)
+    exporter = create(emf_factory, config)
+    await exporter.start(NopHost())
     with caplog.at_level(logging.WARNING):
-        await exporter.export(exporter.prepare(batch(tables(50, 1.0))))
-        await exporter.export(exporter.prepare(batch(tables(50, 2.0))))
+        await exporter.export(exporter.prepare(metrics_data(*tables(50, 1.0))))
+        await exporter.export(exporter.prepare(metrics_data(*tables(50, 2.0))))
     documents = [json.loads(e["message"]) for e in read_events(moto, config["log_group_name"], "collector")]
     rows = [d for d in documents if "rows" in d]
     assert len(rows) == 100  # every value stays searchable in the log events
@@ -69,19 +69,19 @@ async def test_emf_keeps_values_but_drops_the_directives_over_the_cap(moto: Moto
     assert sum(1 for d in rows if not d["_aws"]["CloudWatchMetrics"]) == 80
     lag = [d for d in documents if "lag" in d]
     assert len(lag) == 2 and all(d["_aws"]["CloudWatchMetrics"] for d in lag)
-    assert dropped(exporter, "cardinality_limit") == 80
+    assert dropped_points(exporter, "cardinality_limit") == 80
     [record] = overflow_warnings(caplog)
     assert record.metric == "rows"
 
 
 async def test_zero_means_no_cap(moto: MotoServer) -> None:
     config = cw_config(moto, max_series_per_metric=0)
-    exporter = make_exporter(cloudwatch_factory, config)
-    await exporter.start(None)
-    await exporter.export(exporter.prepare(batch(tables(50))))
+    exporter = create(cloudwatch_factory, config)
+    await exporter.start(NopHost())
+    await exporter.export(exporter.prepare(metrics_data(*tables(50))))
     listed = moto.client("cloudwatch").list_metrics(Namespace=config["namespace"], MetricName="rows")["Metrics"]
     assert len({str(m["Dimensions"]) for m in listed}) == 50
-    assert dropped(exporter, "cardinality_limit") == 0
+    assert dropped_points(exporter, "cardinality_limit") == 0
 
 
 class FakeClock:

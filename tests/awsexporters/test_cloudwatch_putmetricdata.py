@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
+from collector import testing
 from collector.exporterhelper import QueueConfig, QueuedSender, RetryConfig, SendingConfig
 from exporters.awscloudwatch import factory
 from exporters.awscloudwatch.datums import MAX_DATUMS_PER_REQUEST, MAX_REQUEST_BYTES, encoded_size, plan_requests
 from tests.awsexporters.conftest import REGION, MotoServer
-from tests.awsexporters.data import batch, counter, dropped, gauge, histogram, make_exporter
 
 pytestmark = pytest.mark.integration
 
@@ -49,10 +49,12 @@ def read_back(moto: MotoServer, namespace: str, name: str, dimensions: dict[str,
 
 async def test_reference_sample_read_back(moto: MotoServer) -> None:
     config = cw_config(moto, namespace="MSK_Connect", dimensions=[{"attribute": "server", "name": "DBServerName"}])
-    exporter = make_exporter(factory, config)
-    await exporter.start(None)
-    point = gauge("MilliSecondBehindSource", 1500, {"server": "inventory", "plugin": "mysql"}, unit="ms")
-    await exporter.export(exporter.prepare(batch([point])))
+    exporter = testing.create(factory, config)
+    await exporter.start(testing.NopHost())
+    point = testing.gauge(
+        "MilliSecondBehindSource", 1500, attributes={"server": "inventory", "plugin": "mysql"}, unit="ms"
+    )
+    await exporter.export(exporter.prepare(testing.metrics_data(point)))
     assert read_back(moto, "MSK_Connect", "MilliSecondBehindSource", {"DBServerName": "inventory"}, "Maximum") == [1500]
     metrics = moto.client("cloudwatch").list_metrics(Namespace="MSK_Connect")["Metrics"]
     assert [m["Dimensions"] for m in metrics] == [[{"Name": "DBServerName", "Value": "inventory"}]]
@@ -60,24 +62,42 @@ async def test_reference_sample_read_back(moto: MotoServer) -> None:
 
 async def test_deltas_histograms_and_limits(moto: MotoServer) -> None:
     config = cw_config(moto)
-    exporter = make_exporter(factory, config)
-    await exporter.start(None)
+    exporter = testing.create(factory, config)
+    await exporter.start(testing.NopHost())
     seen: list[dict[str, Any]] = []
     exporter.client.meta.events.register(
         "provide-client-params.cloudwatch.PutMetricData", lambda params, **_: seen.append(params)
     )
-    await exporter.export(exporter.prepare(batch([counter("events", 100, {"server": "a"})])))
-    await exporter.export(exporter.prepare(batch([counter("events", 130, {"server": "a"})])))
-    gauges = [gauge(f"g{i:04d}", i, {"server": "a"}) for i in range(2500)]
-    bad = [gauge("nan", math.nan, {"server": "a"}), gauge("inf", math.inf, {"server": "a"})]
     await exporter.export(
-        exporter.prepare(batch([*gauges, *bad, histogram("latency", [1, 0, 3, 2], [10.0, 20.0, 50.0], 200.0)]))
+        exporter.prepare(testing.metrics_data(testing.sum_metric("events", 100, attributes={"server": "a"})))
+    )
+    await exporter.export(
+        exporter.prepare(testing.metrics_data(testing.sum_metric("events", 130, attributes={"server": "a"})))
+    )
+    gauges = [testing.gauge(f"g{i:04d}", i, attributes={"server": "a"}) for i in range(2500)]
+    bad = [
+        testing.gauge("nan", math.nan, attributes={"server": "a"}),
+        testing.gauge("inf", math.inf, attributes={"server": "a"}),
+    ]
+    await exporter.export(
+        exporter.prepare(
+            testing.metrics_data(
+                *gauges,
+                *bad,
+                testing.histogram(
+                    "latency",
+                    testing.histogram_point([1, 0, 3, 2], [10.0, 20.0, 50.0], 200.0, min=0.5, max=900.0),
+                    temporality=testing.DELTA,
+                    unit="ms",
+                ),
+            )
+        )
     )
     ns = config["namespace"]
     assert read_back(moto, ns, "events", {"server": "a"}, "Sum") == [30]  # the delta only
     assert read_back(moto, ns, "g2499", {"server": "a"}, "Maximum") == [2499]
     assert read_back(moto, ns, "latency", {}, "SampleCount") == [6]
-    assert dropped(exporter, "non_finite") == 2
+    assert testing.dropped_points(exporter, "non_finite") == 2
     assert len(seen) == 1 + 3  # the first counter point only primed the tracker; 2,501 data -> 3 requests
     assert all(len(p["MetricData"]) <= MAX_DATUMS_PER_REQUEST for p in seen)
     assert sum(len(p["MetricData"]) for p in seen) == 1 + 2501
@@ -116,10 +136,10 @@ def test_dimension_rules_accept_strings_and_renames() -> None:
 
 async def test_timestamps_are_the_points_own(moto: MotoServer) -> None:
     config = cw_config(moto)
-    exporter = make_exporter(factory, config)
-    await exporter.start(None)
+    exporter = testing.create(factory, config)
+    await exporter.start(testing.NopHost())
     earlier = time.time_ns() - 30 * 60 * 10**9
-    await exporter.export(batch([gauge("old", 5, t=earlier)]))
+    await exporter.export(testing.metrics_data(testing.gauge("old", 5, time=earlier)))
     stats = moto.client("cloudwatch").get_metric_statistics(
         Namespace=config["namespace"],
         MetricName="old",
@@ -133,16 +153,16 @@ async def test_timestamps_are_the_points_own(moto: MotoServer) -> None:
 
 async def test_backend_down_then_up_delivers_everything_once(own_moto: MotoServer) -> None:
     config = cw_config(own_moto)
-    exporter = make_exporter(factory, config)
-    await exporter.start(None)
+    exporter = testing.create(factory, config)
+    await exporter.start(testing.NopHost())
     sending = SendingConfig(
         retry_on_failure=RetryConfig(initial_interval="100ms", max_interval="300ms", max_elapsed_time="60s"),
         sending_queue=QueueConfig(num_consumers=2),
     )
     sender = QueuedSender(exporter, sending, exporter.settings.telemetry)
-    await sender.start(None)
+    await sender.start(testing.NopHost())
     for i in range(4):
-        await sender.consume(batch([gauge("lag", 10 + i, {"server": f"s{i}"})]))
+        await sender.consume(testing.metrics_data(testing.gauge("lag", 10 + i, attributes={"server": f"s{i}"})))
     await asyncio.sleep(1.0)  # several attempts against a closed port
     telemetry = exporter.settings.telemetry
     assert telemetry.value("otelcol_exporter_sent_metric_points", exporter="awscloudwatch") == 0

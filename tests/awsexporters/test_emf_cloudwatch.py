@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from collector.exporterhelper import QueueConfig, QueuedSender, RetryConfig, SendingConfig
+from collector.testing import NopHost, create, gauge, metrics_data
 from exporters.awsemf import factory
 from exporters.awsemf.encoder import LogEvent
 from exporters.awsemf.logs import (
@@ -20,7 +21,6 @@ from exporters.awsemf.logs import (
     plan_requests,
 )
 from tests.awsexporters.conftest import REGION, MotoServer
-from tests.awsexporters.data import batch, gauge, make_exporter
 from tests.awsexporters.emf_rules import check_document
 from tests.support import wait_for
 
@@ -69,9 +69,11 @@ async def test_reference_sample_reproduced_and_read_back(moto: MotoServer) -> No
             {"dimensions": [["DBServerName"]], "metric_name_selectors": ["^MilliSecondBehindSource$"]}
         ],
     )
-    exporter = make_exporter(factory, config)
-    await exporter.start(None)
-    await exporter.export(batch([gauge("MilliSecondBehindSource", 420, {"DBServerName": "inventory"}, unit="ms")]))
+    exporter = create(factory, config)
+    await exporter.start(NopHost())
+    await exporter.export(
+        metrics_data(gauge("MilliSecondBehindSource", 420, attributes={"DBServerName": "inventory"}, unit="ms"))
+    )
     [event] = read_events(moto, config["log_group_name"], "collector")
     document = check_document(event["message"])
     assert document["_aws"]["CloudWatchMetrics"] == [
@@ -87,19 +89,24 @@ async def test_reference_sample_reproduced_and_read_back(moto: MotoServer) -> No
 
 async def test_1500_metrics_read_back_once_within_request_limits(moto: MotoServer) -> None:
     config = emf_config(moto)
-    exporter = make_exporter(factory, config)
-    await exporter.start(None)
+    exporter = create(factory, config)
+    await exporter.start(NopHost())
     requests = record_requests(exporter)
     now = time.time_ns()
     # 1,500 metrics of one dimension set at 24 timestamps: 15 directives per timestamp, and more than
     # 1 MB of events in all, so the exporter must split its PutLogEvents requests.
     steps = 24
     metrics = [
-        gauge(f"debezium.streaming.Attribute{i:04d}", step * 10_000 + i, {"server": "s1"}, t=now - step * 10**9)
+        gauge(
+            f"debezium.streaming.Attribute{i:04d}",
+            step * 10_000 + i,
+            attributes={"server": "s1"},
+            time=now - step * 10**9,
+        )
         for step in range(steps)
         for i in range(1500)
     ]
-    await exporter.export(batch(metrics))  # one batch: the split into requests is the exporter's
+    await exporter.export(metrics_data(*metrics))  # one batch: the split into requests is the exporter's
     events = read_events(moto, config["log_group_name"], "collector")
     documents = [check_document(e["message"]) for e in events]
     directives = [d for doc in documents for d in doc["_aws"]["CloudWatchMetrics"]]
@@ -151,12 +158,14 @@ def sending(**queue: Any) -> SendingConfig:
 
 async def test_backend_down_then_up_delivers_everything_once(own_moto: MotoServer) -> None:
     config = emf_config(own_moto)
-    exporter = make_exporter(factory, config)
-    await exporter.start(None)
+    exporter = create(factory, config)
+    await exporter.start(NopHost())
     sender = QueuedSender(exporter, sending(), exporter.settings.telemetry)
-    await sender.start(None)
+    await sender.start(NopHost())
     for i in range(5):
-        await sender.consume(batch([gauge("lag", i, {"server": "s1"}, t=time.time_ns() - i * 1_000_000)]))
+        await sender.consume(
+            metrics_data(gauge("lag", i, attributes={"server": "s1"}, time=time.time_ns() - i * 1_000_000))
+        )
     await asyncio.sleep(1.0)  # several attempts against a closed port
     telemetry = exporter.settings.telemetry
     assert telemetry.value("otelcol_exporter_sent_metric_points", exporter="awsemf") == 0
@@ -175,13 +184,13 @@ async def test_backend_down_then_up_delivers_everything_once(own_moto: MotoServe
 async def test_validation_error_is_permanent_and_not_retried(moto: MotoServer) -> None:
     # A placeholder filled from a resource attribute makes a log group name CloudWatch refuses (> 512).
     config = emf_config(moto, log_group_name="/metrics/{ClusterName}")
-    exporter = make_exporter(factory, config)
-    await exporter.start(None)
+    exporter = create(factory, config)
+    await exporter.start(NopHost())
     calls: list[str] = []
     exporter.sender.client.meta.events.register("before-call.logs.*", lambda model, **_: calls.append(model.name))
     sender = QueuedSender(exporter, sending(), exporter.settings.telemetry)
-    await sender.start(None)
-    await sender.consume(batch([gauge("lag", 1)], resource={"ClusterName": "c" * 600}))
+    await sender.start(NopHost())
+    await sender.consume(metrics_data(gauge("lag", 1), resource={"ClusterName": "c" * 600}))
     telemetry = exporter.settings.telemetry
     wait_until = asyncio.get_running_loop().time() + 10
     while telemetry.value("otelcol_exporter_send_failed_metric_points", exporter="awsemf") < 1:
@@ -197,7 +206,7 @@ async def test_existing_group_and_stream_are_reused(moto: MotoServer) -> None:
     client = moto.client("logs")
     client.create_log_group(logGroupName=config["log_group_name"])
     client.create_log_stream(logGroupName=config["log_group_name"], logStreamName="collector")
-    exporter = make_exporter(factory, config)
-    await exporter.start(None)
-    await exporter.export(batch([gauge("lag", 7)]))
+    exporter = create(factory, config)
+    await exporter.start(NopHost())
+    await exporter.export(metrics_data(gauge("lag", 7)))
     wait_for(lambda: read_events(moto, config["log_group_name"], "collector"), 5, "event read back")

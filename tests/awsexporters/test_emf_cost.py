@@ -12,14 +12,23 @@ from pathlib import Path
 
 import yaml
 
-from collector.component import CreateSettings, Kind
+from collector.component import Kind
 from collector.config import expand_env, load
-from collector.logs import component_logger
 from collector.registry import Registry
-from collector.telemetry import Telemetry
+from collector.testing import (
+    START_NS,
+    Metric,
+    NopHost,
+    RecordingConsumer,
+    create,
+    create_settings,
+    gauge,
+    metrics_data,
+    number_point,
+    sum_metric,
+)
 from exporters.awsemf import factory
 from exporters.awsemf.cost import custom_metrics
-from tests.awsexporters.data import START, batch, make_exporter
 from tests.awsexporters.emf_rules import check_document
 
 REPO = Path(__file__).resolve().parents[2]
@@ -93,14 +102,13 @@ SCHEMA_HISTORY = {
 
 def scrape(step: int, t: int):
     """One realistic scrape; counters grow between scrapes, gauges hold typical magnitudes."""
-    from opentelemetry.sdk.metrics.export import AggregationTemporality, Gauge, Metric, NumberDataPoint, Sum
 
     def g(name: str, value: float, unit: str, **extra: str) -> Metric:
-        return Metric(name, "", unit, Gauge([NumberDataPoint({**LABELS, **extra}, 0, t, value)]))
+        return gauge(name, value, attributes={**LABELS, **extra}, time=t, unit=unit)
 
     def c(name: str, value: int, unit: str, points: list[dict[str, str]] | None = None) -> Metric:
-        pts = [NumberDataPoint({**LABELS, **p}, START, t, value) for p in points or [{}]]
-        return Metric(name, "", unit, Sum(pts, AggregationTemporality.CUMULATIVE, True))
+        pts = [number_point(value, {**LABELS, **p}, start=START_NS, time=t) for p in points or [{}]]
+        return sum_metric(name, *pts, unit=unit)
 
     tables = [{"table": f"inventory.table_{i:02d}"} for i in range(TABLES)]
     metrics = []
@@ -119,7 +127,7 @@ def scrape(step: int, t: int):
         g("debezium.schema_history.Status", 1 if state == "running" else 0, "1", state=state)
         for state in ("running", "recovering", "stopped", "unknown")
     ]
-    return batch(metrics)
+    return metrics_data(*metrics)
 
 
 def curated_config() -> dict:
@@ -130,36 +138,27 @@ def curated_config() -> dict:
     return {**config, "output_destination": "stdout"}
 
 
-class Capture:
-    def __init__(self) -> None:
-        self.batches: list = []
-
-    async def consume(self, data) -> None:
-        self.batches.append(data)
-
-
 async def through_shipped_processors(data):
     """The shipped pipeline's processors, in order, as the collector builds them."""
     config = load([SHIPPED], Registry.discover(), {})
     pipeline = config.service.pipelines["metrics"]
     for processor_id in pipeline.processors:
         spec = config.component(Kind.PROCESSOR, processor_id)
-        capture = Capture()
-        settings = CreateSettings(spec.id, Kind.PROCESSOR, Telemetry(), component_logger("processor", processor_id))
-        await spec.factory.create(settings, spec.config, capture).consume(data)
+        capture = RecordingConsumer()
+        await spec.factory.create(create_settings(Kind.PROCESSOR, processor_id), spec.config, capture).consume(data)
         (data,) = capture.batches
     return data
 
 
 async def steady_state_lines(capsys, **overrides: object) -> list[str]:
     """The EMF lines of one steady-state scrape through the shipped pipeline (with exporter overrides)."""
-    exporter = make_exporter(factory, {**curated_config(), **overrides})
-    await exporter.start(None)
+    exporter = create(factory, {**curated_config(), **overrides})
+    await exporter.start(NopHost())
     capsys.readouterr()
     minute = 60 * 10**9
     for step in (0, 1):  # the first scrape primes the delta tracker; the second is steady state
         capsys.readouterr()
-        data = await through_shipped_processors(scrape(step, START + (step + 1) * minute))
+        data = await through_shipped_processors(scrape(step, START_NS + (step + 1) * minute))
         await exporter.export(exporter.prepare(data))
     return capsys.readouterr().out.splitlines()
 

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from collector import testing
 from exporters.awsemf import factory
-from tests.awsexporters.data import batch, counter, dropped, gauge, histogram, make_exporter
 from tests.awsexporters.emf_rules import check_document
 
 REFERENCE = {
@@ -22,7 +22,7 @@ REFERENCE = {
 
 async def emitted(exporter, capsys, *batches) -> list[dict]:
     """Every document the exporter printed for these batches (prepared as the sending queue does)."""
-    await exporter.start(None)
+    await exporter.start(testing.NopHost())
     capsys.readouterr()
     for data in batches:
         await exporter.export(exporter.prepare(data))
@@ -30,9 +30,9 @@ async def emitted(exporter, capsys, *batches) -> list[dict]:
 
 
 async def test_reference_sample_metric(capsys) -> None:
-    exporter = make_exporter(factory, REFERENCE)
-    metric = gauge("MilliSecondBehindSource", 1234, {"DBServerName": "inventory-db"}, unit="ms")
-    [document] = await emitted(exporter, capsys, batch([metric]))
+    exporter = testing.create(factory, REFERENCE)
+    metric = testing.gauge("MilliSecondBehindSource", 1234, attributes={"DBServerName": "inventory-db"}, unit="ms")
+    [document] = await emitted(exporter, capsys, testing.metrics_data(metric))
     assert document["_aws"]["CloudWatchMetrics"] == [
         {
             "Namespace": "MSK_Connect",
@@ -45,22 +45,22 @@ async def test_reference_sample_metric(capsys) -> None:
 
 
 async def test_undeclared_metrics_stay_in_the_log_only(capsys) -> None:
-    exporter = make_exporter(factory, REFERENCE)
+    exporter = testing.create(factory, REFERENCE)
     metrics = [
-        gauge("MilliSecondBehindSource", 5, {"DBServerName": "a"}),
-        gauge("QueueTotalCapacity", 8192, {"DBServerName": "a"}),
+        testing.gauge("MilliSecondBehindSource", 5, attributes={"DBServerName": "a"}),
+        testing.gauge("QueueTotalCapacity", 8192, attributes={"DBServerName": "a"}),
     ]
-    [document] = await emitted(exporter, capsys, batch(metrics))
+    [document] = await emitted(exporter, capsys, testing.metrics_data(*metrics))
     [directive] = document["_aws"]["CloudWatchMetrics"]
     assert [m["Name"] for m in directive["Metrics"]] == ["MilliSecondBehindSource"]
     assert document["QueueTotalCapacity"] == 8192
 
 
 async def test_1500_metrics_become_documents_of_at_most_100(capsys) -> None:
-    exporter = make_exporter(factory, {"namespace": "Big", "output_destination": "stdout"})
+    exporter = testing.create(factory, {"namespace": "Big", "output_destination": "stdout"})
     t = 1_700_000_000_000_000_000
-    metrics = [gauge(f"metric_{i:04d}", i, {"server": "s1"}, t=t) for i in range(1500)]
-    documents = await emitted(exporter, capsys, batch(metrics))
+    metrics = [testing.gauge(f"metric_{i:04d}", i, attributes={"server": "s1"}, time=t) for i in range(1500)]
+    documents = await emitted(exporter, capsys, testing.metrics_data(*metrics))
     directives = [d for doc in documents for d in doc["_aws"]["CloudWatchMetrics"]]
     assert len(directives) >= 15
     assert all(d["Dimensions"] == [["server"]] for d in directives)
@@ -69,21 +69,32 @@ async def test_1500_metrics_become_documents_of_at_most_100(capsys) -> None:
 
 
 async def test_non_finite_values_are_dropped_and_counted(capsys) -> None:
-    exporter = make_exporter(factory, {"output_destination": "stdout"})
-    metrics = [gauge("ok", 1.5), gauge("nan", math.nan), gauge("inf", math.inf), gauge("ninf", -math.inf)]
-    [document] = await emitted(exporter, capsys, batch(metrics))
+    exporter = testing.create(factory, {"output_destination": "stdout"})
+    metrics = [
+        testing.gauge("ok", 1.5),
+        testing.gauge("nan", math.nan),
+        testing.gauge("inf", math.inf),
+        testing.gauge("ninf", -math.inf),
+    ]
+    [document] = await emitted(exporter, capsys, testing.metrics_data(*metrics))
     assert "ok" in document and not {"nan", "inf", "ninf"} & set(document)
-    assert dropped(exporter, "non_finite") == 3
+    assert testing.dropped_points(exporter, "non_finite") == 3
 
 
 async def test_dimension_limits(capsys) -> None:
-    exporter = make_exporter(factory, {"output_destination": "stdout"})
+    exporter = testing.create(factory, {"output_destination": "stdout"})
     wide = {f"k{i:02d}": "v" for i in range(31)}
     long_value = "x" * 2000
-    documents = await emitted(exporter, capsys, batch([gauge("wide", 1, wide), gauge("long", 2, {"db": long_value})]))
+    documents = await emitted(
+        exporter,
+        capsys,
+        testing.metrics_data(
+            testing.gauge("wide", 1, attributes=wide), testing.gauge("long", 2, attributes={"db": long_value})
+        ),
+    )
     by_metric = {name: doc for doc in documents for name in ("wide", "long") if name in doc}
     assert by_metric["wide"]["_aws"]["CloudWatchMetrics"] == []  # 31 keys: kept in the log only
-    assert dropped(exporter, "too_many_dimensions") == 1
+    assert testing.dropped_points(exporter, "too_many_dimensions") == 1
     assert by_metric["long"]["db"] == "x" * 1024
     assert by_metric["long"]["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["db"]]
 
@@ -93,16 +104,16 @@ async def test_units_are_cloudwatch_names_and_descriptors_override(capsys) -> No
         "output_destination": "stdout",
         "metric_descriptors": [{"metric_name": "queue", "unit": "Count"}, {"metric_name": "lag", "unit": "Seconds"}],
     }
-    exporter = make_exporter(factory, config)
+    exporter = testing.create(factory, config)
     metrics = [
-        gauge("lag", 1, unit="ms"),
-        gauge("size", 2, unit="By"),
-        gauge("ratio", 3, unit="1"),
-        gauge("events", 4, unit="{event}"),
-        gauge("rate", 5, unit="By/s"),
-        gauge("queue", 6, unit=""),
+        testing.gauge("lag", 1, unit="ms"),
+        testing.gauge("size", 2, unit="By"),
+        testing.gauge("ratio", 3, unit="1"),
+        testing.gauge("events", 4, unit="{event}"),
+        testing.gauge("rate", 5, unit="By/s"),
+        testing.gauge("queue", 6, unit=""),
     ]
-    [document] = await emitted(exporter, capsys, batch(metrics))
+    [document] = await emitted(exporter, capsys, testing.metrics_data(*metrics))
     units = {m["Name"]: m["Unit"] for d in document["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]}
     assert units == {
         "lag": "Milliseconds",  # a descriptor replaces a unit only with overwrite: true
@@ -115,21 +126,37 @@ async def test_units_are_cloudwatch_names_and_descriptors_override(capsys) -> No
 
 
 async def test_cumulative_sums_are_sent_as_deltas(capsys) -> None:
-    exporter = make_exporter(factory, {"output_destination": "stdout"})
-    first = await emitted(exporter, capsys, batch([counter("events", 10, {"server": "a"})]))
+    exporter = testing.create(factory, {"output_destination": "stdout"})
+    first = await emitted(
+        exporter, capsys, testing.metrics_data(testing.sum_metric("events", 10, attributes={"server": "a"}))
+    )
     assert first == []  # the first cumulative point only primes the tracker
-    await exporter.export(exporter.prepare(batch([counter("events", 25, {"server": "a"})])))
-    await exporter.export(exporter.prepare(batch([counter("events", 26, {"server": "a"})])))
+    await exporter.export(
+        exporter.prepare(testing.metrics_data(testing.sum_metric("events", 25, attributes={"server": "a"})))
+    )
+    await exporter.export(
+        exporter.prepare(testing.metrics_data(testing.sum_metric("events", 26, attributes={"server": "a"})))
+    )
     documents = [check_document(line) for line in capsys.readouterr().out.splitlines()]
     assert [d["events"] for d in documents] == [15, 1]
 
 
 async def test_histograms_as_values_and_counts_within_100(capsys) -> None:
-    exporter = make_exporter(factory, {"output_destination": "stdout"})
-    small = histogram("latency", [1, 0, 3, 2], [10.0, 20.0, 50.0], 200.0)
+    exporter = testing.create(factory, {"output_destination": "stdout"})
+    small = testing.histogram(
+        "latency",
+        testing.histogram_point([1, 0, 3, 2], [10.0, 20.0, 50.0], 200.0, min=0.5, max=900.0),
+        temporality=testing.DELTA,
+        unit="ms",
+    )
     bounds = [float(i) for i in range(1, 250)]
-    wide = histogram("wide", [1] * 250, bounds, 31_000.0)
-    [document] = await emitted(exporter, capsys, batch([small, wide]))
+    wide = testing.histogram(
+        "wide",
+        testing.histogram_point([1] * 250, bounds, 31_000.0, min=0.5, max=900.0),
+        temporality=testing.DELTA,
+        unit="ms",
+    )
+    [document] = await emitted(exporter, capsys, testing.metrics_data(small, wide))
     assert document["latency"]["Values"] == [pytest.approx(v) for v in (10.0, 35.0, 50.0)]
     assert document["latency"]["Counts"] == [1, 3, 2]
     assert (document["latency"]["Count"], document["latency"]["Sum"]) == (6, 200.0)
@@ -147,8 +174,10 @@ async def test_histograms_as_values_and_counts_within_100(capsys) -> None:
     ],
 )
 async def test_dimension_rollup(capsys, option: str, expected: list[list[str]]) -> None:
-    exporter = make_exporter(factory, {"output_destination": "stdout", "dimension_rollup_option": option})
-    [document] = await emitted(exporter, capsys, batch([gauge("m", 1, {"server": "s", "db": "d"})]))
+    exporter = testing.create(factory, {"output_destination": "stdout", "dimension_rollup_option": option})
+    [document] = await emitted(
+        exporter, capsys, testing.metrics_data(testing.gauge("m", 1, attributes={"server": "s", "db": "d"}))
+    )
     assert document["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == expected
 
 
@@ -163,12 +192,12 @@ async def test_label_matchers_select_by_value(capsys) -> None:
             }
         ],
     }
-    exporter = make_exporter(factory, config)
+    exporter = testing.create(factory, config)
     metrics = [
-        gauge("lag", 1, {"context": "streaming", "server": "prod-1"}),
-        gauge("lag", 2, {"context": "snapshot", "server": "prod-1"}),
+        testing.gauge("lag", 1, attributes={"context": "streaming", "server": "prod-1"}),
+        testing.gauge("lag", 2, attributes={"context": "snapshot", "server": "prod-1"}),
     ]
-    documents = await emitted(exporter, capsys, batch(metrics))
+    documents = await emitted(exporter, capsys, testing.metrics_data(*metrics))
     with_directive = [d["lag"] for d in documents if d["_aws"]["CloudWatchMetrics"]]
     assert with_directive == [1]
 
@@ -176,9 +205,9 @@ async def test_label_matchers_select_by_value(capsys) -> None:
 async def test_storage_resolution_and_placeholders(tmp_path) -> None:
     path = tmp_path / "agent" / "emf.log"  # the directory is created
     config = {"output_destination": "file", "file_path": str(path), "storage_resolution": 1}
-    exporter = make_exporter(factory, config)
-    await exporter.start(None)
-    await exporter.export(batch([gauge("m", 1)]))
+    exporter = testing.create(factory, config)
+    await exporter.start(testing.NopHost())
+    await exporter.export(testing.metrics_data(testing.gauge("m", 1)))
     await exporter.shutdown()
     [line] = path.read_text().splitlines()
     document = check_document(line)
@@ -232,14 +261,16 @@ def test_every_finite_value_is_sent_once_in_valid_documents(points, rollup) -> N
     config = factory.config_model.model_validate({"output_destination": "stdout", "dimension_rollup_option": rollup})
     encoder = EmfEncoder(config, lambda reason, n: None)
     base = 1_700_000_000_000
-    metrics = [gauge(name, value, attrs, t=(base + step) * 10**6) for name, value, attrs, step in points]
+    metrics = [
+        testing.gauge(name, value, attributes=attrs, time=(base + step) * 10**6) for name, value, attrs, step in points
+    ]
     expected = Counter()
     for name, value, attrs, step in points:
         # A point whose metric is named like one of its labels is dropped (it would replace the label).
         if abs(value) <= 2.0**360 and name not in attrs:  # CloudWatch's range; False for NaN
             expected[(name, value, tuple(sorted(attrs.items())), base + step)] += 1
     sent = Counter()
-    for event in encoder.encode(batch(metrics)):
+    for event in encoder.encode(testing.metrics_data(*metrics)):
         document = check_document(event.message)
         timestamp = document["_aws"]["Timestamp"]
         labels = tuple(sorted((k, v) for k, v in document.items() if isinstance(v, str)))

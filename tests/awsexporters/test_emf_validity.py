@@ -12,19 +12,12 @@ from collections import Counter
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from opentelemetry.sdk.metrics.export import (
-    AggregationTemporality,
-    Buckets,
-    ExponentialHistogram,
-    ExponentialHistogramDataPoint,
-    Histogram,
-    HistogramDataPoint,
-    Metric,
-)
 
+from collector import testing
+from collector.testing import NOW_NS, NopHost, NumberDataPoint, create, dropped_points, gauge, metrics_data
 from exporters.awscloudwatch import factory as cloudwatch_factory
 from exporters.awsemf import factory
-from tests.awsexporters.data import NOW, START, batch, dropped, gauge, make_exporter
+from exporters.awsemf.encoder import EmfEncoder
 from tests.awsexporters.emf_rules import (
     check_directives,
     check_document,
@@ -75,8 +68,8 @@ def test_hostile_names_never_reach_cloudwatch(points, declared, rollup, version)
     config = {"output_destination": "stdout", "dimension_rollup_option": rollup, "version": version}
     if declared:
         config["metric_declarations"] = [{"dimensions": [["server"], ["server", "ok"]], "metric_name_selectors": ["."]}]
-    exporter = make_exporter(factory, config)
-    data = batch([gauge(name, value, attrs) for name, value, attrs in points])
+    exporter = create(factory, config)
+    data = metrics_data(*[gauge(name, value, attributes=attrs) for name, value, attrs in points])
     reserved = {"_aws"} if version == "1" else {"_aws", "Version", "Timestamp", "CloudWatchMetrics"}
     sent: Counter[str] = Counter()
     for line in lines(exporter, data):
@@ -96,8 +89,8 @@ def test_hostile_names_never_reach_cloudwatch(points, declared, rollup, version)
         for directive in directives:
             for dims in directive["Dimensions"]:
                 assert all(dimension_name_accepted(d) and dimension_value_accepted(document[d]) for d in dims)
-    dropped_points = sum(dropped(exporter, reason) for reason in REASONS if reason != "invalid_dimension")
-    assert sum(sent.values()) + dropped_points == len(points)
+    dropped = sum(dropped_points(exporter, reason) for reason in REASONS if reason != "invalid_dimension")
+    assert sum(sent.values()) + dropped == len(points)
     refused_label = False
     for name, value, attrs in points:
         if not metric_name_accepted(name) or name in reserved:
@@ -109,24 +102,24 @@ def test_hostile_names_never_reach_cloudwatch(points, declared, rollup, version)
                 if k not in reserved
             )
     if refused_label and not declared:
-        assert dropped(exporter, "invalid_dimension") > 0
+        assert dropped_points(exporter, "invalid_dimension") > 0
 
 
 def test_reasons_for_names_cloudwatch_refuses() -> None:
-    exporter = make_exporter(factory, {"output_destination": "stdout"})
+    exporter = create(factory, {"output_destination": "stdout"})
     metrics = [
         gauge("", 1),
         gauge("   ", 2),
         gauge("n" * 256, 3),
         gauge("bell\x07", 4),
         gauge("_aws", 5),
-        gauge("server", 6, {"server": "a"}),  # would replace its own label
-        gauge("latency", 7, {"server": "a", "table": "café", ":private": "x", "blank": " ", "ok": "y"}),
+        gauge("server", 6, attributes={"server": "a"}),  # would replace its own label
+        gauge("latency", 7, attributes={"server": "a", "table": "café", ":private": "x", "blank": " ", "ok": "y"}),
     ]
-    [document] = [check_document(line) for line in lines(exporter, batch(metrics))]
-    assert dropped(exporter, "invalid_metric_name") == 5
-    assert dropped(exporter, "metric_name_is_label") == 1
-    assert dropped(exporter, "invalid_dimension") == 1
+    [document] = [check_document(line) for line in lines(exporter, metrics_data(*metrics))]
+    assert dropped_points(exporter, "invalid_metric_name") == 5
+    assert dropped_points(exporter, "metric_name_is_label") == 1
+    assert dropped_points(exporter, "invalid_dimension") == 1
     assert document["latency"] == 7
     # Labels CloudWatch refuses as dimensions stay in the log event, but no dimension set names them.
     assert document["table"] == "café" and document[":private"] == "x" and document["blank"] == " "
@@ -135,11 +128,9 @@ def test_reasons_for_names_cloudwatch_refuses() -> None:
 
 def test_points_without_attributes() -> None:
     """OTLP and the SDK may leave a point's attributes None rather than empty."""
-    from opentelemetry.sdk.metrics.export import Gauge, NumberDataPoint
-
-    exporter = make_exporter(factory, {"output_destination": "stdout"})
-    bare = Metric("up", "", "", Gauge([NumberDataPoint(None, 0, NOW, 1)]))
-    [line] = lines(exporter, batch([bare, gauge("lag", 2)]))
+    exporter = create(factory, {"output_destination": "stdout"})
+    bare = gauge("up", NumberDataPoint(None, 0, NOW_NS, 1))  # None, as OTLP may send
+    [line] = lines(exporter, metrics_data(bare, gauge("lag", 2)))
     document = check_document(line)
     assert (document["up"], document["lag"]) == (1, 2)
     assert document["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [[]]
@@ -150,14 +141,10 @@ def test_declared_set_naming_an_invalid_label_is_left_out() -> None:
         "output_destination": "stdout",
         "metric_declarations": [{"dimensions": [["table"], ["server"]], "metric_name_selectors": ["^lag$"]}],
     }
-    exporter = make_exporter(factory, config)
-    [line] = lines(exporter, batch([gauge("lag", 1, {"server": "s", "table": "naïve"})]))
+    exporter = create(factory, config)
+    [line] = lines(exporter, metrics_data(gauge("lag", 1, attributes={"server": "s", "table": "naïve"})))
     assert check_document(line)["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["server"]]
-    assert dropped(exporter, "invalid_dimension") == 1
-
-
-def histogram_point(counts, bounds, total, low, high, start=START, t=NOW) -> HistogramDataPoint:
-    return HistogramDataPoint({}, start, t, sum(counts), total, list(counts), list(bounds), low, high)
+    assert dropped_points(exporter, "invalid_dimension") == 1
 
 
 @settings(max_examples=200, deadline=None)
@@ -170,12 +157,10 @@ def histogram_point(counts, bounds, total, low, high, start=START, t=NOW) -> His
 def test_histogram_statistics_always_agree(counts, total, low, high) -> None:
     """Whatever min/max/sum a point claims (a delta window's are unknown, a source's may be wrong), the
     EMF value has Min <= Sum/Count <= Max and every value within [Min, Max]."""
-    from exporters.awsemf.encoder import EmfEncoder
-
     bounds = [float(10 * i) for i in range(1, len(counts))]
     drops: list[str] = []
     encoder = EmfEncoder(factory.config_model.model_validate({}), lambda reason, n: drops.append(reason))
-    value = encoder._histogram_value(histogram_point(counts, bounds, total, low, high))
+    value = encoder._histogram_value(testing.histogram_point(counts, bounds, total, min=low, max=high))
     if sum(counts) == 0:
         assert value is None and not drops  # nothing observed: nothing to send, nothing lost
     elif value is None:
@@ -185,17 +170,17 @@ def test_histogram_statistics_always_agree(counts, total, low, high) -> None:
 
 
 async def test_cumulative_histograms_keep_agreeing_statistics_after_the_delta(capsys) -> None:
-    exporter = make_exporter(factory, {"output_destination": "stdout", "retain_initial_value_of_delta_metric": True})
-    await exporter.start(None)
+    exporter = create(factory, {"output_destination": "stdout", "retain_initial_value_of_delta_metric": True})
+    await exporter.start(NopHost())
     bounds = [10.0, 100.0]
-    first = histogram_point([5, 0, 0], bounds, 45.0, 1.0, 9.0)
+    first = testing.histogram_point([5, 0, 0], bounds, 45.0, min=1.0, max=9.0)
     # The next window's observations are all in (10, 100] near 100: its mean (99) is above the
     # bucket's midpoint (55), the value an unknown max would otherwise be taken from.
-    second = histogram_point([5, 10, 0], bounds, 45.0 + 990.0, 1.0, 99.5, t=NOW + 60 * 10**9)
+    second = testing.histogram_point([5, 10, 0], bounds, 45.0 + 990.0, min=1.0, max=99.5, time=NOW_NS + 60 * 10**9)
     documents = []
     for point in (first, second):
-        metric = Metric("latency", "", "ms", Histogram([point], AggregationTemporality.CUMULATIVE))
-        await exporter.export(exporter.prepare(batch([metric])))
+        metric = testing.histogram("latency", point, unit="ms")
+        await exporter.export(exporter.prepare(metrics_data(metric)))
         documents += [check_document(line) for line in capsys.readouterr().out.splitlines()]
     [_, delta] = documents
     value = delta["latency"]
@@ -203,31 +188,30 @@ async def test_cumulative_histograms_keep_agreeing_statistics_after_the_delta(ca
     assert value["Min"] <= 99.0 <= value["Max"]
 
 
-def exponential(positive: list[int], offset: int, scale: int, zero: int, total: float, t: int) -> Metric:
-    count = sum(positive) + zero
-    point = ExponentialHistogramDataPoint(
-        {"server": "a"}, START, t, count, total, scale, zero, Buckets(offset, positive), Buckets(0, []), 0, 0.0, 0.0
+def exponential(positive: list[int], offset: int, scale: int, zero: int, total: float, t: int) -> testing.Metric:
+    point = testing.exponential_histogram_point(
+        scale, positive, total, {"server": "a"}, positive_offset=offset, zero_count=zero, time=t
     )
-    return Metric("size", "", "By", ExponentialHistogram([point], AggregationTemporality.CUMULATIVE))
+    return testing.exponential_histogram("size", point, unit="By")
 
 
 async def test_cumulative_exponential_histograms_are_sent_as_deltas(capsys) -> None:
     """Same rule as explicit histograms: the first point primes, later ones are the window's increase,
     also across a scale change (the SDK halves the scale as the range grows)."""
-    exporter = make_exporter(factory, {"output_destination": "stdout", "retain_initial_value_of_delta_metric": False})
-    await exporter.start(None)
+    exporter = create(factory, {"output_destination": "stdout", "retain_initial_value_of_delta_metric": False})
+    await exporter.start(NopHost())
     minute = 60 * 10**9
     batches = [
-        exponential([1, 2, 3], offset=0, scale=1, zero=1, total=20.0, t=NOW),  # primes only
-        exponential([1, 4, 3, 5], offset=0, scale=1, zero=1, total=50.0, t=NOW + minute),
+        exponential([1, 2, 3], offset=0, scale=1, zero=1, total=20.0, t=NOW_NS),  # primes only
+        exponential([1, 4, 3, 5], offset=0, scale=1, zero=1, total=50.0, t=NOW_NS + minute),
         # scale 0: index i holds scale-1 buckets 2i and 2i+1 -> cumulative [1+4, 3+5+2] plus 2 more
-        exponential([5, 10], offset=0, scale=0, zero=3, total=70.0, t=NOW + 2 * minute),
+        exponential([5, 10], offset=0, scale=0, zero=3, total=70.0, t=NOW_NS + 2 * minute),
         # fewer observations than before: a restarted source; its own counts are the window's
-        exponential([0, 1], offset=0, scale=0, zero=0, total=3.0, t=NOW + 3 * minute),
+        exponential([0, 1], offset=0, scale=0, zero=0, total=3.0, t=NOW_NS + 3 * minute),
     ]
     documents = []
     for metric in batches:
-        await exporter.export(exporter.prepare(batch([metric])))
+        await exporter.export(exporter.prepare(metrics_data(metric)))
         documents += [check_document(line) for line in capsys.readouterr().out.splitlines()]
     assert len(documents) == 3
     first, second, after_reset = (d["size"] for d in documents)
@@ -242,35 +226,38 @@ async def test_cumulative_exponential_histograms_are_sent_as_deltas(capsys) -> N
 
 
 async def test_version_0_writes_emf_without_aws(capsys) -> None:
-    exporter = make_exporter(factory, {"output_destination": "stdout", "version": "0", "namespace": "NS"})
-    await exporter.start(None)
-    metrics = [gauge("lag", 5, {"server": "a", "Version": "x"}), gauge("CloudWatchMetrics", 1, {"server": "a"})]
-    await exporter.export(exporter.prepare(batch(metrics)))
+    exporter = create(factory, {"output_destination": "stdout", "version": "0", "namespace": "NS"})
+    await exporter.start(NopHost())
+    metrics = [
+        gauge("lag", 5, attributes={"server": "a", "Version": "x"}),
+        gauge("CloudWatchMetrics", 1, attributes={"server": "a"}),
+    ]
+    await exporter.export(exporter.prepare(metrics_data(*metrics)))
     [line] = capsys.readouterr().out.splitlines()
     document = json.loads(line)
     assert "_aws" not in document
-    assert document["Version"] == "0" and document["Timestamp"] == str(NOW // 10**6)
+    assert document["Version"] == "0" and document["Timestamp"] == str(NOW_NS // 10**6)
     assert document["CloudWatchMetrics"] == [
         {"Namespace": "NS", "Dimensions": [["server"]], "Metrics": [{"Name": "lag", "Unit": "None"}]}
     ]
     check_directives(document, document["CloudWatchMetrics"])
-    assert dropped(exporter, "invalid_metric_name") == 1  # a metric may not replace the format's members
+    assert dropped_points(exporter, "invalid_metric_name") == 1  # a metric may not replace the format's members
 
 
 async def test_disable_metric_extraction_keeps_the_log_only(capsys) -> None:
-    exporter = make_exporter(factory, {"output_destination": "stdout", "disable_metric_extraction": True})
-    await exporter.start(None)
-    await exporter.export(exporter.prepare(batch([gauge("lag", 5, {"server": "a"})])))
+    exporter = create(factory, {"output_destination": "stdout", "disable_metric_extraction": True})
+    await exporter.start(NopHost())
+    await exporter.export(exporter.prepare(metrics_data(gauge("lag", 5, attributes={"server": "a"}))))
     [line] = capsys.readouterr().out.splitlines()
     assert json.loads(line) == {"server": "a", "lag": 5}
 
 
 async def test_json_encoded_attribute_values_become_structures(capsys) -> None:
     config = {"output_destination": "stdout", "parse_json_encoded_attr_values": ["kubernetes", "broken"]}
-    exporter = make_exporter(factory, config)
-    await exporter.start(None)
+    exporter = create(factory, config)
+    await exporter.start(NopHost())
     attrs = {"kubernetes": '{"pod": "p-1", "labels": {"app": "connect"}}', "broken": "{not json", "server": "a"}
-    await exporter.export(exporter.prepare(batch([gauge("lag", 5, attrs)])))
+    await exporter.export(exporter.prepare(metrics_data(gauge("lag", 5, attributes=attrs))))
     [line] = capsys.readouterr().out.splitlines()
     document = check_document(line)
     assert document["kubernetes"] == {"pod": "p-1", "labels": {"app": "connect"}}
@@ -281,10 +268,10 @@ async def test_json_encoded_attribute_values_become_structures(capsys) -> None:
 
 def test_putmetricdata_datums_follow_the_same_rules() -> None:
     drops: list[str] = []
-    exporter = make_exporter(cloudwatch_factory, {"namespace": "NS", "region": "eu-west-1"})
+    exporter = create(cloudwatch_factory, {"namespace": "NS", "region": "eu-west-1"})
     exporter.builder.on_drop = lambda reason, n: drops.append(reason)
-    metrics = [gauge("", 1), gauge("lag", 2, {"server": "a", "table": "naïve", "blank": "", ":x": "y"})]
-    [datum] = exporter.builder.datums(batch(metrics))
+    metrics = [gauge("", 1), gauge("lag", 2, attributes={"server": "a", "table": "naïve", "blank": "", ":x": "y"})]
+    [datum] = exporter.builder.datums(metrics_data(*metrics))
     assert datum["Dimensions"] == [{"Name": "server", "Value": "a"}]
     assert sorted(drops) == ["invalid_dimension", "invalid_metric_name"]
     assert math.isfinite(datum["Value"])
@@ -299,9 +286,11 @@ def test_putmetricdata_datums_follow_the_same_rules() -> None:
 def test_hostile_names_never_reach_putmetricdata(points) -> None:
     """The same rules for PutMetricData datums: each point is a valid datum or counted."""
     drops: list[str] = []
-    exporter = make_exporter(cloudwatch_factory, {"namespace": "NS", "region": "eu-west-1"})
+    exporter = create(cloudwatch_factory, {"namespace": "NS", "region": "eu-west-1"})
     exporter.builder.on_drop = lambda reason, n: drops.extend([reason] * n)
-    datums = exporter.builder.datums(batch([gauge(name, value, attrs) for name, value, attrs in points]))
+    datums = exporter.builder.datums(
+        metrics_data(*[gauge(name, value, attributes=attrs) for name, value, attrs in points])
+    )
     for datum in datums:
         assert metric_name_accepted(datum["MetricName"])
         assert math.isfinite(datum["Value"]) and abs(datum["Value"]) <= 2.0**360

@@ -62,14 +62,14 @@ def validate(tmp_path: Path, config: dict) -> subprocess.CompletedProcess[str]:
 
 
 def pipeline(exporter: str) -> dict:
-    return {"pipelines": {"metrics": {"receivers": ["static"], "exporters": [exporter]}}}
+    return {"pipelines": {"metrics": {"receivers": ["otlp"], "exporters": [exporter]}}}
 
 
-def test_storage_must_name_an_enabled_extension(example_plugin: None, tmp_path: Path) -> None:
+def test_storage_must_name_an_enabled_extension(tmp_path: Path) -> None:
     result = validate(
         tmp_path,
         {
-            "receivers": {"static": {"metrics": [{"name": "m"}]}},
+            "receivers": {"otlp": {"protocols": {"grpc": {}}}},
             "exporters": {"awsemf": {"output_destination": "stdout", "sending_queue": {"storage": "file_storage"}}},
             "service": pipeline("awsemf"),
         },
@@ -78,11 +78,11 @@ def test_storage_must_name_an_enabled_extension(example_plugin: None, tmp_path: 
     assert "exporters.awsemf.sending_queue.storage" in result.stdout + result.stderr
 
 
-def test_awscloudwatch_config_errors_have_paths(example_plugin: None, tmp_path: Path) -> None:
+def test_awscloudwatch_config_errors_have_paths(tmp_path: Path) -> None:
     result = validate(
         tmp_path,
         {
-            "receivers": {"static": {"metrics": [{"name": "m"}]}},
+            "receivers": {"otlp": {"protocols": {"grpc": {}}}},
             "exporters": {"awscloudwatch": {"namespace": "AWS/Mine", "storage_resolution": 5}},
             "service": pipeline("awscloudwatch"),
         },
@@ -93,11 +93,11 @@ def test_awscloudwatch_config_errors_have_paths(example_plugin: None, tmp_path: 
     assert "exporters.awscloudwatch.storage_resolution" in output
 
 
-def test_valid_config_with_storage_passes(example_plugin: None, tmp_path: Path) -> None:
+def test_valid_config_with_storage_passes(tmp_path: Path) -> None:
     result = validate(
         tmp_path,
         {
-            "receivers": {"static": {"metrics": [{"name": "m"}]}},
+            "receivers": {"otlp": {"protocols": {"grpc": {}}}},
             "exporters": {"awsemf": {"output_destination": "stdout", "sending_queue": {"storage": "file_storage"}}},
             "extensions": {"file_storage": {"directory": str(tmp_path), "directory_permissions": "0700"}},
             "service": {"extensions": ["file_storage"], **pipeline("awsemf")},

@@ -65,7 +65,7 @@ def queued(tmp_path: Path) -> list[Path]:
 
 def test_sigkill_with_queue_on_disk_then_restart(example_plugin: None, own_moto: MotoServer, tmp_path: Path) -> None:
     config_path = write_config(tmp_path, collector_config(tmp_path, own_moto.endpoint))
-    with run_collector(config_path, env=AWS_ENV) as first:
+    with run_collector(config_path, env=AWS_ENV, python=example_plugin) as first:
         wait_for(lambda: len(queued(tmp_path)) >= 4, 30, "batches queued on disk while CloudWatch is down")
         first.stop(signal.SIGKILL)
         first_logs = first.logs()
@@ -74,7 +74,7 @@ def test_sigkill_with_queue_on_disk_then_restart(example_plugin: None, own_moto:
     assert on_disk >= 4
 
     own_moto.start()
-    with run_collector(config_path, env=AWS_ENV) as second:
+    with run_collector(config_path, env=AWS_ENV, python=example_plugin) as second:
         wait_for(
             lambda: len([e for e in _events(own_moto) if e["timestamp"] < killed_at_ms]) >= on_disk,
             60,

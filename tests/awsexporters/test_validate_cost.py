@@ -33,7 +33,10 @@ def shipped_processors() -> dict[str, Any]:
     return {pid: shipped["processors"][pid] for pid in shipped["service"]["pipelines"]["metrics"]["processors"]}
 
 
-def validate(tmp_path: Path, receivers: dict[str, Any], exporters: dict[str, Any], processors=None) -> list[str]:
+def validate(
+    tmp_path: Path, receivers: dict[str, Any], exporters: dict[str, Any], processors=None, python=sys.executable
+) -> list[str]:
+    """The cost lines of `collector validate` (run by `python`: the example_plugin fixture's knows `static`)."""
     config = {
         "receivers": receivers,
         "processors": processors or {},
@@ -49,7 +52,7 @@ def validate(tmp_path: Path, receivers: dict[str, Any], exporters: dict[str, Any
         },
     }
     result = subprocess.run(
-        [sys.executable, "-m", "collector", "validate", "--config", str(write_config(tmp_path, config))],
+        [str(python), "-m", "collector", "validate", "--config", str(write_config(tmp_path, config))],
         capture_output=True,
         text=True,
         timeout=60,
@@ -101,7 +104,7 @@ def test_regex_selectors_need_a_receiver_that_lists_its_names(tmp_path: Path) ->
 )
 def test_configs_that_depend_on_labels_say_why(tmp_path: Path, example_plugin, extra, reason) -> None:
     declarations = [{"dimensions": [["server"]], "metric_name_selectors": ["^a$"]}]
-    [line] = validate(tmp_path, static(["a"]), {"awsemf": emf(declarations, **extra)})
+    [line] = validate(tmp_path, static(["a"]), {"awsemf": emf(declarations, **extra)}, python=example_plugin)
     assert line.startswith("awsemf: cannot be known without a target: " + reason)
 
 
@@ -113,7 +116,7 @@ def test_receiver_names_go_through_processors_and_regexes(tmp_path: Path, exampl
         "awsemf": emf(declarations),
         "awscloudwatch": {"namespace": "Test", "dimensions": [{"attribute": "server", "name": "DBServerName"}]},
     }
-    lines = validate(tmp_path, static(names), exporters, processors)
+    lines = validate(tmp_path, static(names), exporters, processors, example_plugin)
     assert lines == [
         "awscloudwatch: 4 custom metrics per target (dimension values: one per target assumed for DBServerName; "
         "each further value of a dimension adds the metrics that use it again)",
@@ -136,7 +139,7 @@ async def test_curated_sample_matches_what_the_exporter_emits(tmp_path: Path, ca
         *(f"debezium.schema_history.{n}" for n in [*SCHEMA_HISTORY, "Status"]),
     ]
     config = {k: v for k, v in curated_config().items() if k != "output_destination"}
-    [line] = validate(tmp_path, static(sorted(set(preset))), {"awsemf": config}, shipped_processors())
+    [line] = validate(tmp_path, static(sorted(set(preset))), {"awsemf": config}, shipped_processors(), example_plugin)
     assert line.startswith(f"awsemf: {len(per_set)} custom metrics per target "), line
     assert "assumed for DBServerName, server, state;" in line
     readme = (Path(__file__).resolve().parents[2] / "exporters" / "awsemf" / "README.md").read_text()

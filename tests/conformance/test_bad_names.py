@@ -6,17 +6,11 @@ from __future__ import annotations
 
 import pytest
 import requests
-from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
-from opentelemetry.sdk.metrics.export import Gauge, Metric, MetricExportResult, NumberDataPoint
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 
+from collector.testing import gauge, metrics_data
 from collector.validity import MAX_NAME_LENGTH, drop_invalid_names, name_problem
-from tests.otlpreceiver.samples import wrap
-from tests.support import free_port, run_collector, wait_for, wait_listening, write_config
-
-
-def gauge(name: str, value: float = 1.0, points: int = 1) -> Metric:
-    return Metric(name, "", "", Gauge([NumberDataPoint({"i": str(i)}, 0, 1, value) for i in range(points)]))
+from tests.support import free_port, run_collector, send_otlp, wait_for, wait_listening, write_config
 
 
 @pytest.mark.parametrize(
@@ -40,12 +34,12 @@ def test_name_rule(name, reason):
 
 
 def test_good_batches_pass_untouched_bad_metrics_go_with_their_points_counted():
-    good = wrap(gauge("a"), gauge("b"))
+    good = metrics_data(gauge("a", 1), gauge("b", 1))
     assert drop_invalid_names(good) == (good, {})
-    kept, dropped = drop_invalid_names(wrap(gauge("a"), gauge("", points=3), gauge("b\n", points=2)))
+    kept, dropped = drop_invalid_names(metrics_data(gauge("a", 1), gauge("", 1, 1, 1), gauge("b\n", 1, 1)))
     assert [m.name for rm in kept.resource_metrics for sm in rm.scope_metrics for m in sm.metrics] == ["a"]
     assert dropped == {"empty_name": 3, "name_control_character": 2}
-    emptied, dropped = drop_invalid_names(wrap(gauge("")))
+    emptied, dropped = drop_invalid_names(metrics_data(gauge("", 1)))
     assert emptied.resource_metrics == [] and dropped == {"empty_name": 1}
 
 
@@ -65,13 +59,8 @@ def test_an_empty_name_through_otlp_never_breaks_a_scrape(tmp_path):
     )
     with run_collector(config, free_telemetry_port=False) as process:
         wait_listening(process, grpc_port, prom_port)
-        exporter = OTLPMetricExporter(endpoint=f"127.0.0.1:{grpc_port}", insecure=True)
-        try:
-            batch = wrap(gauge("good.before", 1), gauge("", 2, points=2), gauge("bad\nname", 3), gauge("good.after", 4))
-            assert exporter.export(batch) is MetricExportResult.SUCCESS
-            assert exporter.export(wrap(gauge("good.later", 5))) is MetricExportResult.SUCCESS
-        finally:
-            exporter.shutdown()
+        mixed = metrics_data(gauge("good.before", 1), gauge("", 2, 2), gauge("bad\nname", 3), gauge("good.after", 4))
+        send_otlp(grpc_port, mixed, metrics_data(gauge("good.later", 5)))
 
         def scraped():
             response = requests.get(f"http://127.0.0.1:{prom_port}/metrics", timeout=10)

@@ -8,42 +8,28 @@ import json
 import time
 
 import requests
-from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
-from opentelemetry.sdk.metrics.export import (
-    AggregationTemporality,
-    Gauge,
-    Histogram,
-    HistogramDataPoint,
-    Metric,
-    MetricExportResult,
-    NumberDataPoint,
-    Sum,
-)
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_openmetrics
 
-from tests.otlpreceiver.samples import wrap
-from tests.support import free_port, read_points, run_collector, wait_for, wait_listening, write_config
+from collector.otlpjson import to_request
+from collector.testing import Exemplar, gauge, histogram, histogram_point, metrics_data, number_point, sum_metric
+from exporters.otlphttp.exporter import otlp_json
+from tests.support import free_port, read_points, run_collector, send_otlp, wait_for, wait_listening, write_config
 from tests.tlscerts import make_cert, make_key, write_pem
 
 S = 1_000_000_000
-CUMULATIVE = AggregationTemporality.CUMULATIVE
 T0 = time.time_ns() - 600 * S  # one start for every batch: the counters never reset
 
 
 def batch(step: int):
-    t0 = T0
-    end = t0 + (step + 1) * 60 * S
+    end = T0 + (step + 1) * 60 * S
     counts = (step + 1, step + 1)
-    return wrap(
-        Metric("kafka.requests", "", "1", Sum([NumberDataPoint({}, t0, end, 10 * (step + 1))], CUMULATIVE, True)),
-        Metric(
-            "kafka.latency",
-            "",
-            "ms",
-            Histogram([HistogramDataPoint({}, t0, end, sum(counts), 5.0, counts, (1.0,), 0.5, 2.0)], CUMULATIVE),
+    return metrics_data(
+        sum_metric("kafka.requests", 10 * (step + 1), start=T0, time=end, unit="1"),
+        histogram(
+            "kafka.latency", histogram_point(counts, (1.0,), 5.0, start=T0, time=end, min=0.5, max=2.0), unit="ms"
         ),
-        Metric("kafka.lag", "", "1", Gauge([NumberDataPoint({}, 0, end, 7)])),
-        Metric("kafka.lag.total", "", "1", Gauge([NumberDataPoint({}, 0, end, 9)])),
+        gauge("kafka.lag", 7, time=end, unit="1"),
+        gauge("kafka.lag.total", 9, time=end, unit="1"),
     )
 
 
@@ -134,12 +120,7 @@ def test_a_chain_of_two_collectors_with_the_collectors_keys(tmp_path):
     with run_collector(backend) as second_process, run_collector(first) as first_process:
         wait_listening(second_process, http_b, grpc_b)
         wait_listening(first_process, grpc_in)
-        sender = OTLPMetricExporter(endpoint=f"127.0.0.1:{grpc_in}", insecure=True)
-        try:
-            for step in range(3):
-                assert sender.export(batch(step)) is MetricExportResult.SUCCESS
-        finally:
-            sender.shutdown()
+        send_otlp(grpc_in, *(batch(step) for step in range(3)))
         for out in (via_http, via_grpc):
             wait_for(
                 lambda out=out: len([p for p in read_points(out) if p.name == "kafka.requests"]) == 3, 30, str(out)
@@ -184,11 +165,7 @@ def test_health_check_response_body_and_pipeline_check(tmp_path):
         wait_listening(process, grpc_in, health)
         answer = requests.get(url, timeout=5)
         assert (answer.status_code, answer.text) == (200, "I'm OK")
-        sender = OTLPMetricExporter(endpoint=f"127.0.0.1:{grpc_in}", insecure=True)
-        try:
-            assert sender.export(batch(0)) is MetricExportResult.SUCCESS  # 4 points, all failing downstream
-        finally:
-            sender.shutdown()
+        send_otlp(grpc_in, batch(0))  # 4 points, all failing downstream
 
         def answer_503() -> tuple[int, str] | None:
             response = requests.get(url, timeout=5)  # a 503 Response is falsy: return its parts
@@ -238,11 +215,7 @@ def test_prometheus_tls_with_ca_file_and_client_certificates(tmp_path):
     url = f"https://127.0.0.1:{prom}/metrics"
     with run_collector(config) as process:
         wait_listening(process, grpc_in, prom)
-        sender = OTLPMetricExporter(endpoint=f"127.0.0.1:{grpc_in}", insecure=True)
-        try:
-            assert sender.export(batch(0)) is MetricExportResult.SUCCESS
-        finally:
-            sender.shutdown()
+        send_otlp(grpc_in, batch(0))
         client = (str(files["client"]), str(files["client_key"]))
         accept = {"Accept": "application/openmetrics-text; version=1.0.0"}
 
@@ -266,13 +239,8 @@ def test_prometheus_tls_with_ca_file_and_client_certificates(tmp_path):
 
 def test_otlp_json_has_hex_ids():
     """encoding: json writes OTLP/JSON as the spec has it (trace and span ids in hex)."""
-    from opentelemetry.sdk.metrics._internal.exemplar import Exemplar
-
-    from collector.otlpjson import to_request
-    from exporters.otlphttp.exporter import otlp_json
-
     exemplar = Exemplar({}, 1.0, 5, span_id=0xAB, trace_id=0xCD)
-    data = wrap(Metric("m", "", "", Sum([NumberDataPoint({}, 1, 2, 3, [exemplar])], CUMULATIVE, True)))
+    data = metrics_data(sum_metric("m", number_point(3, start=1, time=2, exemplars=[exemplar])))
     body = json.loads(otlp_json(to_request(data)))
     (exemplar_json,) = body["resourceMetrics"][0]["scopeMetrics"][0]["metrics"][0]["sum"]["dataPoints"][0]["exemplars"]
     assert exemplar_json["traceId"] == f"{0xCD:032x}" and exemplar_json["spanId"] == f"{0xAB:016x}"

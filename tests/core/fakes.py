@@ -3,40 +3,26 @@
 from __future__ import annotations
 
 import asyncio
-import time
+import dataclasses
 
-from opentelemetry.sdk.metrics.export import (
-    Gauge,
-    Metric,
-    MetricsData,
-    NumberDataPoint,
-    ResourceMetrics,
-    ScopeMetrics,
-)
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.sdk.metrics.export import MetricsData
 from pydantic import Field
 
 from collector.component import (
     ConfigModel,
     Exporter,
+    ExporterFactory,
     Factory,
     Kind,
     PermanentError,
     Receiver,
     SimpleProcessor,
 )
-from collector.exporterhelper import SendingConfig
+from collector.exporterhelper import SendingConfig, sending_from_config
 from collector.metrics import map_metrics
 from collector.registry import Registry
+from collector.testing import metric_names
 from extensions.health_check import factory as health_check_factory
-
-
-def batch(name: str = "m", value: float = 1.0, resource: str = "r") -> MetricsData:
-    point = NumberDataPoint({"k": "v"}, 0, time.time_ns(), value)
-    metric = Metric(name, "", "1", Gauge([point]))
-    scope = ScopeMetrics(InstrumentationScope("test"), [metric], "")
-    return MetricsData([ResourceMetrics(Resource({"r": resource}), [scope], "")])
 
 
 class PushConfig(ConfigModel):
@@ -68,8 +54,6 @@ class SuffixConfig(ConfigModel):
 
 class SuffixProcessor(SimpleProcessor):
     def process(self, data: MetricsData) -> MetricsData:
-        import dataclasses
-
         return map_metrics(data, lambda m: dataclasses.replace(m, name=m.name + self.config.suffix))
 
 
@@ -88,9 +72,7 @@ class RecordExporter(Exporter):
         RecordExporter.instances[self.id] = self
 
     def names(self) -> list[str]:
-        return [
-            m.name for d in self.received for rm in d.resource_metrics for sm in rm.scope_metrics for m in sm.metrics
-        ]
+        return metric_names(*self.received)
 
     async def export(self, data: MetricsData) -> None:
         self.calls += 1
@@ -114,6 +96,6 @@ def registry() -> Registry:
     r = Registry()
     r.add(Factory("push", Kind.RECEIVER, PushConfig, PushReceiver))
     r.add(Factory("suffix", Kind.PROCESSOR, SuffixConfig, SuffixProcessor))
-    r.add(Factory("record", Kind.EXPORTER, RecordConfig, RecordExporter))
+    r.add(ExporterFactory("record", RecordConfig, RecordExporter, sending=sending_from_config))
     r.add(health_check_factory)
     return r

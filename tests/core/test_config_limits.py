@@ -167,7 +167,7 @@ def test_sighup_with_hostile_files_keeps_the_running_pipelines(example_plugin, t
         "duplicate keys": b"receivers: {}\nreceivers: {}\n",
         "bomb": alias_bomb().encode(),
     }
-    with run_collector(path) as collector:
+    with run_collector(path, python=example_plugin) as collector:
         wait_for(lambda: len(read_points(out)) >= 3, 20, "pipeline exporting")
         for refusals, (name, data) in enumerate(bad_files.items(), start=1):
             path.write_bytes(data)

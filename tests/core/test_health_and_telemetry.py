@@ -8,8 +8,9 @@ import urllib.request
 
 from collector.config import validate
 from collector.pipeline import Service
-from tests.core.fakes import PushReceiver, RecordExporter, batch, registry
-from tests.support import free_port, read_points, run_collector, wait_for, write_config
+from collector.testing import gauge, metrics_data
+from tests.core.fakes import PushReceiver, RecordExporter, registry
+from tests.support import free_port, pipeline_config, read_points, run_collector, wait_for, write_config
 
 
 def get(url: str) -> tuple[int, str]:
@@ -43,7 +44,7 @@ async def test_health_is_503_while_starting_200_running_503_stopping():
 
     PushReceiver.release.set()
     await starting
-    await PushReceiver.instances[0].push(batch("x"))
+    await PushReceiver.instances[0].push(metrics_data(gauge("x", 1)))
     exporter = RecordExporter.instances["record"]
     while not exporter.received:
         await asyncio.sleep(0.01)
@@ -71,26 +72,17 @@ async def test_health_is_503_while_starting_200_running_503_stopping():
 def test_real_collector_serves_health_and_metrics(example_plugin, tmp_path):
     health_port, metrics_port = free_port(), free_port()
     out = tmp_path / "out.jsonl"
-    config = write_config(
-        tmp_path,
-        {
-            "extensions": {"health_check": {"endpoint": f"127.0.0.1:{health_port}"}},
-            "receivers": {
-                "static": {
-                    "collection_interval": "100ms",
-                    "initial_delay": "0s",
-                    "metrics": [{"name": "lag", "value": 1}],
-                }
-            },
-            "exporters": {"file": {"path": str(out)}},
-            "service": {
-                "extensions": ["health_check"],
-                "telemetry": {"metrics": {"address": f"127.0.0.1:{metrics_port}"}},
-                "pipelines": {"metrics": {"receivers": ["static"], "exporters": ["file"]}},
-            },
-        },
+    receivers = {
+        "static": {"collection_interval": "100ms", "initial_delay": "0s", "metrics": [{"name": "lag", "value": 1}]}
+    }
+    config = pipeline_config(
+        receivers,
+        {"file": {"path": str(out)}},
+        extensions={"health_check": {"endpoint": f"127.0.0.1:{health_port}"}},
+        telemetry={"metrics": {"address": f"127.0.0.1:{metrics_port}"}},
     )
-    with run_collector(config, free_telemetry_port=False) as collector:
+    config = write_config(tmp_path, config)
+    with run_collector(config, free_telemetry_port=False, python=example_plugin) as collector:
         wait_for(lambda: len(read_points(out)) >= 2, 20, "two scrapes exported")
         status, body = get(f"http://127.0.0.1:{health_port}/")
         assert status == 200, body
@@ -116,6 +108,6 @@ def test_metrics_address_in_use_fails_start_with_a_clear_message(example_plugin,
                 },
             },
         )
-        with run_collector(config, free_telemetry_port=False) as collector:
+        with run_collector(config, free_telemetry_port=False, python=example_plugin) as collector:
             assert collector.process.wait(30) == 1
         assert f"service.telemetry.metrics.address: cannot listen on 127.0.0.1:{port}" in collector.logs()

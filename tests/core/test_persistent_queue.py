@@ -11,22 +11,17 @@ import stat
 from pathlib import Path
 
 import pytest
-from opentelemetry.sdk.metrics.export import Gauge, Metric, MetricsData, NumberDataPoint, ResourceMetrics, ScopeMetrics
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
-from collector.component import ComponentID, CreateSettings, Exporter, Kind, PermanentError
+from collector.component import ComponentError, Exporter, Kind, PermanentError
 from collector.exporterhelper import QueueConfig, QueuedSender, RetryConfig, SendingConfig
-from collector.logs import component_logger
 from collector.telemetry import Telemetry
+from collector.testing import MetricsData, NopHost, create_settings, gauge, metrics_data
 from extensions.file_storage import FileStorageConfig
 from extensions.file_storage.extension import FileStorage
 
 
 def batch(value: int) -> MetricsData:
-    point = NumberDataPoint({"n": str(value)}, 0, 1_000 + value, value)
-    metric = Metric("queued", "", "1", Gauge([point]))
-    return MetricsData([ResourceMetrics(Resource({}), [ScopeMetrics(InstrumentationScope("t"), [metric], "")], "")])
+    return metrics_data(gauge("queued", value, attributes={"n": str(value)}, time=1_000 + value, unit="1"))
 
 
 def value_of(data: MetricsData) -> int:
@@ -37,10 +32,7 @@ class Recorder(Exporter):
     """Fails while `mode` says so, records what it delivered."""
 
     def __init__(self, telemetry: Telemetry) -> None:
-        settings = CreateSettings(
-            ComponentID("recorder"), Kind.EXPORTER, telemetry, component_logger(Kind.EXPORTER, "recorder")
-        )
-        super().__init__(settings, None)
+        super().__init__(create_settings(Kind.EXPORTER, "recorder", telemetry), None)
         self.mode = "ok"
         self.delivered: list[int] = []
 
@@ -52,19 +44,6 @@ class Recorder(Exporter):
         self.delivered.append(value_of(data))
 
 
-class Host:
-    def __init__(self, telemetry: Telemetry, storage: FileStorage) -> None:
-        self.telemetry = telemetry
-        self.storage = storage
-
-    def extension(self, component_id: str) -> FileStorage:
-        assert component_id == "file_storage"
-        return self.storage
-
-    def report_status(self, *args: str) -> None:
-        pass
-
-
 SENDING = SendingConfig(
     retry_on_failure=RetryConfig(initial_interval="10ms", max_interval="20ms", max_elapsed_time=0),
     sending_queue=QueueConfig(num_consumers=1, storage="file_storage", queue_size=50),
@@ -74,11 +53,9 @@ SENDING = SendingConfig(
 async def start_sender(directory: Path, permissions: str = "0750") -> tuple[QueuedSender, Recorder, Telemetry]:
     telemetry = Telemetry()
     config = FileStorageConfig(directory=str(directory), create_directory=True, directory_permissions=permissions)
-    settings = CreateSettings(
-        ComponentID("file_storage"), Kind.EXTENSION, telemetry, component_logger(Kind.EXTENSION, "file_storage")
-    )
+    settings = create_settings(Kind.EXTENSION, "file_storage", telemetry)
     storage = FileStorage(settings, config)
-    host = Host(telemetry, storage)
+    host = NopHost({"file_storage": storage}, telemetry)
     await storage.start(host)
     exporter = Recorder(telemetry)
     sender = QueuedSender(exporter, SENDING, telemetry)
@@ -171,15 +148,11 @@ async def test_a_corrupt_file_is_set_aside(tmp_path: Path) -> None:
 
 
 async def test_missing_directory_without_create_directory_is_an_error(tmp_path: Path) -> None:
-    from collector.component import ComponentError
-
     telemetry = Telemetry()
-    settings = CreateSettings(
-        ComponentID("file_storage"), Kind.EXTENSION, telemetry, component_logger(Kind.EXTENSION, "file_storage")
-    )
+    settings = create_settings(Kind.EXTENSION, "file_storage", telemetry)
     storage = FileStorage(settings, FileStorageConfig(directory=str(tmp_path / "missing")))
     with pytest.raises(ComponentError, match="create_directory"):
-        await storage.start(None)
+        await storage.start(NopHost())
 
 
 @pytest.mark.parametrize("permissions,umask", [("0750", 0o077), ("0700", 0o022), ("0770", 0o002)])

@@ -9,8 +9,9 @@ import pytest
 from collector.config import validate
 from collector.exporterhelper import QueueFullError
 from collector.pipeline import Service
-from tests.core.fakes import PushReceiver, RecordExporter, batch, registry
-from tests.support import read_points, run_collector, wait_for, write_config
+from collector.testing import gauge, metrics_data
+from tests.core.fakes import PushReceiver, RecordExporter, registry
+from tests.support import pipeline_config, read_points, run_collector, wait_for, write_config
 
 FAST_RETRY = {"initial_interval": "10ms", "max_interval": "20ms", "max_elapsed_time": "0"}
 
@@ -51,8 +52,8 @@ async def test_fan_in_and_processor_order():
     )
     await svc.start()
     a, b = PushReceiver.instances
-    await a.push(batch("x"))
-    await b.push(batch("y"))
+    await a.push(metrics_data(gauge("x", 1)))
+    await b.push(metrics_data(gauge("y", 1)))
     exporter = RecordExporter.instances["record"]
     await settle(lambda: len(exporter.received) == 2)
     await svc.shutdown()
@@ -75,7 +76,7 @@ async def test_fan_out_isolates_a_failing_or_hanging_exporter(mode):
     refusals = 0
     for i in range(50):
         try:
-            await receiver.push(batch(f"m{i}"))
+            await receiver.push(metrics_data(gauge(f"m{i}", 1)))
         except QueueFullError:
             refusals += 1  # the bad exporter's queue is full: the receiver is told, the good one still got it
     good = RecordExporter.instances["record/good"]
@@ -108,7 +109,7 @@ async def test_shared_receiver_and_exporter_are_single_instances():
     await svc.start()
     assert len(PushReceiver.instances) == 1
     assert list(RecordExporter.instances) == ["record"]
-    await PushReceiver.instances[0].push(batch("x"))
+    await PushReceiver.instances[0].push(metrics_data(gauge("x", 1)))
     exporter = RecordExporter.instances["record"]
     await settle(lambda: len(exporter.received) == 2)
     await svc.shutdown()
@@ -119,7 +120,7 @@ async def test_retryable_errors_are_retried_until_delivered():
     flaky = {"mode": "flaky", "failures": 3, "retry_on_failure": FAST_RETRY}
     svc = service({"push": {}}, {"record": flaky}, {"metrics": {"receivers": ["push"], "exporters": ["record"]}})
     await svc.start()
-    await PushReceiver.instances[0].push(batch("x"))
+    await PushReceiver.instances[0].push(metrics_data(gauge("x", 1)))
     exporter = RecordExporter.instances["record"]
     await settle(lambda: exporter.received)
     await svc.shutdown()
@@ -134,7 +135,7 @@ async def test_permanent_errors_are_not_retried():
         {"metrics": {"receivers": ["push"], "exporters": ["record"]}},
     )
     await svc.start()
-    await PushReceiver.instances[0].push(batch("x"))
+    await PushReceiver.instances[0].push(metrics_data(gauge("x", 1)))
     await settle(lambda: svc.telemetry.value("otelcol_exporter_send_failed_metric_points", exporter="record") == 1)
     await asyncio.sleep(0.1)
     await svc.shutdown()
@@ -148,7 +149,7 @@ async def test_shutdown_drains_the_queue_within_the_grace_period():
     )
     await svc.start()
     for i in range(20):
-        await PushReceiver.instances[0].push(batch(f"m{i}"))
+        await PushReceiver.instances[0].push(metrics_data(gauge(f"m{i}", 1)))
     await svc.shutdown()  # 20 x 50 ms of sends still queued when shutdown begins
     assert RecordExporter.instances["record"].names() == [f"m{i}" for i in range(20)]
 
@@ -156,21 +157,10 @@ async def test_shutdown_drains_the_queue_within_the_grace_period():
 def test_sigterm_loses_nothing_accepted(example_plugin, tmp_path):
     """A real collector process: every point accepted before SIGTERM reaches the file."""
     out = tmp_path / "out.jsonl"
-    config = write_config(
-        tmp_path,
-        {
-            "receivers": {
-                "static": {
-                    "collection_interval": "20ms",
-                    "initial_delay": "0s",
-                    "metrics": [{"name": f"m{i}", "value": i} for i in range(20)],
-                }
-            },
-            "exporters": {"file": {"path": str(out)}},
-            "service": {"pipelines": {"metrics": {"receivers": ["static"], "exporters": ["file"]}}},
-        },
-    )
-    with run_collector(config, "--log-format", "json") as collector:
+    metrics = [{"name": f"m{i}", "value": i} for i in range(20)]
+    receivers = {"static": {"collection_interval": "20ms", "initial_delay": "0s", "metrics": metrics}}
+    config = write_config(tmp_path, pipeline_config(receivers, {"file": {"path": str(out)}}))
+    with run_collector(config, "--log-format", "json", python=example_plugin) as collector:
         wait_for(lambda: len(read_points(out)) >= 200, 30, "ten scrapes written")
         assert collector.stop(signal.SIGTERM) == 0
     summary = [

@@ -19,7 +19,7 @@ def config(tmp_path, out, name="lag"):
 def test_sighup_applies_a_valid_config_and_refuses_a_bad_one(example_plugin, tmp_path):
     first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
     path = write_config(tmp_path, config(tmp_path, first))
-    with run_collector(path, "--log-format", "json") as collector:
+    with run_collector(path, "--log-format", "json", python=example_plugin) as collector:
         wait_for(lambda: len(read_points(first)) >= 3, 20, "first pipeline exporting")
 
         write_config(tmp_path, config(tmp_path, second, name="renamed"))

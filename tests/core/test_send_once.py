@@ -12,45 +12,29 @@ import threading
 import time
 
 import pytest
-from opentelemetry.sdk.metrics.export import Gauge, Metric, MetricsData, NumberDataPoint, ResourceMetrics, ScopeMetrics
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
-from collector.component import ComponentID, CreateSettings, Exporter, Kind
+from collector.component import Exporter, Kind
 from collector.executors import OwnedExecutor
 from collector.exporterhelper import BatchSizeConfig, QueueConfig, QueuedSender, RetryConfig, SendingConfig
-from collector.logs import component_logger
-from collector.metrics import count_points, iter_metrics, split
+from collector.metrics import count_points, iter_metrics, merge, split
 from collector.otlpjson import to_request
 from collector.telemetry import Telemetry
+from collector.testing import MetricsData, NopHost, create_settings, gauge, metrics_data, number_point
 
 
 def points_batch(points: int, metrics: int = 1, resources: int = 1) -> MetricsData:
     """`points` points per metric, numbered 0.. across the whole batch so order and loss are visible."""
     counter = iter(range(10**9))
-    return MetricsData(
-        [
-            ResourceMetrics(
-                Resource({"r": str(r)}),
-                [
-                    ScopeMetrics(
-                        InstrumentationScope("t"),
-                        [
-                            Metric(
-                                f"m{m}",
-                                "",
-                                "1",
-                                Gauge([NumberDataPoint({}, 0, 1, next(counter)) for _ in range(points)]),
-                            )
-                            for m in range(metrics)
-                        ],
-                        "",
-                    )
-                ],
-                "",
-            )
-            for r in range(resources)
-        ]
+    return merge(
+        metrics_data(
+            *[
+                gauge(f"m{m}", *[number_point(next(counter), time=1) for _ in range(points)], unit="1")
+                for m in range(metrics)
+            ],
+            resource={"r": str(r)},
+            scope="t",
+        )
+        for r in range(resources)
     )
 
 
@@ -62,8 +46,7 @@ class SlowWriter(Exporter):
     """Blocks a thread for `seconds` per export (a big file write), then records what it wrote."""
 
     def __init__(self, telemetry: Telemetry, seconds: float) -> None:
-        settings = CreateSettings(ComponentID("slow"), Kind.EXPORTER, telemetry, component_logger("exporter", "slow"))
-        super().__init__(settings, None)
+        super().__init__(create_settings(Kind.EXPORTER, "slow", telemetry), None)
         self.seconds = seconds
         self.written: list[float] = []
         self.calls = 0
@@ -100,11 +83,20 @@ async def wait_until(condition, seconds: float = 10) -> None:
         await asyncio.sleep(0.02)
 
 
+async def deliver_five_points(exporter: SlowWriter, telemetry: Telemetry) -> None:
+    """Five points through a sending queue with a 0.1 s timeout, until all are counted sent; then a stop."""
+    sender = QueuedSender(exporter, sending(timeout=0.1), telemetry)
+    await sender.start(NopHost())
+    await sender.consume(points_batch(5))
+    await wait_until(lambda: counted(telemetry, "slow")[0] == 5)
+    await sender.shutdown(asyncio.get_running_loop().time() + 1)
+
+
 async def test_a_blocking_export_that_outlives_its_timeout_is_awaited_and_counted_sent_once(caplog):
     telemetry = Telemetry()
     exporter = SlowWriter(telemetry, seconds=0.6)
     sender = QueuedSender(exporter, sending(timeout=0.1), telemetry)
-    await sender.start(None)  # type: ignore[arg-type]
+    await sender.start(NopHost())
     data = points_batch(50)
     await sender.consume(data)
     await wait_until(lambda: counted(telemetry, "slow")[0] == 50)
@@ -131,11 +123,7 @@ async def test_a_blocking_export_that_outlives_its_timeout_and_fails_is_retried_
             self.written.extend(values(data))
 
     exporter = FailsFirst(telemetry, seconds=0.4)
-    sender = QueuedSender(exporter, sending(timeout=0.1), telemetry)
-    await sender.start(None)  # type: ignore[arg-type]
-    await sender.consume(points_batch(5))
-    await wait_until(lambda: counted(telemetry, "slow")[0] == 5)
-    await sender.shutdown(asyncio.get_running_loop().time() + 1)
+    await deliver_five_points(exporter, telemetry)
     assert exporter.calls == 2
     (_, first_ended), (second_started, _) = exporter.spans
     assert second_started >= first_ended  # the retry began only once the first write had ended
@@ -154,11 +142,7 @@ async def test_a_cancellable_export_that_times_out_is_retried():
             self.written.extend(values(data))
 
     exporter = Hangs(telemetry, 0)
-    sender = QueuedSender(exporter, sending(timeout=0.1), telemetry)
-    await sender.start(None)  # type: ignore[arg-type]
-    await sender.consume(points_batch(5))
-    await wait_until(lambda: counted(telemetry, "slow")[0] == 5)
-    await sender.shutdown(asyncio.get_running_loop().time() + 1)
+    await deliver_five_points(exporter, telemetry)
     assert exporter.calls == 2
     assert len(exporter.written) == 5
 
@@ -176,7 +160,7 @@ async def test_a_batch_above_max_size_is_sent_in_parts_each_within_the_timeout(s
 
     exporter.export = recording  # type: ignore[method-assign]
     sender = QueuedSender(exporter, sending(timeout=5, max_size=max_size, sizer=sizer), telemetry)
-    await sender.start(None)  # type: ignore[arg-type]
+    await sender.start(NopHost())
     data = points_batch(30, metrics=2, resources=2)  # 120 points
     await sender.consume(data)
     await wait_until(lambda: counted(telemetry, "slow")[0] == 120)
@@ -192,7 +176,7 @@ async def test_shutdown_waits_one_timeout_for_a_running_blocking_export_and_coun
     telemetry = Telemetry()
     exporter = SlowWriter(telemetry, seconds=0.5)
     sender = QueuedSender(exporter, sending(timeout=2), telemetry)
-    await sender.start(None)  # type: ignore[arg-type]
+    await sender.start(NopHost())
     await sender.consume(points_batch(10))
     await sender.consume(points_batch(7))  # still queued when the grace period ends
     await asyncio.sleep(0.1)

@@ -3,7 +3,6 @@ by the tests that only read them; tests that disrupt a JVM start their own."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -12,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from collector.component import ComponentID, CreateSettings, Kind
+from collector.component import Kind
 from collector.telemetry import Telemetry
+from collector.testing import RecordingConsumer, create_settings
 from receivers.jmx import JmxConfig
 from receivers.jmx.factory import create_receiver
 from tests.jmx import injvm, testbed
@@ -90,25 +90,12 @@ def debezium_postgres(
         yield bed
 
 
-class CollectingConsumer:
-    def __init__(self) -> None:
-        self.batches: list[Any] = []
-
-    async def consume(self, data: Any) -> None:
-        self.batches.append(data)
-
-
 def make_receiver(config: dict[str, Any], telemetry: Telemetry | None = None) -> Any:
     """An in-process receiver of the config's mode, as the factory makes it (a SingleTargetReceiver,
     EndpointsReceiver or ListenReceiver: to look at its telemetry and state); the target and gateway JVMs
     are real."""
-    settings = CreateSettings(
-        ComponentID("jmx", "test"),
-        Kind.RECEIVER,
-        telemetry or Telemetry(),
-        logging.LoggerAdapter(logging.getLogger("receivers.jmx.test"), {}),
-    )
-    return create_receiver(settings, JmxConfig.model_validate(config), CollectingConsumer())
+    settings = create_settings(Kind.RECEIVER, "jmx/test", telemetry)
+    return create_receiver(settings, JmxConfig.model_validate(config), RecordingConsumer())
 
 
 async def scrape_points(config: dict[str, Any]) -> dict[str, list[tuple[Any, Any]]]:

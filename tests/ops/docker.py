@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support import REPO
+from tests.support import REPO, terminate
 
 INSTALLER = "scripts/install-test-servers.d/docker.sh"
 ENGINE_START_TIMEOUT_S = 60
@@ -65,13 +65,7 @@ class Engine:
     log_path: Path | None = None
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
+        terminate(self.process)
 
 
 def start_engine(log_dir: Path) -> Engine:

@@ -8,23 +8,12 @@ import time
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from opentelemetry.sdk.metrics.export import (
-    AggregationTemporality,
-    Gauge,
-    Metric,
-    MetricsData,
-    NumberDataPoint,
-    ResourceMetrics,
-    ScopeMetrics,
-    Sum,
-)
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from collector.config import validate
 from collector.metrics import count_points
 from collector.pipeline import Service
 from collector.registry import Registry
+from collector.testing import MetricsData, gauge, metrics_data, number_point, sum_metric
 from collector.validity import drop_invalid_names
 from tests.core.fakes import PushConfig, PushReceiver
 from tests.support import read_points
@@ -49,17 +38,14 @@ def batches(draw) -> MetricsData:
     metrics = []
     for _ in range(draw(st.integers(1, 5))):
         name = draw(names)
-        points = [
-            NumberDataPoint(draw(attributes), now - 10**9, now, draw(values)) for _ in range(draw(st.integers(1, 3)))
-        ]
+        count = draw(st.integers(1, 3))
+        points = [number_point(draw(values), draw(attributes), start=now - 10**9, time=now) for _ in range(count)]
+        unit = draw(st.sampled_from(["", "ms", "By", "é", "{x}"]))
         if draw(st.booleans()):
-            data = Gauge(points)
+            metrics.append(gauge(name, *points, unit=unit))
         else:
-            data = Sum(points, AggregationTemporality.CUMULATIVE, draw(st.booleans()))
-        metrics.append(Metric(name, "", draw(st.sampled_from(["", "ms", "By", "é", "{x}"])), data))
-    resource = Resource(draw(attributes))
-    scope = ScopeMetrics(InstrumentationScope(draw(names) or "s"), metrics, "")
-    return MetricsData([ResourceMetrics(resource, [scope], "")])
+            metrics.append(sum_metric(name, *points, monotonic=draw(st.booleans()), unit=unit))
+    return metrics_data(*metrics, resource=draw(attributes), scope=draw(names) or "s")
 
 
 def config(tmp_path) -> dict:

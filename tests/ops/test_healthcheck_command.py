@@ -54,7 +54,7 @@ def test_probes_the_configured_endpoint_of_a_running_collector(example_plugin, t
     down = healthcheck(path, env)
     assert down.returncode == 1 and f"{scheme}://127.0.0.1:{port}/healthz" in down.stderr, down
 
-    with run_collector(path, env=env) as collector:
+    with run_collector(path, env=env, python=example_plugin) as collector:
         wait_for(lambda: listening(port), 60, "health endpoint listening")
         up = wait_for(lambda: (r := healthcheck(path, env)).returncode == 0 and r, 30, "healthcheck exit 0")
         assert json.loads(up.stdout)["healthy"] is True

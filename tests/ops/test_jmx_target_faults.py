@@ -8,7 +8,7 @@ import urllib.error
 import urllib.request
 
 from tests.jmx import testbed
-from tests.support import free_port, own_metric, read_points, run_collector, wait_for, write_config
+from tests.support import free_port, own_metric, pipeline_config, read_points, run_collector, wait_for, write_config
 
 INTERVAL_S = 1.0
 JVM_READY_ALLOWANCE_S = 8.0  # a target JVM's JMX registry can take a few seconds on a busy machine
@@ -29,26 +29,19 @@ def up_values(out) -> list[int]:
 def test_target_down_at_start_then_up_then_restarted(tmp_path):
     jmx_port, health_port, metrics_port = free_port(), free_port(), free_port()
     out = tmp_path / "out.jsonl"
-    config = write_config(
-        tmp_path,
-        {
-            "extensions": {"health_check": {"endpoint": f"127.0.0.1:{health_port}"}},
-            "receivers": {
-                "jmx/edge": {
-                    "endpoint": f"127.0.0.1:{jmx_port}",
-                    "target_system": "jvm",
-                    "collection_interval": "1s",
-                    "initial_delay": "0s",
-                }
-            },
-            "exporters": {"file": {"path": str(out)}},
-            "service": {
-                "extensions": ["health_check"],
-                "telemetry": {"metrics": {"address": f"127.0.0.1:{metrics_port}"}},
-                "pipelines": {"metrics": {"receivers": ["jmx/edge"], "exporters": ["file"]}},
-            },
-        },
+    edge = {
+        "endpoint": f"127.0.0.1:{jmx_port}",
+        "target_system": "jvm",
+        "collection_interval": "1s",
+        "initial_delay": "0s",
+    }
+    config = pipeline_config(
+        {"jmx/edge": edge},
+        {"file": {"path": str(out)}},
+        extensions={"health_check": {"endpoint": f"127.0.0.1:{health_port}"}},
+        telemetry={"metrics": {"address": f"127.0.0.1:{metrics_port}"}},
     )
+    config = write_config(tmp_path, config)
     with run_collector(config, "--log-format", "json", free_telemetry_port=False) as collector:
         wait_for(lambda: up_values(out).count(0) >= 2, 60, "jmx.up = 0 while the target is down")
         assert own_metric(metrics_port, 'collector_scraper_target_up{receiver="jmx/edge"}') == 0

@@ -54,7 +54,7 @@ def entries(text: str) -> list[dict]:
 def test_every_line_is_json_from_start_to_stop(example_plugin, tmp_path):
     down_port, out = free_port(), tmp_path / "out.jsonl"
     path = write_config(tmp_path, config(1, down_port, out))  # limit below RSS: refusing from the start
-    with run_collector(path, "--log-format", "json") as collector:
+    with run_collector(path, "--log-format", "json", python=example_plugin) as collector:
         wait_for(lambda: "refusing data" in collector.logs(), 30, "memory limiter refusing")
 
         write_config(tmp_path, config(1_000_000, down_port, out))

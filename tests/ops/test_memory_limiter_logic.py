@@ -11,6 +11,7 @@ import logging
 import pytest
 from pydantic import ValidationError
 
+from collector.testing import NopHost, RecordingConsumer, create, gauge, metrics_data
 from processors.memory_limiter import MemoryLimiterConfig, factory
 from processors.memory_limiter.limits import (
     MIB,
@@ -22,8 +23,6 @@ from processors.memory_limiter.limits import (
     physical_memory_bytes,
 )
 from processors.memory_limiter.processor import MemoryLimiterProcessor, MemoryLimitExceeded
-from tests.core.fakes import batch
-from tests.processors.harness import build
 
 
 class FakeMemory:
@@ -34,18 +33,12 @@ class FakeMemory:
         return self.mib * MIB
 
 
-class StatusHost:
-    def __init__(self) -> None:
-        self.statuses: list[tuple[str, str]] = []
-
-    def report_status(self, component_id: str, status: str, detail: str = "") -> None:
-        self.statuses.append((status, detail))
-
-
 def limiter(memory: FakeMemory, available_mib: int = 1000, **config):
-    create = functools.partial(MemoryLimiterProcessor, memory_usage=memory, available_bytes=lambda: available_mib * MIB)
-    processor, recorder, _ = build(dataclasses.replace(factory, create=create), config)
-    return processor, recorder
+    limited = functools.partial(
+        MemoryLimiterProcessor, memory_usage=memory, available_bytes=lambda: available_mib * MIB
+    )
+    recorder = RecordingConsumer()
+    return create(dataclasses.replace(factory, create=limited), config, consumer=recorder), recorder
 
 
 # --- limits ---------------------------------------------------------------------------------------------
@@ -139,25 +132,25 @@ def test_percentage_limits_use_the_cgroup_limit_when_a_container_has_one():
 
 
 async def test_refuses_above_soft_accepts_again_below_and_logs_each_change_once(caplog):
-    memory, host = FakeMemory(10), StatusHost()
+    memory, host = FakeMemory(10), NopHost()
     processor, recorder = limiter(memory, limit_mib=100, check_interval="1h")
     caplog.set_level(logging.INFO, logger="collector.processor")
     await processor.start(host)
     try:
-        await processor.consume(batch())
+        await processor.consume(metrics_data(gauge("m", 1)))
         assert len(recorder.batches) == 1
 
         memory.mib = 85
         for _ in range(3):
             assert processor.check() is Pressure.SOFT
         with pytest.raises(MemoryLimitExceeded, match="high memory usage"):
-            await processor.consume(batch())
+            await processor.consume(metrics_data(gauge("m", 1)))
         assert len(recorder.batches) == 1
 
         memory.mib = 50
         processor.check()
         processor.check()
-        await processor.consume(batch())
+        await processor.consume(metrics_data(gauge("m", 1)))
         assert len(recorder.batches) == 2
     finally:
         await processor.shutdown()
@@ -167,8 +160,8 @@ async def test_refuses_above_soft_accepts_again_below_and_logs_each_change_once(
         "memory usage above the soft limit: refusing data",
         "memory usage back below the soft limit: accepting data",
     ]
-    assert [status for status, _ in host.statuses] == ["degraded", "ok"]
-    assert "85.0 MiB" in host.statuses[0][1]
+    assert [report.status for report in host.reports] == ["degraded", "ok"]
+    assert "85.0 MiB" in host.reports[0].detail
 
 
 async def test_hard_limit_forces_garbage_collection(monkeypatch):
@@ -176,7 +169,7 @@ async def test_hard_limit_forces_garbage_collection(monkeypatch):
     monkeypatch.setattr("processors.memory_limiter.processor.gc.collect", lambda: collections.append(1))
     memory = FakeMemory(90)
     processor, _ = limiter(memory, limit_mib=100, check_interval="1h")
-    await processor.start(StatusHost())
+    await processor.start(NopHost())
     try:
         processor.check()
         assert collections == [1]  # soft: once per min_gc_interval_when_soft_limited (10s), as the Collector
@@ -185,7 +178,7 @@ async def test_hard_limit_forces_garbage_collection(monkeypatch):
         processor.check()
         assert len(collections) == 3  # hard: min_gc_interval_when_hard_limited is 0, every check
         with pytest.raises(MemoryLimitExceeded):
-            await processor.consume(batch())
+            await processor.consume(metrics_data(gauge("m", 1)))
     finally:
         await processor.shutdown()
 
@@ -198,11 +191,11 @@ async def test_memory_is_checked_in_the_background_not_per_batch():
         return 10 * MIB
 
     processor, recorder = limiter(memory, limit_mib=100, check_interval="20ms")
-    await processor.start(StatusHost())
+    await processor.start(NopHost())
     try:
         started = len(calls)
         for _ in range(50):
-            await processor.consume(batch())
+            await processor.consume(metrics_data(gauge("m", 1)))
         assert len(calls) == started  # consume never measured
         await asyncio.sleep(0.2)
         assert len(calls) > started  # the checker did
@@ -216,7 +209,7 @@ async def test_percentage_limits_follow_the_available_memory():
     processor, _ = limiter(
         memory, available_mib=1000, limit_percentage=50, spike_limit_percentage=10, check_interval="1h"
     )
-    await processor.start(StatusHost())
+    await processor.start(NopHost())
     try:
         assert (processor.limits.hard_bytes, processor.limits.soft_bytes) == (500 * MIB, 400 * MIB)
         assert processor.pressure is Pressure.SOFT

@@ -13,8 +13,9 @@ from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExp
 from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as HttpExporter
 from opentelemetry.sdk.metrics.export import MetricExportResult
 
+from collector.metrics import count_points
+from collector.testing import every_kind
 from tests.ops.conftest import free_port, listening, scrape_own_metrics
-from tests.otlpreceiver.samples import every_kind, point_count
 from tests.support import read_points, run_collector, wait_for, write_config
 
 REFUSED = 'collector_rejected_requests_total{component="otlp",reason="memory_limit"}'
@@ -44,7 +45,7 @@ def test_refused_under_memory_pressure_then_accepted_after_reload(tmp_path, capl
     grpc_port, http_port, telemetry_port = free_port(), free_port(), free_port()
     out = tmp_path / "out.jsonl"
     path = write_config(tmp_path, config(grpc_port, http_port, telemetry_port, out, limit_mib=1))  # RSS is far above
-    data, points = every_kind(), point_count(every_kind())
+    data, points = every_kind(), count_points(every_kind())
     http_url = f"http://127.0.0.1:{http_port}/v1/metrics"
 
     with run_collector(path, free_telemetry_port=False) as collector:

@@ -63,9 +63,9 @@ def assert_no_secret(text: str, what: str, secrets: dict[str, str] = SECRETS) ->
     assert not leaked, f"{what} shows the value of {leaked}:\n{text}"
 
 
-def validate(path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def validate(path, env: dict[str, str], python=sys.executable) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "collector", "--log-level", "debug", "validate", "--config", str(path)],
+        [str(python), "-m", "collector", "--log-level", "debug", "validate", "--config", str(path)],
         capture_output=True,
         text=True,
         env={**os.environ, **env},
@@ -81,9 +81,9 @@ def test_secrets_stay_out_of_debug_logs_while_sending_fails(example_plugin, tmp_
     backend_path = write_config(backend_dir, refusing_backend(backend_dir, refusing_port))
     sender_path = write_config(sender_dir, sender(refusing_port, down_port))
 
-    with run_collector(backend_path) as backend:
+    with run_collector(backend_path, python=example_plugin) as backend:
         wait_for(lambda: listening(refusing_port), 30, f"backend listening:\n{backend.logs()}")
-        with run_collector(sender_path, "--log-level", "debug", env=SECRETS) as collector:
+        with run_collector(sender_path, "--log-level", "debug", env=SECRETS, python=example_plugin) as collector:
 
             def both_failing() -> bool:
                 logs = collector.logs()
@@ -96,7 +96,7 @@ def test_secrets_stay_out_of_debug_logs_while_sending_fails(example_plugin, tmp_
     assert_no_secret(logs, "the sender's debug log")
     assert_no_secret(backend.logs(), "the refusing backend's log")
 
-    result = validate(sender_path, SECRETS)
+    result = validate(sender_path, SECRETS, example_plugin)
     assert result.returncode == 0, result.stderr
     assert_no_secret(result.stdout + result.stderr, "collector validate")
 

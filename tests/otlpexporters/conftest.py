@@ -7,54 +7,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from opentelemetry.sdk.metrics.export import (
-    AggregationTemporality,
-    Gauge,
-    Metric,
-    MetricsData,
-    NumberDataPoint,
-    ResourceMetrics,
-    ScopeMetrics,
-    Sum,
-)
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.sdk.metrics.export import MetricsData
 
-from collector.component import ComponentID, CreateSettings, Factory, Kind
+from collector.component import Factory
 from collector.exporterhelper import QueuedSender
-from collector.logs import component_logger
 from collector.telemetry import Telemetry
+from collector.testing import NopHost, create, gauge, metrics_data, sum_metric
 from tests.otlpexporters.victoria import VictoriaMetrics
 from tests.tlscerts import make_cert, make_key, write_pem
 
-SCOPE = InstrumentationScope("tests.otlpexporters", "1.0")
-
-
-def batch(*metrics: Metric, resource: dict[str, Any] | None = None) -> MetricsData:
-    return MetricsData(
-        [ResourceMetrics(Resource(resource or {"service.name": "test"}), [ScopeMetrics(SCOPE, list(metrics), "")], "")]
-    )
-
-
-def gauge(
-    name: str, value: float, attributes: dict[str, Any] | None = None, time_ns: int = 0, unit: str = ""
-) -> Metric:
-    point = NumberDataPoint(attributes or {}, 0, time_ns or _now(), value)
-    return Metric(name, "", unit, Gauge([point]))
-
-
-def counter(
-    name: str, value: float, attributes: dict[str, Any] | None = None, time_ns: int = 0, start_ns: int = 0
-) -> Metric:
-    time_ns = time_ns or _now()
-    point = NumberDataPoint(attributes or {}, start_ns or time_ns - 60 * 10**9, time_ns, value)
-    return Metric(name, "", "1", Sum([point], AggregationTemporality.CUMULATIVE, True))
-
-
-def _now() -> int:
-    import time
-
-    return time.time_ns()
+DATA = metrics_data(
+    gauge("MilliSecondsBehindSource", 250.0, attributes={"server": "inventory"}, unit="ms"),
+    sum_metric("TotalNumberOfEventsSeen", 42, attributes={"server": "inventory"}, unit="1"),
+)
+"""What the protocol tests of both exporters send: a gauge and a counter."""
 
 
 @dataclass
@@ -73,19 +39,10 @@ class Running:
 FAST_RETRY = {"initial_interval": "50ms", "max_interval": "200ms", "randomization_factor": 0}
 
 
-def create(factory: Factory, raw: dict[str, Any], telemetry: Telemetry | None = None, name: str = "") -> Any:
-    """An exporter from a raw config dict, as the service would create it (validation included)."""
-    config = factory.config_model.model_validate(raw)
-    component_id = ComponentID(factory.type, name)
-    telemetry = telemetry or Telemetry()
-    settings = CreateSettings(component_id, Kind.EXPORTER, telemetry, component_logger("exporter", str(component_id)))
-    return factory.create(settings, config)
-
-
 async def export_directly(factory: Factory, raw: dict[str, Any], data: MetricsData, times: int = 1) -> Any:
     """Start an exporter, call `export` (no queue, no retry) `times` times, shut it down; returns it."""
     exporter = create(factory, raw)
-    await exporter.start(None)
+    await exporter.start(NopHost())
     try:
         for _ in range(times):
             await exporter.export(data)
@@ -113,10 +70,11 @@ async def running(factory: Factory, raw: dict[str, Any], grace: float = 5.0) -> 
     import asyncio
 
     telemetry = Telemetry()
-    exporter = create(factory, raw, telemetry)
+    exporter = create(factory, raw, telemetry=telemetry)
     sender = QueuedSender(exporter, exporter.config, telemetry)
-    await exporter.start(None)
-    await sender.start(None)  # no storage extension: the host is not consulted
+    host = NopHost(telemetry=telemetry)
+    await exporter.start(host)
+    await sender.start(host)
     try:
         yield Running(exporter, sender, telemetry)
     finally:

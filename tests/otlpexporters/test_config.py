@@ -12,16 +12,11 @@ from exporters.otlphttp import OTLPHTTPConfig
 from tests.support import write_config
 
 
-@pytest.fixture(autouse=True)
-def _static_receiver(example_plugin) -> None:
-    """The configs below use the example plugin's `static` receiver."""
-
-
 def _problems(tmp_path, exporter_id: str, exporter: dict, environ: dict | None = None):
     config = {
-        "receivers": {"static": {"metrics": [{"name": "x"}]}},
+        "receivers": {"otlp": {"protocols": {"grpc": {}}}},
         "exporters": {exporter_id: exporter},
-        "service": {"pipelines": {"metrics": {"receivers": ["static"], "exporters": [exporter_id]}}},
+        "service": {"pipelines": {"metrics": {"receivers": ["otlp"], "exporters": [exporter_id]}}},
     }
     try:
         return load([write_config(tmp_path, config)], Registry.discover(), environ or {})

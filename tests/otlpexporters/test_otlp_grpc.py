@@ -12,26 +12,13 @@ from opentelemetry.sdk.metrics.export import MetricsData
 
 from collector.component import PermanentError
 from collector.otlpjson import to_request
+from collector.testing import NopHost, create, gauge, metrics_data
 from common.otlp import RetryableExportError
 from exporters.otlp import factory
 from tests.otlpexporters.capture import Reply, Script, partial_success, start_grpc_server
-from tests.otlpexporters.conftest import (
-    FAST_RETRY,
-    batch,
-    counter,
-    create,
-    export_directly,
-    gauge,
-    partial_success_logged_and_counted,
-    running,
-)
+from tests.otlpexporters.conftest import DATA, FAST_RETRY, export_directly, partial_success_logged_and_counted, running
 from tests.otlpexporters.victoria import free_port
 from tests.support import run_collector, wait_for, write_config
-
-DATA = batch(
-    gauge("MilliSecondsBehindSource", 250.0, {"server": "inventory"}, unit="ms"),
-    counter("TotalNumberOfEventsSeen", 42, {"server": "inventory"}),
-)
 
 
 async def _wait(condition, message: str, timeout: float = 15) -> None:
@@ -170,7 +157,9 @@ async def test_compression_on_the_wire(grpc_server, compression):
     proxy = ByteCountingProxy(await grpc_server(script))
     port = await proxy.start()
     # 500 near-identical points: gzip shrinks them several times over
-    data = batch(*(gauge("jvm.memory.used", 1024.0, {"pool": "G1 Eden Space", "n": str(i % 5)}) for i in range(500)))
+    data = metrics_data(
+        *(gauge("jvm.memory.used", 1024.0, attributes={"pool": "G1 Eden Space", "n": str(i % 5)}) for i in range(500))
+    )
     raw_size = to_request(data).ByteSize()
     try:
         await export_directly(factory, _plain(port, compression=compression), data)
@@ -226,7 +215,7 @@ async def test_unreadable_tls_file_fails_start_naming_the_key(tmp_path):
 
     exporter = create(factory, {"endpoint": "localhost:4317", "tls": {"ca_file": str(tmp_path / "missing.pem")}})
     with pytest.raises(ComponentError, match=r"tls\.ca_file: cannot read .*missing\.pem"):
-        await exporter.start(None)
+        await exporter.start(NopHost())
 
 
 async def test_collector_ships_to_a_grpc_receiver(grpc_server, tmp_path, example_plugin):
@@ -251,7 +240,9 @@ async def test_collector_ships_to_a_grpc_receiver(grpc_server, tmp_path, example
         },
         "service": {"pipelines": {"metrics": {"receivers": ["static"], "exporters": ["otlp"]}}},
     }
-    with run_collector(write_config(tmp_path, config), env={"OTLP_TEST_KEY": "key-abc-123"}) as collector:
+    with run_collector(
+        write_config(tmp_path, config), env={"OTLP_TEST_KEY": "key-abc-123"}, python=example_plugin
+    ) as collector:
         for _ in range(150):
             if len(script.calls) >= 2:
                 break
@@ -270,8 +261,8 @@ async def test_collector_ships_to_a_grpc_receiver(grpc_server, tmp_path, example
 async def test_batches_with_equal_resources_arrive_whole(grpc_server):
     """Two receivers' batches merged downstream carry the same resource twice; the SDK encoder alone
     would keep only the last one's metrics."""
-    first = batch(gauge("from_first_receiver", 1))
-    second = batch(gauge("from_second_receiver", 2))
+    first = metrics_data(gauge("from_first_receiver", 1))
+    second = metrics_data(gauge("from_second_receiver", 2))
     combined = MetricsData([*first.resource_metrics, *second.resource_metrics])
     script = Script()
     await export_directly(factory, _plain(await grpc_server(script)), combined)

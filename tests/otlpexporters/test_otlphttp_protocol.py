@@ -14,21 +14,8 @@ from collector.otlpjson import to_request
 from common.otlp import RetryableExportError
 from exporters.otlphttp import factory
 from tests.otlpexporters.capture import HTTPCaptureServer, Reply, Script, partial_success
-from tests.otlpexporters.conftest import (
-    FAST_RETRY,
-    batch,
-    counter,
-    export_directly,
-    gauge,
-    partial_success_logged_and_counted,
-    running,
-)
+from tests.otlpexporters.conftest import DATA, FAST_RETRY, export_directly, partial_success_logged_and_counted, running
 from tests.support import wait_for
-
-DATA = batch(
-    gauge("MilliSecondsBehindSource", 250.0, {"server": "inventory"}, unit="ms"),
-    counter("TotalNumberOfEventsSeen", 42, {"server": "inventory"}),
-)
 
 
 async def _export_once(raw: dict) -> None:

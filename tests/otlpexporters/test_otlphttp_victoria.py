@@ -10,8 +10,9 @@ import time
 import pytest
 from opentelemetry.sdk.metrics.export import AggregationTemporality, Histogram, HistogramDataPoint, Metric
 
+from collector.testing import gauge, metrics_data
 from exporters.otlphttp import factory
-from tests.otlpexporters.conftest import FAST_RETRY, batch, gauge, running
+from tests.otlpexporters.conftest import FAST_RETRY, running
 from tests.otlpexporters.victoria import VictoriaMetrics, free_port
 from tests.support import run_collector, wait_for, write_config
 
@@ -52,7 +53,9 @@ def test_collector_gauge_and_counter_read_back_by_promql(victoria, tmp_path, exa
         "service": {"pipelines": {"metrics": {"receivers": ["static"], "exporters": ["otlphttp"]}}},
     }
     secret = "s3cr3t-token-value"
-    with run_collector(write_config(tmp_path, config), env={"OTLP_TEST_TOKEN": secret}) as collector:
+    with run_collector(
+        write_config(tmp_path, config), env={"OTLP_TEST_TOKEN": secret}, python=example_plugin
+    ) as collector:
         lag = victoria.wait_query('MilliSecondsBehindSource{server="inventory"}')
         wait_for(
             lambda: (
@@ -94,7 +97,9 @@ async def test_backend_down_then_up_delivers_every_batch_once(tmp_path):
     }
     async with running(factory, raw) as run:
         for seq in range(6):
-            await run.sender.consume(batch(gauge("outage_probe", seq, {"run": "a"}, time_ns=base + seq * 10**9)))
+            await run.sender.consume(
+                metrics_data(gauge("outage_probe", seq, attributes={"run": "a"}, time=base + seq * 10**9))
+            )
         await asyncio.sleep(1.0)  # several failed attempts (connection refused) while nothing listens
         assert run.sent() == 0
         await asyncio.to_thread(vm.start)
@@ -119,7 +124,7 @@ async def test_4xx_is_logged_and_not_retried(victoria, caplog):
     raw = {"endpoint": victoria.url, "retry_on_failure": FAST_RETRY}
     caplog.set_level(logging.INFO)
     async with running(factory, raw) as run:
-        await run.sender.consume(batch(gauge("never_stored", 1), gauge("never_stored_2", 2)))
+        await run.sender.consume(metrics_data(gauge("never_stored", 1), gauge("never_stored_2", 2)))
         await asyncio.to_thread(wait_for, lambda: run.failed() == 2, 10, "the 400 was not counted as failed")
         await asyncio.sleep(1.0)  # a retry would have happened several times by now (50-200ms backoff)
         refused = await asyncio.to_thread(
@@ -146,7 +151,7 @@ async def test_histogram_read_back_as_buckets_sum_and_count(victoria):
         min=20.0,
         max=2000.0,
     )
-    data = batch(Metric("commit_latency", "", "ms", Histogram([point], AggregationTemporality.CUMULATIVE)))
+    data = metrics_data(Metric("commit_latency", "", "ms", Histogram([point], AggregationTemporality.CUMULATIVE)))
     async with running(factory, {"endpoint": victoria.otlp_endpoint}) as run:
         await run.sender.consume(data)
         await asyncio.to_thread(wait_for, lambda: run.sent() == 1, 10, "histogram not sent")

@@ -14,7 +14,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from tests.support import free_port
+from tests.support import free_port, terminate
 
 INSTALL_DIR = Path(os.environ.get("VICTORIA_METRICS_DIR", "/var/cache/collector-test-servers/victoria-metrics"))
 OTLP_PATH = "/opentelemetry"  # the exporter appends /v1/metrics
@@ -71,13 +71,7 @@ class VictoriaMetrics:
         raise RuntimeError(f"victoria-metrics did not answer on {self.url} within {timeout}s")
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        terminate(self.process, grace=15)
         self.process = None
 
     def _get(self, path: str, **params: str) -> bytes:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import gzip
 import json
 
@@ -17,12 +16,13 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 )
 
 from collector.component import Kind, PermanentError
+from collector.metrics import count_points
 from collector.otlpjson import to_request
 from collector.pipeline import ObservedReceiverOutput
 from collector.telemetry import Telemetry
+from collector.testing import NopHost, RefusingConsumer, create_settings, every_kind
 from receivers.otlp import OTLPReceiverConfig, factory
 from tests.otlpreceiver.conftest import free_port
-from tests.otlpreceiver.samples import create_settings, every_kind, point_count
 from tests.support import read_points
 
 METHOD = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export"
@@ -98,7 +98,7 @@ def test_bad_requests_never_reach_the_pipeline_and_good_ones_still_do(otlp_colle
     from tests.support import wait_for
 
     wait_for(lambda: read_points(otlp_collector.out), 20, "the good batch written")
-    assert len(read_points(otlp_collector.out)) == point_count(every_kind())
+    assert len(read_points(otlp_collector.out)) == count_points(every_kind())
     assert otlp_collector.process.logs().count("refusing requests: malformed") == 1  # two refused, one line
 
 
@@ -140,29 +140,19 @@ def test_grpc_too_large_is_resource_exhausted(otlp_collector):
 # --- A refusing pipeline, in process (no built-in component refuses yet: a memory guard will) -------
 
 
-class Refusing:
-    def __init__(self, error: Exception) -> None:
-        self.error = error
-        self.calls = 0
-
-    async def consume(self, data) -> None:
-        self.calls += 1
-        raise self.error
-
-
 async def start_receiver(consumer, telemetry: Telemetry):
     config = OTLPReceiverConfig.model_validate(
         {"protocols": {"grpc": {"endpoint": f"127.0.0.1:{free_port()}"}, "http": {"endpoint": "127.0.0.1:0"}}}
     )
-    settings = dataclasses.replace(create_settings(Kind.RECEIVER, "otlp"), telemetry=telemetry)
+    settings = create_settings(Kind.RECEIVER, "otlp", telemetry)
     receiver = factory.create(settings, config, ObservedReceiverOutput("otlp", consumer, telemetry))
-    await receiver.start(None)
+    await receiver.start(NopHost())
     return receiver
 
 
 async def test_refusing_pipeline_is_503_with_retry_after_and_counted():
     telemetry = Telemetry()
-    consumer = Refusing(RuntimeError("memory limit reached"))
+    consumer = RefusingConsumer(RuntimeError("memory limit reached"))
     receiver = await start_receiver(consumer, telemetry)
     try:
         body = to_request(every_kind()).SerializeToString()
@@ -174,7 +164,7 @@ async def test_refusing_pipeline_is_503_with_retry_after_and_counted():
                 status = status_pb2.Status()
                 status.ParseFromString(await response.read())
                 assert status.code == 14 and "memory limit reached" in status.message
-        assert telemetry.value("otelcol_receiver_refused_metric_points", receiver="otlp") == point_count(every_kind())
+        assert telemetry.value("otelcol_receiver_refused_metric_points", receiver="otlp") == count_points(every_kind())
         assert telemetry.value("otelcol_receiver_accepted_metric_points", receiver="otlp") == 0
     finally:
         await receiver.shutdown()
@@ -182,7 +172,7 @@ async def test_refusing_pipeline_is_503_with_retry_after_and_counted():
 
 async def test_refusing_pipeline_is_unavailable_with_retry_info_over_grpc():
     telemetry = Telemetry()
-    receiver = await start_receiver(Refusing(RuntimeError("memory limit reached")), telemetry)
+    receiver = await start_receiver(RefusingConsumer(RuntimeError("memory limit reached")), telemetry)
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{receiver.grpc.port}") as channel:
             call = channel.unary_unary(METHOD)
@@ -194,14 +184,14 @@ async def test_refusing_pipeline_is_unavailable_with_retry_info_over_grpc():
         status = status_pb2.Status.FromString(details)
         info = error_details_pb2.RetryInfo()
         assert status.details[0].Unpack(info) and info.retry_delay.seconds == 1
-        assert telemetry.value("otelcol_receiver_refused_metric_points", receiver="otlp") == point_count(every_kind())
+        assert telemetry.value("otelcol_receiver_refused_metric_points", receiver="otlp") == count_points(every_kind())
     finally:
         await receiver.shutdown()
 
 
 async def test_permanent_refusal_is_400_and_invalid_argument_not_retried():
     telemetry = Telemetry()
-    receiver = await start_receiver(Refusing(PermanentError("bad data")), telemetry)
+    receiver = await start_receiver(RefusingConsumer(PermanentError("bad data")), telemetry)
     try:
         body = to_request(every_kind()).SerializeToString()
         async with ClientSession() as session:

@@ -17,9 +17,10 @@ from cryptography.x509.oid import NameOID
 from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
 from opentelemetry.sdk.metrics.export import MetricExportResult
 
+from collector.metrics import count_points
 from collector.otlpjson import to_request
+from collector.testing import every_kind
 from tests.otlpreceiver.conftest import free_port, listening, otlp_pipeline
-from tests.otlpreceiver.samples import every_kind, point_count
 from tests.support import read_points, run_collector, wait_for
 
 
@@ -117,7 +118,7 @@ def test_tls_on_both_protocols(tmp_path, certificate):
         assert ok.status_code == 200
         with pytest.raises(requests.exceptions.ConnectionError):
             requests.post(url.replace("https", "http"), data=body, headers={"Content-Type": "application/x-protobuf"})
-        wait_for(lambda: len(read_points(out)) == 2 * point_count(every_kind()), 20, "both TLS pushes written")
+        wait_for(lambda: len(read_points(out)) == 2 * count_points(every_kind()), 20, "both TLS pushes written")
 
 
 def test_tls_with_an_unreadable_key_fails_at_start_with_the_path(tmp_path):

@@ -7,22 +7,22 @@ from hypothesis import strategies as st
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.common.v1 import common_pb2
 from opentelemetry.proto.metrics.v1 import metrics_pb2
-from opentelemetry.sdk.metrics.export import (
-    AggregationTemporality,
-    Gauge,
-    Metric,
-    MetricsData,
-    NumberDataPoint,
-    ResourceMetrics,
-    ScopeMetrics,
-    Sum,
-)
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from collector.otlpdecode import decode, decode_request
 from collector.otlpjson import to_request
-from tests.otlpreceiver.samples import T0, T1, every_kind
+from collector.testing import (
+    CUMULATIVE,
+    DELTA,
+    NOW_NS,
+    START_NS,
+    Gauge,
+    Sum,
+    every_kind,
+    gauge,
+    metrics_data,
+    number_point,
+    sum_metric,
+)
 
 
 def test_every_kind_round_trips_through_the_sdk_encoder_unchanged():
@@ -53,13 +53,13 @@ def test_decoded_objects_carry_the_sdk_types_and_values():
     }
     events = by_name["debezium.streaming.TotalNumberOfEventsSeen"].data
     assert isinstance(events, Sum) and events.is_monotonic
-    assert events.aggregation_temporality is AggregationTemporality.CUMULATIVE
+    assert events.aggregation_temporality is CUMULATIVE
     point = events.data_points[0]
-    assert (point.start_time_unix_nano, point.time_unix_nano) == (T0, T1)
+    assert (point.start_time_unix_nano, point.time_unix_nano) == (START_NS, NOW_NS)
     (exemplar,) = point.exemplars
     assert (exemplar.value, exemplar.span_id) == (42.5, 0x1122334455667788)
     assert exemplar.filtered_attributes == {"query": "q1"}
-    assert by_name["queue.remaining"].data.aggregation_temporality is AggregationTemporality.DELTA
+    assert by_name["queue.remaining"].data.aggregation_temporality is DELTA
     histogram = by_name["request.duration"].data.data_points[0]
     assert (histogram.count, histogram.sum, histogram.min, histogram.max) == (6, 12.5, 0.1, 9.0)
     assert list(histogram.bucket_counts) == [1, 2, 3] and list(histogram.explicit_bounds) == [0.5, 1.0]
@@ -72,7 +72,7 @@ def test_optional_histogram_fields_stay_absent():
     request = ExportMetricsServiceRequest()
     metric = request.resource_metrics.add().scope_metrics.add().metrics.add(name="h")
     metric.histogram.aggregation_temporality = 2
-    metric.histogram.data_points.add(count=3, bucket_counts=[3], time_unix_nano=T1)
+    metric.histogram.data_points.add(count=3, bucket_counts=[3], time_unix_nano=NOW_NS)
     point = decode_request(request).resource_metrics[0].scope_metrics[0].metrics[0].data.data_points[0]
     assert (point.sum, point.min, point.max) == (None, None, None)
     re_encoded = to_request(decode_request(request)).resource_metrics[0].scope_metrics[0].metrics[0]
@@ -86,8 +86,8 @@ def test_summary_and_valueless_points_are_rejected_and_counted_not_half_decoded(
     summary.summary.data_points.add(count=1, sum=2.0)
     summary.summary.data_points.add(count=1, sum=2.0)
     gauge = scope.metrics.add(name="g")
-    gauge.gauge.data_points.add(as_int=7, time_unix_nano=T1)
-    gauge.gauge.data_points.add(time_unix_nano=T1)  # no value
+    gauge.gauge.data_points.add(as_int=7, time_unix_nano=NOW_NS)
+    gauge.gauge.data_points.add(time_unix_nano=NOW_NS)  # no value
     scope.metrics.add(name="empty")  # no data at all
     result = decode(request)
     assert result.points == 1
@@ -139,29 +139,13 @@ values = st.one_of(st.integers(min_value=-(2**63), max_value=2**63 - 1), st.floa
     resource=attribute_maps,
     points=st.lists(st.tuples(attribute_maps, values, st.integers(0, 2**63)), min_size=1, max_size=5),
     monotonic=st.booleans(),
-    temporality=st.sampled_from([AggregationTemporality.DELTA, AggregationTemporality.CUMULATIVE]),
+    temporality=st.sampled_from([DELTA, CUMULATIVE]),
     unit=st.text(max_size=6),
 )
 def test_any_sum_or_gauge_round_trips(resource, points, monotonic, temporality, unit):
-    number_points = [NumberDataPoint(attrs, T0, t, v) for attrs, v, t in points]
-    data = MetricsData(
-        [
-            ResourceMetrics(
-                Resource(resource),
-                [
-                    ScopeMetrics(
-                        InstrumentationScope("s"),
-                        [
-                            Metric("sum", None, unit, Sum(number_points, temporality, monotonic)),
-                            Metric("gauge", None, unit, Gauge(number_points)),
-                        ],
-                        "",
-                    )
-                ],
-                "",
-            )
-        ]
-    )
+    number_points = [number_point(v, attrs, start=START_NS, time=t) for attrs, v, t in points]
+    sums = sum_metric("sum", *number_points, temporality=temporality, monotonic=monotonic, unit=unit)
+    data = metrics_data(sums, gauge("gauge", *number_points, unit=unit), resource=resource, scope="s")
     original = to_request(data)
     assert to_request(decode_request(original)) == original
 

@@ -15,7 +15,7 @@ from opentelemetry.sdk.metrics.export import (
 )
 from opentelemetry.sdk.resources import Resource
 
-from tests.otlpreceiver.samples import T0, T1, wrap
+from collector.testing import NOW_NS, START_NS, metrics_data
 from tests.support import read_points, wait_for
 
 BATCHES = 100
@@ -24,16 +24,16 @@ POINTS_PER_BATCH = 1000
 
 def batch(number: int) -> MetricsData:
     half = POINTS_PER_BATCH // 2
-    gauge = [NumberDataPoint({"batch": number, "i": i}, 0, T1, number * POINTS_PER_BATCH + i) for i in range(half)]
+    gauge = [NumberDataPoint({"batch": number, "i": i}, 0, NOW_NS, number * POINTS_PER_BATCH + i) for i in range(half)]
     total = [
-        NumberDataPoint({"batch": number, "i": i}, T0, T1, float(number * POINTS_PER_BATCH + i))
+        NumberDataPoint({"batch": number, "i": i}, START_NS, NOW_NS, float(number * POINTS_PER_BATCH + i))
         for i in range(half, POINTS_PER_BATCH)
     ]
     metrics = [
         Metric("load.gauge", None, "ms", Gauge(gauge)),
         Metric("load.sum", None, "{event}", Sum(total, AggregationTemporality.CUMULATIVE, True)),
     ]
-    return wrap(*metrics, resource=Resource({"service.name": "load"}), scope="load")
+    return metrics_data(*metrics, resource=Resource({"service.name": "load"}), scope="load")
 
 
 def test_100k_points_arrive_exactly_once(otlp_collector):

@@ -13,8 +13,9 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricExportResult, MetricsData, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 
+from collector.metrics import count_points
 from collector.otlpjson import request_to_dict, to_request
-from tests.otlpreceiver.samples import every_kind, point_count
+from collector.testing import every_kind
 from tests.support import read_points, wait_for
 
 
@@ -50,7 +51,7 @@ def test_every_field_survives_the_round_trip(otlp_collector, make_exporter):
         exporter.shutdown()
     (line,) = wait_for(lambda: written_lines(otlp_collector.out), 20, "the file exporter wrote the batch")
     assert line == request_to_dict(to_request(data))
-    assert len(read_points(otlp_collector.out)) == point_count(data)
+    assert len(read_points(otlp_collector.out)) == count_points(data)
 
 
 class RecordingExporter(GrpcExporter):

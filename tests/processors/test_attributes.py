@@ -7,14 +7,15 @@ import hashlib
 import pytest
 from pydantic import ValidationError
 
+from collector import testing
 from processors.attributes import AttributesConfig, factory
-from tests.processors.data import batch, gauge, histogram, histogram_point, metrics_by_name, number, points
-from tests.processors.harness import build
 
 
 def run(actions, attributes, **selectors):
-    processor, _, _ = build(factory, {"actions": actions, **selectors})
-    (point,) = points(processor.process(batch(gauge("m", number(1, attributes)))))
+    processor = testing.create(factory, {"actions": actions, **selectors})
+    (point,) = testing.data_points(
+        processor.process(testing.metrics_data(testing.gauge("m", testing.number_point(1, attributes))))
+    )
     return point.attributes
 
 
@@ -53,7 +54,7 @@ def test_delete_hash_extract_convert():
 
 
 def test_include_and_exclude_limit_which_metrics_and_points_change():
-    processor, _, _ = build(
+    processor = testing.create(
         factory,
         {
             "actions": [{"key": "team", "value": "cdc", "action": "insert"}],
@@ -61,12 +62,16 @@ def test_include_and_exclude_limit_which_metrics_and_points_change():
             "exclude": {"attributes": [{"key": "server", "value": "test"}]},
         },
     )
-    out = metrics_by_name(
+    out = testing.metrics_by_name(
         processor.process(
-            batch(
-                gauge("debezium.lag", number(1, {"server": "prod"}), number(2, {"server": "test"})),
-                gauge("jvm.heap", number(3)),
-                histogram("debezium.latency", histogram_point([1], [], 1.0, server="prod")),
+            testing.metrics_data(
+                testing.gauge(
+                    "debezium.lag",
+                    testing.number_point(1, {"server": "prod"}),
+                    testing.number_point(2, {"server": "test"}),
+                ),
+                testing.gauge("jvm.heap", 3),
+                testing.histogram("debezium.latency", testing.histogram_point([1], [], 1.0, {"server": "prod"})),
             )
         )
     )
@@ -79,10 +84,10 @@ def test_include_and_exclude_limit_which_metrics_and_points_change():
 
 
 def test_input_points_are_not_mutated():
-    processor, _, _ = build(factory, {"actions": [{"key": "a", "action": "delete"}]})
-    data = batch(gauge("m", number(1, {"a": 1})))
+    processor = testing.create(factory, {"actions": [{"key": "a", "action": "delete"}]})
+    data = testing.metrics_data(testing.gauge("m", testing.number_point(1, {"a": 1})))
     processor.process(data)
-    assert points(data)[0].attributes == {"a": 1}
+    assert testing.data_points(data)[0].attributes == {"a": 1}
 
 
 @pytest.mark.parametrize(
@@ -102,12 +107,12 @@ def test_bad_actions_are_refused(action, message):
 
 
 def test_points_without_attributes_are_handled():
-    processor, _, _ = build(
+    processor = testing.create(
         factory,
         {"actions": [{"key": "a", "value": 1, "action": "insert"}], "include": {"attributes": [{"key": "b"}]}},
     )
-    data = batch(gauge("m", number(1)))
-    object.__setattr__(points(data)[0], "attributes", None)
-    assert points(processor.process(data))[0].attributes is None  # not selected: no `b`
-    everywhere, _, _ = build(factory, {"actions": [{"key": "a", "value": 1, "action": "insert"}]})
-    assert points(everywhere.process(data))[0].attributes == {"a": 1}
+    data = testing.metrics_data(testing.gauge("m", 1))
+    object.__setattr__(testing.data_points(data)[0], "attributes", None)
+    assert testing.data_points(processor.process(data))[0].attributes is None  # not selected: no `b`
+    everywhere = testing.create(factory, {"actions": [{"key": "a", "value": 1, "action": "insert"}]})
+    assert testing.data_points(everywhere.process(data))[0].attributes == {"a": 1}

@@ -11,9 +11,17 @@ from opentelemetry.sdk.resources import Resource
 from pydantic import ValidationError
 
 from collector.metrics import count_points, iter_metrics, split
+from collector.testing import (
+    NopHost,
+    RecordingConsumer,
+    RefusingConsumer,
+    create,
+    data_points,
+    gauge,
+    metrics_data,
+    number_point,
+)
 from processors.batch import BatchConfig, factory
-from tests.processors.data import batch, gauge, number, points
-from tests.processors.harness import build
 
 
 def sent_values(recorder) -> list[tuple[str, object]]:
@@ -21,20 +29,22 @@ def sent_values(recorder) -> list[tuple[str, object]]:
 
 
 async def test_sends_when_send_batch_size_is_reached_and_cuts_at_max_size():
-    processor, recorder, _ = build(factory, {"send_batch_size": 3, "send_batch_max_size": 4, "timeout": "1h"})
-    await processor.start(None)
-    await processor.consume(batch(gauge("a", number(1), number(2))))
+    recorder = RecordingConsumer()
+    processor = create(factory, {"send_batch_size": 3, "send_batch_max_size": 4, "timeout": "1h"}, consumer=recorder)
+    await processor.start(NopHost())
+    await processor.consume(metrics_data(gauge("a", 1, 2)))
     assert recorder.batches == []
-    await processor.consume(batch(gauge("a", number(3), number(4), number(5)), gauge("b", number(6))))
+    await processor.consume(metrics_data(gauge("a", 3, 4, 5), gauge("b", 6)))
     assert [count_points(b) for b in recorder.batches] == [4, 2]
     assert sent_values(recorder) == [("a", 1), ("a", 2), ("a", 3), ("a", 4), ("a", 5), ("b", 6)]
     await processor.shutdown()
 
 
 async def test_timeout_sends_what_is_held():
-    processor, recorder, _ = build(factory, {"send_batch_size": 1000, "timeout": "50ms"})
-    await processor.start(None)
-    await processor.consume(batch(gauge("a", number(1))))
+    recorder = RecordingConsumer()
+    processor = create(factory, {"send_batch_size": 1000, "timeout": "50ms"}, consumer=recorder)
+    await processor.start(NopHost())
+    await processor.consume(metrics_data(gauge("a", 1)))
     for _ in range(200):
         if recorder.batches:
             break
@@ -44,27 +54,24 @@ async def test_timeout_sends_what_is_held():
 
 
 async def test_shutdown_forwards_what_is_held_merged_by_resource():
-    processor, recorder, _ = build(factory, {"send_batch_size": 1000, "timeout": "1h"})
-    await processor.start(None)
+    recorder = RecordingConsumer()
+    processor = create(factory, {"send_batch_size": 1000, "timeout": "1h"}, consumer=recorder)
+    await processor.start(NopHost())
     other = Resource({"service.name": "other"})
-    await processor.consume(batch(gauge("a", number(1))))
-    await processor.consume(batch(gauge("b", number(2)), resource=other))
-    await processor.consume(batch(gauge("a", number(3))))
+    await processor.consume(metrics_data(gauge("a", 1)))
+    await processor.consume(metrics_data(gauge("b", 2), resource=other))
+    await processor.consume(metrics_data(gauge("a", 3)))
     await processor.shutdown()
     (sent,) = recorder.batches
     assert len(sent.resource_metrics) == 2
-    assert [p.value for p in points(sent)] == [1, 3, 2]
+    assert [p.value for p in data_points(sent)] == [1, 3, 2]
 
 
 async def test_a_refused_batch_is_counted_not_raised():
-    processor, recorder, telemetry = build(factory, {"send_batch_size": 1, "timeout": "0s"})
-
-    async def refuse(data):
-        raise RuntimeError("queue full")
-
-    recorder.consume = refuse
-    await processor.consume(batch(gauge("a", number(1), number(2))))
-    assert telemetry.value("otelcol_processor_dropped_metric_points", processor="batch/test") == 2
+    refusing = RefusingConsumer(RuntimeError("queue full"))
+    processor = create(factory, {"send_batch_size": 1, "timeout": "0s"}, consumer=refusing)
+    await processor.consume(metrics_data(gauge("a", 1, 2)))
+    assert processor.settings.telemetry.value("otelcol_processor_dropped_metric_points", processor="batch") == 2
 
 
 def test_max_size_below_size_is_refused():
@@ -73,9 +80,9 @@ def test_max_size_below_size_is_refused():
 
 
 def test_split_keeps_order_and_points():
-    data = batch(gauge("a", number(1), number(2), number(3)), gauge("b", number(4)))
+    data = metrics_data(gauge("a", 1, 2, 3), gauge("b", 4))
     pieces = split(data, 2)
-    assert [[p.value for p in points(piece)] for piece in pieces] == [[1, 2], [3, 4]]
+    assert [[p.value for p in data_points(piece)] for piece in pieces] == [[1, 2], [3, 4]]
 
 
 # Any sequence of batches (several resources and metrics), any settings: what leaves is what came in,
@@ -94,18 +101,19 @@ def test_batch_never_loses_duplicates_or_reorders_a_series(incoming, size, extra
     }
 
     async def scenario():
-        processor, recorder, _ = build(factory, config)
-        await processor.start(None)
+        recorder = RecordingConsumer()
+        processor = create(factory, config, consumer=recorder)
+        await processor.start(NopHost())
         sequence = 0
         for group in incoming:
             metrics = []
             for resource, name, label in group:
                 sequence += 1
-                metrics.append((resource, gauge(name, number(sequence, {"k": label}))))
+                metrics.append((resource, gauge(name, number_point(sequence, {"k": label}))))
             for resource in ("r1", "r2"):
                 mine = [m for r, m in metrics if r == resource]
                 if mine:
-                    await processor.consume(batch(*mine, resource=Resource({"r": resource})))
+                    await processor.consume(metrics_data(*mine, resource=Resource({"r": resource})))
             await asyncio.sleep(0)
         await processor.shutdown()
         return recorder
@@ -129,9 +137,10 @@ def test_batch_never_loses_duplicates_or_reorders_a_series(incoming, size, extra
 
 
 async def test_send_batch_size_zero_leaves_sending_to_the_timeout():
-    processor, recorder, _ = build(factory, {"send_batch_size": 0, "timeout": "1h"})
-    await processor.start(None)
-    await processor.consume(batch(gauge("a", *[number(i) for i in range(50)])))
+    recorder = RecordingConsumer()
+    processor = create(factory, {"send_batch_size": 0, "timeout": "1h"}, consumer=recorder)
+    await processor.start(NopHost())
+    await processor.consume(metrics_data(gauge("a", *[i for i in range(50)])))
     assert recorder.batches == []
     await processor.shutdown()
     assert count_points(recorder.batches[0]) == 50

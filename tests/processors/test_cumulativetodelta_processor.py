@@ -8,21 +8,30 @@ import pytest
 from opentelemetry.sdk.metrics.export import AggregationTemporality
 from pydantic import ValidationError
 
+from collector.testing import RecordingConsumer, create, metrics_by_name, metrics_data, number_point, sum_metric
 from processors.cumulativetodelta import factory
-from tests.processors.data import batch, cumulative_sum, metrics_by_name, number
-from tests.processors.harness import build
 
 S = 1_000_000_000
 
 
 async def test_selected_counters_become_deltas_and_nan_points_are_counted():
-    processor, recorder, telemetry = build_processor()
+    recorder = RecordingConsumer()
+    processor = create(
+        factory,
+        {
+            "include": {"match_type": "regexp", "metrics": [r"^debezium\."]},
+            "exclude": {"match_type": "strict", "metrics": ["debezium.skip.events"]},
+            "initial_value": "drop",
+            "max_staleness": "10m",
+        },
+        consumer=recorder,
+    )
     for t, value in ((2, 10.0), (3, 15.0), (4, math.nan)):
         await processor.consume(
-            batch(
-                cumulative_sum("debezium.events", number(value, {}, S, t * S)),
-                cumulative_sum("debezium.skip.events", number(value, {}, S, t * S)),
-                cumulative_sum("jvm.gc.count", number(value, {}, S, t * S)),
+            metrics_data(
+                sum_metric("debezium.events", number_point(value, {}, start=S, time=t * S)),
+                sum_metric("debezium.skip.events", number_point(value, {}, start=S, time=t * S)),
+                sum_metric("jvm.gc.count", number_point(value, {}, start=S, time=t * S)),
             )
         )
     first, second, third = (metrics_by_name(b) for b in recorder.batches)
@@ -32,18 +41,11 @@ async def test_selected_counters_become_deltas_and_nan_points_are_counted():
     for unconverted in ("debezium.skip.events", "jvm.gc.count"):
         assert second[unconverted].data.aggregation_temporality is AggregationTemporality.CUMULATIVE
     assert "debezium.events" not in third
-    assert telemetry.value("collector_dropped_metric_points", component="cumulativetodelta/test", reason="nan") == 1
-
-
-def build_processor():
-    return build(
-        factory,
-        {
-            "include": {"match_type": "regexp", "metrics": [r"^debezium\."]},
-            "exclude": {"match_type": "strict", "metrics": ["debezium.skip.events"]},
-            "initial_value": "drop",
-            "max_staleness": "10m",
-        },
+    assert (
+        processor.settings.telemetry.value(
+            "collector_dropped_metric_points", component="cumulativetodelta", reason="nan"
+        )
+        == 1
     )
 
 

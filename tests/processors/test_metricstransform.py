@@ -6,13 +6,12 @@ import pytest
 from pydantic import ValidationError
 
 from collector.metrics import iter_metrics
+from collector.testing import create, data_points, gauge, metrics_by_name, metrics_data, number_point
 from processors.metricstransform import MetricsTransformConfig, factory
-from tests.processors.data import batch, gauge, metrics_by_name, number, points
-from tests.processors.harness import build
 
 
 def test_update_renames_and_runs_operations_in_order():
-    processor, _, _ = build(
+    processor = create(
         factory,
         {
             "transforms": [
@@ -37,13 +36,13 @@ def test_update_renames_and_runs_operations_in_order():
         },
     )
     out = processor.process(
-        batch(
+        metrics_data(
             gauge(
                 "debezium.streaming.MilliSecondsBehindSource",
-                number(2500, {"server": "inv", "context": "streaming"}),
-                number(9, {"server": "inv", "context": "snapshot"}),
+                number_point(2500, {"server": "inv", "context": "streaming"}),
+                number_point(9, {"server": "inv", "context": "snapshot"}),
             ),
-            gauge("other", number(1, {"server": "inv"})),
+            gauge("other", number_point(1, {"server": "inv"})),
         )
     )
     metrics = metrics_by_name(out)
@@ -55,7 +54,7 @@ def test_update_renames_and_runs_operations_in_order():
 
 
 def test_insert_keeps_the_original_and_adds_a_changed_copy():
-    processor, _, _ = build(
+    processor = create(
         factory,
         {
             "transforms": [
@@ -73,17 +72,17 @@ def test_insert_keeps_the_original_and_adds_a_changed_copy():
             ]
         },
     )
-    out = processor.process(batch(gauge("lag_ms", number(1500))))
+    out = processor.process(metrics_data(gauge("lag_ms", 1500)))
     assert [(m.name, m.data.data_points[0].value) for m in iter_metrics(out)] == [("lag_ms", 1500), ("lag_s", 1.5)]
-    assert [p.attributes for p in points(out)] == [{}, {"u": "s"}]  # later transforms see earlier results
+    assert [p.attributes for p in data_points(out)] == [{}, {"u": "s"}]  # later transforms see earlier results
 
 
 def test_rename_conflict_is_refused_as_in_rename():
-    processor, _, telemetry = build(factory, {"transforms": [{"include": "a", "action": "update", "new_name": "b"}]})
-    out = processor.process(batch(gauge("a", number(1), unit="ms"), gauge("b", number(2), unit="s")))
+    processor = create(factory, {"transforms": [{"include": "a", "action": "update", "new_name": "b"}]})
+    out = processor.process(metrics_data(gauge("a", 1, unit="ms"), gauge("b", 2, unit="s")))
     assert [(m.name, m.unit) for m in iter_metrics(out)] == [("b", "s")]
-    labels = {"component": "metricstransform/test", "reason": "rename_conflict"}
-    assert telemetry.value("collector_dropped_metric_points", **labels) == 1
+    labels = {"component": "metricstransform", "reason": "rename_conflict"}
+    assert processor.settings.telemetry.value("collector_dropped_metric_points", **labels) == 1
 
 
 @pytest.mark.parametrize(

@@ -55,7 +55,7 @@ def test_debezium_lag_is_renamed_rescaled_and_given_a_cloudwatch_dimension(examp
         },
         interval="200ms",
     )
-    with run_collector(config) as collector:
+    with run_collector(config, python=example_plugin) as collector:
         wait_for(lambda: len(read_points(out)) >= 6, 20, "three scrapes of two metrics in the file")
         assert collector.stop() == 0, collector.logs()
 
@@ -76,7 +76,7 @@ def test_counters_become_deltas_and_batch_flushes_on_shutdown(example_plugin, tm
         {"cumulativetodelta": {}, "batch": {"send_batch_size": 1000, "timeout": "1h"}},
         interval="100ms",
     )
-    with run_collector(config) as collector:
+    with run_collector(config, python=example_plugin) as collector:
         wait_for(lambda: "collector started" in collector.logs(), 20, "the collector started")
         time.sleep(1.0)
         assert read_points(out) == []  # held by batch: the timeout is an hour

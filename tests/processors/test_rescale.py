@@ -10,34 +10,24 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from collector import testing
 from common.actions.rescale import Scaler
 from common.actions.units import conversion
 from processors.rescale import RescaleConfig, factory
-from tests.processors.data import (
-    batch,
-    cumulative_sum,
-    gauge,
-    histogram,
-    histogram_point,
-    metrics_by_name,
-    number,
-    points,
-)
-from tests.processors.harness import build
 
 
 def rescale(config, *metrics):
-    processor, _, _ = build(factory, config)
-    return processor.process(batch(*metrics))
+    processor = testing.create(factory, config)
+    return processor.process(testing.metrics_data(*metrics))
 
 
 def test_ms_to_s_divides_by_1000_and_sets_the_unit():
     out = rescale(
         {"rules": [{"include": "lag", "from_unit": "ms", "to_unit": "s"}]},
-        gauge("lag", number(2500), number(1), unit="ms"),
-        gauge("other", number(2500), unit="ms"),
+        testing.gauge("lag", 2500, 1, unit="ms"),
+        testing.gauge("other", 2500, unit="ms"),
     )
-    metrics = metrics_by_name(out)
+    metrics = testing.metrics_by_name(out)
     assert metrics["lag"].unit == "s"
     assert [p.value for p in metrics["lag"].data.data_points] == [2.5, 0.001]
     assert metrics["other"].unit == "ms" and metrics["other"].data.data_points[0].value == 2500
@@ -46,10 +36,10 @@ def test_ms_to_s_divides_by_1000_and_sets_the_unit():
 def test_whole_factors_keep_integers_and_fractional_ones_make_doubles():
     out = rescale(
         {"rules": [{"include": "s", "from_unit": "s", "to_unit": "ms"}, {"include": "half", "factor": 0.5}]},
-        cumulative_sum("s", number(3), unit="s"),
-        gauge("half", number(4), number(3)),
+        testing.sum_metric("s", 3, unit="s"),
+        testing.gauge("half", 4, 3),
     )
-    metrics = metrics_by_name(out)
+    metrics = testing.metrics_by_name(out)
     (ms,) = metrics["s"].data.data_points
     assert ms.value == 3000 and isinstance(ms.value, int)
     assert metrics["s"].data.is_monotonic and metrics["s"].unit == "ms"
@@ -61,18 +51,20 @@ def test_whole_factors_keep_integers_and_fractional_ones_make_doubles():
 def test_histogram_sums_bounds_and_extremes_are_scaled():
     out = rescale(
         {"rules": [{"include": "latency", "from_unit": "ms", "to_unit": "s"}]},
-        histogram("latency", histogram_point([1, 2, 3], [100.0, 500.0], 1234.0), unit="ms"),
+        testing.histogram(
+            "latency", testing.histogram_point([1, 2, 3], [100.0, 500.0], 1234.0, min=0.0, max=10.0), unit="ms"
+        ),
     )
-    (p,) = points(out)
+    (p,) = testing.data_points(out)
     assert p.sum == pytest.approx(1.234) and list(p.explicit_bounds) == [0.1, 0.5]
     assert (p.min, p.max) == (0.0, 0.01) and list(p.bucket_counts) == [1, 2, 3]
 
 
 def test_a_metric_in_another_unit_is_left_alone():
     out = rescale(
-        {"rules": [{"include": "lag", "from_unit": "ms", "to_unit": "s"}]}, gauge("lag", number(7), unit="min")
+        {"rules": [{"include": "lag", "from_unit": "ms", "to_unit": "s"}]}, testing.gauge("lag", 7, unit="min")
     )
-    assert metrics_by_name(out)["lag"].unit == "min" and points(out)[0].value == 7
+    assert testing.metrics_by_name(out)["lag"].unit == "min" and testing.data_points(out)[0].value == 7
 
 
 def test_unit_table():
@@ -112,7 +104,7 @@ factors = st.one_of(
 def test_rescaling_by_f_then_1_over_f_returns_the_input(values, factor):
     there = Scaler(factor)
     back = Scaler(1 / Fraction(repr(factor)))
-    metric = gauge("m", *[number(v) for v in values])
+    metric = testing.gauge("m", *[v for v in values])
     result = back.apply(there.apply(metric)).data.data_points
     for original, returned in zip(metric.data.data_points, result, strict=True):
         assert math.isclose(returned.value, original.value, rel_tol=1e-9, abs_tol=1e-9)

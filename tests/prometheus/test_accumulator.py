@@ -15,15 +15,17 @@ from opentelemetry.sdk.metrics.export import (
     Sum,
 )
 
+from collector.testing import metrics_data
 from exporters.prometheus.accumulator import Accumulator
-from tests.otlpreceiver.samples import wrap
 
 DELTA = AggregationTemporality.DELTA
 S = 1_000_000_000
 
 
 def delta_sum(start: int, end: int, value: int, monotonic: bool = True) -> MetricsData:
-    return wrap(Metric("events", None, "", Sum([NumberDataPoint({"k": "v"}, start, end, value)], DELTA, monotonic)))
+    return metrics_data(
+        Metric("events", None, "", Sum([NumberDataPoint({"k": "v"}, start, end, value)], DELTA, monotonic))
+    )
 
 
 def test_aligned_delta_sums_accumulate_misaligned_drop_gaps_reset():
@@ -44,7 +46,7 @@ def test_delta_histograms_add_bucket_by_bucket():
 
     def hist(start, end, counts, total):
         point = HistogramDataPoint({}, start, end, sum(counts), total, counts, (1.0, 2.0), 0.5, 3.0)
-        return wrap(Metric("h", None, "s", Histogram([point], DELTA)))
+        return metrics_data(Metric("h", None, "s", Histogram([point], DELTA)))
 
     acc.accumulate(hist(0, S, (1, 0, 2), 7.0))
     acc.accumulate(hist(S, 2 * S, (0, 1, 1), 4.5))
@@ -56,7 +58,7 @@ def test_unrepresentable_metrics_are_dropped_and_counted():
     drops = []
     acc = Accumulator(300, lambda reason, n: drops.append((reason, n)))
     acc.accumulate(delta_sum(0, S, 5, monotonic=False))
-    acc.accumulate(wrap(Metric("e", None, "", ExponentialHistogram([object(), object()], DELTA))))
+    acc.accumulate(metrics_data(Metric("e", None, "", ExponentialHistogram([object(), object()], DELTA))))
     assert acc.snapshot() == []
     assert drops == [
         ("delta non-monotonic sums cannot be made cumulative", 1),
@@ -67,8 +69,8 @@ def test_unrepresentable_metrics_are_dropped_and_counted():
 def test_an_older_cumulative_point_does_not_replace_a_newer_one():
     acc = Accumulator(300, lambda *_: None)
     cumulative = AggregationTemporality.CUMULATIVE
-    acc.accumulate(wrap(Metric("c", None, "", Sum([NumberDataPoint({}, 0, 2 * S, 9)], cumulative, True))))
-    acc.accumulate(wrap(Metric("c", None, "", Sum([NumberDataPoint({}, 0, 1 * S, 4)], cumulative, True))))
+    acc.accumulate(metrics_data(Metric("c", None, "", Sum([NumberDataPoint({}, 0, 2 * S, 9)], cumulative, True))))
+    acc.accumulate(metrics_data(Metric("c", None, "", Sum([NumberDataPoint({}, 0, 1 * S, 4)], cumulative, True))))
     assert acc.snapshot()[0].point.value == 9
 
 

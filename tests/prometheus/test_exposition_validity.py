@@ -13,47 +13,32 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from opentelemetry.sdk.metrics._internal.exemplar import Exemplar
-from opentelemetry.sdk.metrics.export import (
-    AggregationTemporality,
-    Gauge,
-    Histogram,
-    HistogramDataPoint,
-    Metric,
-    MetricsData,
-    NumberDataPoint,
-    ResourceMetrics,
-    ScopeMetrics,
-    Sum,
-)
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_openmetrics
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 
-from collector.component import Kind
-from exporters.prometheus import PrometheusConfig, factory
-from tests.otlpreceiver.samples import create_settings
+from collector import testing
+from collector.testing import CUMULATIVE, DELTA, Exemplar, InstrumentationScope, Metric, MetricsData, create
+from exporters.prometheus import factory, families
 from tests.prometheus.promtool import promtool_errors
 
 S = 1_000_000_000
 T0 = 1_700_000_000 * S
-CUMULATIVE, DELTA = AggregationTemporality.CUMULATIVE, AggregationTemporality.DELTA
 
 
 def gauge(name: str, value: float, attributes: dict | None = None, unit: str = "") -> Metric:
-    return Metric(name, "a gauge", unit, Gauge([NumberDataPoint(attributes or {}, 0, T0, value)]))
+    return testing.gauge(name, value, attributes=attributes, time=T0, unit=unit, description="a gauge")
 
 
 def counter(name: str, value: float, attributes: dict | None = None, unit: str = "", temporality=CUMULATIVE) -> Metric:
     exemplar = Exemplar({}, 1.0, T0, span_id=0xAB, trace_id=0xCD)
-    point = NumberDataPoint(attributes or {}, T0 - 60 * S, T0, value, [exemplar])
-    return Metric(name, 'help with "quotes", a \\ and\na newline', unit, Sum([point], temporality, True))
+    point = testing.number_point(value, attributes, start=T0 - 60 * S, time=T0, exemplars=[exemplar])
+    help_text = 'help with "quotes", a \\ and\na newline'
+    return testing.sum_metric(name, point, temporality=temporality, unit=unit, description=help_text)
 
 
 def histogram(name: str, bounds, counts, total, attributes: dict | None = None) -> Metric:
-    point = HistogramDataPoint(attributes or {}, T0 - 60 * S, T0, sum(counts), total, counts, bounds, None, None)
-    return Metric(name, "", "s", Histogram([point], CUMULATIVE))
+    point = testing.histogram_point(counts, bounds, total, attributes, start=T0 - 60 * S, time=T0)
+    return testing.histogram(name, point, unit="s")
 
 
 def hostile_batch() -> MetricsData:
@@ -90,11 +75,14 @@ def hostile_batch() -> MetricsData:
         gauge("target_info", 1),  # the exporter's own family: dropped
         gauge("2xx", 1),
     ]
-    resource = Resource(
-        {"service.name": "connect", "service.namespace": "cdc", "service.instance.id": "w-1", "host.name": "h", "": "x"}
-    )
-    scope = ScopeMetrics(InstrumentationScope("collector.jmx", "1.0"), metrics, "")
-    return MetricsData([ResourceMetrics(resource, [scope], "")])
+    resource = {
+        "service.name": "connect",
+        "service.namespace": "cdc",
+        "service.instance.id": "w-1",
+        "host.name": "h",
+        "": "x",
+    }
+    return testing.metrics_data(*metrics, resource=resource, scope=InstrumentationScope("collector.jmx", "1.0"))
 
 
 OPTIONS = {
@@ -110,9 +98,7 @@ COMBINATIONS = [dict(zip(OPTIONS, values, strict=True)) for values in itertools.
 
 @pytest.mark.parametrize("options", COMBINATIONS, ids=lambda o: "-".join(f"{k[:6]}={bool(v)}" for k, v in o.items()))
 def test_every_option_combination_parses_in_both_formats(options):
-    exporter = factory.create(
-        create_settings(Kind.EXPORTER, "prometheus"), PrometheusConfig(**options, enable_open_metrics=True)
-    )
+    exporter = create(factory, {**options, "enable_open_metrics": True})
     exporter.accumulator.accumulate(hostile_batch())
     exporter.accumulator.accumulate(hostile_batch())  # the same again: no duplicate series, no drift
 
@@ -145,7 +131,7 @@ def test_every_option_combination_parses_in_both_formats(options):
 
 
 def test_suffixes_off_writes_the_collector_text_name_and_openmetrics_total():
-    exporter = factory.create(create_settings(Kind.EXPORTER, "prometheus"), PrometheusConfig(add_metric_suffixes=False))
+    exporter = create(factory, {"add_metric_suffixes": False})
     exporter.accumulator.accumulate(hostile_batch())
     text = exporter.render(openmetrics=False).decode()
     assert "# TYPE requests counter\nrequests{" in text  # as the Collector writes it: no _total
@@ -154,7 +140,7 @@ def test_suffixes_off_writes_the_collector_text_name_and_openmetrics_total():
 
 
 def test_translator_label_rules():
-    exporter = factory.create(create_settings(Kind.EXPORTER, "prometheus"), PrometheusConfig())
+    exporter = create(factory)
     exporter.accumulator.accumulate(hostile_batch())
     (family,) = [f for f in parse_text(exporter.render(openmetrics=False).decode()) if f.name == "odd_labels"]
     labels = family.samples[0].labels
@@ -169,8 +155,8 @@ def test_translator_label_rules():
 
 
 def test_translation_strategy_wins_over_add_metric_suffixes():
-    config = PrometheusConfig(add_metric_suffixes=True, translation_strategy="UnderscoreEscapingWithoutSuffixes")
-    exporter = factory.create(create_settings(Kind.EXPORTER, "prometheus"), config)
+    config = {"add_metric_suffixes": True, "translation_strategy": "UnderscoreEscapingWithoutSuffixes"}
+    exporter = create(factory, config)
     exporter.accumulator.accumulate(hostile_batch())
     names = {f.name for f in parse_text(exporter.render(openmetrics=False).decode())}
     assert "debezium_streaming_MilliSecondsBehindSource" in names
@@ -178,10 +164,8 @@ def test_translation_strategy_wins_over_add_metric_suffixes():
 
 
 def test_resource_constant_labels_select_resource_attributes():
-    config = PrometheusConfig(
-        resource_constant_labels={"included": ["host.*", "service*"], "excluded": ["service.instance.id"]}
-    )
-    exporter = factory.create(create_settings(Kind.EXPORTER, "prometheus"), config)
+    labels = {"included": ["host.*", "service*"], "excluded": ["service.instance.id"]}
+    exporter = create(factory, {"resource_constant_labels": labels})
     exporter.accumulator.accumulate(hostile_batch())
     (family,) = [f for f in parse_text(exporter.render(openmetrics=False).decode()) if f.name == "infinite"]
     labels = family.samples[0].labels
@@ -191,9 +175,7 @@ def test_resource_constant_labels_select_resource_attributes():
 def test_a_family_the_writer_fails_on_is_left_out_and_counted_not_a_500(monkeypatch):
     """The last line of defence: should writing one family ever fail (a bug, not bad input), the scrape
     still answers with every other family, in both formats."""
-    from exporters.prometheus import families
-
-    exporter = factory.create(create_settings(Kind.EXPORTER, "prometheus"), PrometheusConfig())
+    exporter = create(factory)
     exporter.accumulator.accumulate(hostile_batch())
     text_writer, om_writer = families._text_family, families.generate_openmetrics
 

@@ -3,34 +3,33 @@ parsed with prometheus-client's own parsers."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import requests
-from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
-from opentelemetry.sdk.metrics._internal.exemplar import Exemplar
-from opentelemetry.sdk.metrics.export import (
-    AggregationTemporality,
-    Gauge,
-    Histogram,
-    HistogramDataPoint,
-    Metric,
-    MetricExportResult,
-    MetricsData,
-    NumberDataPoint,
-    ResourceMetrics,
-    ScopeMetrics,
-    Sum,
-)
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_openmetrics
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 
+from collector.testing import (
+    DELTA,
+    Exemplar,
+    InstrumentationScope,
+    MetricsData,
+    Resource,
+    create,
+    gauge,
+    histogram,
+    histogram_point,
+    metrics_data,
+    number_point,
+    sum_metric,
+)
+from exporters.prometheus import factory
 from tests.otlpreceiver.conftest import free_port, listening, otlp_pipeline
-from tests.otlpreceiver.samples import create_settings, wrap
 from tests.prometheus.promtool import promtool_errors
-from tests.support import run_collector, wait_for
+from tests.support import run_collector, send_otlp, wait_for
 
 S = 1_000_000_000
 T0 = 1_700_000_000 * S
@@ -43,47 +42,33 @@ def debezium_batch(step: int) -> MetricsData:
     """What the JMX receiver's Debezium preset produces, one scrape at step `step`."""
     end = T0 + (step + 1) * 60 * S
     exemplar = Exemplar({}, 3, end, span_id=0xABC, trace_id=0x123)
-    metrics = [
-        Metric(
+    events = number_point(100 * (step + 1), SERVER, start=T0, time=end, exemplars=[exemplar])
+    latency = histogram_point((1, 2, 1), (5.0, 10.0), 35.0, SERVER, start=T0, time=end, min=1.0, max=20.0)
+    return metrics_data(
+        gauge(
             "debezium.streaming.MilliSecondsBehindSource",
-            "Lag",
-            "ms",
-            Gauge([NumberDataPoint(SERVER, 0, end, 1500 + step)]),
+            1500 + step,
+            attributes=SERVER,
+            time=end,
+            unit="ms",
+            description="Lag",
         ),
-        Metric(
-            "debezium.streaming.TotalNumberOfEventsSeen",
-            "Events seen",
-            "{event}",
-            Sum(
-                [NumberDataPoint(SERVER, T0, end, 100 * (step + 1), [exemplar])],
-                AggregationTemporality.CUMULATIVE,
-                True,
-            ),
-        ),
-        Metric(
-            "debezium.streaming.Connected",
-            "",
-            "",
-            Sum([NumberDataPoint(SERVER, T0, end, 1)], AggregationTemporality.CUMULATIVE, False),
-        ),
-        Metric(  # delta counter from a delta-temporality sender: accumulated across pushes
+        sum_metric("debezium.streaming.TotalNumberOfEventsSeen", events, unit="{event}", description="Events seen"),
+        sum_metric("debezium.streaming.Connected", 1, attributes=SERVER, start=T0, time=end, monotonic=False),
+        # a delta counter from a delta-temporality sender: accumulated across pushes
+        sum_metric(
             "connect.records.sent",
-            "",
-            "{record}",
-            Sum([NumberDataPoint(SERVER, end - 60 * S, end, 10)], AggregationTemporality.DELTA, True),
+            10,
+            attributes=SERVER,
+            start=end - 60 * S,
+            time=end,
+            temporality=DELTA,
+            unit="{record}",
         ),
-        Metric(
-            "commit.latency",
-            "",
-            "ms",
-            Histogram(
-                [HistogramDataPoint(SERVER, T0, end, 4, 35.0, (1, 2, 1), (5.0, 10.0), 1.0, 20.0)],
-                AggregationTemporality.CUMULATIVE,
-            ),
-        ),
-    ]
-    scope = ScopeMetrics(InstrumentationScope("collector.jmx", "0.1.0"), metrics, "")
-    return MetricsData([ResourceMetrics(RESOURCE, [scope], "")])  # a versioned scope: wrap() has none
+        histogram("commit.latency", latency, unit="ms"),
+        resource=RESOURCE,
+        scope=InstrumentationScope("collector.jmx", "0.1.0"),
+    )
 
 
 @contextmanager
@@ -96,12 +81,7 @@ def otlp_to_prometheus(tmp_path, **exporter_settings) -> Iterator[tuple[int, str
             wait_for(lambda: listening(grpc_port) and listening(prom_port), 30, "collector listening")
         except AssertionError:
             raise AssertionError(process.logs()) from None
-        exporter = OTLPMetricExporter(endpoint=f"127.0.0.1:{grpc_port}", insecure=True)
-        try:
-            for step in range(3):
-                assert exporter.export(debezium_batch(step)) is MetricExportResult.SUCCESS
-        finally:
-            exporter.shutdown()
+        send_otlp(grpc_port, *(debezium_batch(step) for step in range(3)))
         yield prom_port, f"http://127.0.0.1:{prom_port}/metrics"
 
 
@@ -185,35 +165,28 @@ def test_openmetrics_off_by_default_and_namespace_and_resource_labels(tmp_path):
 def test_jmx_exporter_names_restored():
     """What docs/prometheus.md promises: metricstransform-renamed points plus add_metric_suffixes: false
     give back jmx_exporter's exact series name and labels."""
-    from collector.component import Kind
-    from exporters.prometheus import PrometheusConfig, factory
-
-    exporter = factory.create(create_settings(Kind.EXPORTER, "prometheus"), PrometheusConfig(add_metric_suffixes=False))
+    exporter = create(factory, {"add_metric_suffixes": False})
     attributes = {"context": "streaming", "name": "inventory", "plugin": "mysql"}
-    lag = Gauge([NumberDataPoint(attributes, 0, T0, 85)])
-    renamed = wrap(Metric("debezium_metrics_MilliSecondsBehindSource", "", "ms", lag), scope="")
+    lag = gauge("debezium_metrics_MilliSecondsBehindSource", 85, attributes=attributes, time=T0, unit="ms")
+    renamed = metrics_data(lag, scope="")
     exporter.accumulator.accumulate(renamed)
     text = exporter.render(openmetrics=False).decode()
     assert 'debezium_metrics_MilliSecondsBehindSource{context="streaming",name="inventory",plugin="mysql"} 85.0' in text
 
 
 def test_histogram_exemplars_go_to_their_bucket_in_openmetrics():
-    from collector.component import Kind
-    from exporters.prometheus import PrometheusConfig, factory
-
-    exporter = factory.create(create_settings(Kind.EXPORTER, "prometheus"), PrometheusConfig(enable_open_metrics=True))
+    exporter = create(factory, {"enable_open_metrics": True})
     small, big, nan = (Exemplar({}, v, T0, span_id=1, trace_id=2) for v in (0.5, 7.0, float("nan")))
-    point = HistogramDataPoint({}, T0, T0 + S, 3, 7.5, (1, 1, 1), (1.0, 5.0), 0.5, 7.0, [small, big, nan])
-    exporter.accumulator.accumulate(wrap(Metric("h", "", "s", Histogram([point], AggregationTemporality.CUMULATIVE))))
+    point = histogram_point(
+        (1, 1, 1), (1.0, 5.0), 7.5, start=T0, time=T0 + S, min=0.5, max=7.0, exemplars=[small, big, nan]
+    )
+    exporter.accumulator.accumulate(metrics_data(histogram("h", point, unit="s")))
     (family,) = [f for f in parse_openmetrics(exporter.render(openmetrics=True).decode()) if f.name == "h_seconds"]
     exemplars = {s.labels["le"]: s.exemplar for s in family.samples if s.name.endswith("_bucket")}
     assert exemplars["1.0"].value == 0.5 and exemplars["5.0"] is None and exemplars["+Inf"].value == 7.0
 
 
 def test_prometheus_config_errors_name_their_path(tmp_path):
-    import subprocess
-    import sys
-
     config = otlp_pipeline(
         tmp_path, {"grpc": None}, {"prometheus": {"endpoint": "nohost", "metric_expiration": "5", "const_labels": []}}
     )

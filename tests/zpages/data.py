@@ -7,18 +7,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
 
-from opentelemetry.sdk.metrics.export import (
-    AggregationTemporality,
-    Gauge,
-    Metric,
-    MetricsData,
-    NumberDataPoint,
-    ResourceMetrics,
-    ScopeMetrics,
-    Sum,
-)
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from collector.testing import Metric, MetricsData, gauge, metrics_data, number_point, sum_metric
 
 
 def debezium_batch(
@@ -37,39 +26,30 @@ def debezium_batch(
     attributes = {"server": server, "plugin": "mysql", **tags}
     now = int(at * 1e9)
 
-    def gauge(name: str, value: float, extra: dict[str, str] | None = None) -> Metric:
-        point = NumberDataPoint({**attributes, **(extra or {})}, 0, now, value)
-        return Metric(name, "", "1", Gauge([point]))
+    def level(name: str, value: float) -> Metric:
+        return gauge(name, value, attributes=attributes, time=now, unit="1")
 
     metrics = []
     if lag_ms is not None:
-        metrics.append(gauge("debezium.streaming.MilliSecondsBehindSource", lag_ms))
+        metrics.append(level("debezium.streaming.MilliSecondsBehindSource", lag_ms))
     if events is not None:
-        point = NumberDataPoint(attributes, 1, now, events)
-        metrics.append(
-            Metric(
-                "debezium.streaming.TotalNumberOfEventsSeen",
-                "",
-                "{event}",
-                Sum([point], AggregationTemporality.CUMULATIVE, True),
-            )
-        )
+        events_seen = number_point(events, attributes, start=1, time=now)
+        metrics.append(sum_metric("debezium.streaming.TotalNumberOfEventsSeen", events_seen, unit="{event}"))
     if connected is not None:
-        metrics.append(gauge("debezium.streaming.Connected", int(connected)))
+        metrics.append(level("debezium.streaming.Connected", int(connected)))
     if snapshot is not None:
-        for flag in ("Running", "Paused", "Completed", "Aborted", "Skipped"):
-            metrics.append(gauge(f"debezium.snapshot.Snapshot{flag}", int(flag.lower() == snapshot)))
+        for state in ("Running", "Paused", "Completed", "Aborted", "Skipped"):
+            metrics.append(level(f"debezium.snapshot.Snapshot{state}", int(state.lower() == snapshot)))
     if tables is not None:
-        metrics.append(gauge("debezium.snapshot.TotalTableCount", tables[0]))
-        metrics.append(gauge("debezium.snapshot.RemainingTableCount", tables[1]))
+        metrics.append(level("debezium.snapshot.TotalTableCount", tables[0]))
+        metrics.append(level("debezium.snapshot.RemainingTableCount", tables[1]))
     if schema_history is not None:
-        points = [
-            NumberDataPoint({**attributes, "state": s}, 0, now, int(s == schema_history))
+        states = [
+            number_point(int(s == schema_history), {**attributes, "state": s}, time=now)
             for s in ("running", "recovering", "stopped", "unknown")
         ]
-        metrics.append(Metric("debezium.schema_history.Status", "", "1", Gauge(points)))
-    scope = ScopeMetrics(InstrumentationScope("test"), metrics, "")
-    return MetricsData([ResourceMetrics(Resource(resource or {}), [scope], "")])
+        metrics.append(gauge("debezium.schema_history.Status", *states, unit="1"))
+    return metrics_data(*metrics, resource=resource, scope="test")
 
 
 @dataclass

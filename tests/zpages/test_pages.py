@@ -15,6 +15,7 @@ from collector.config import load
 from collector.pipeline import ObservedReceiverOutput
 from collector.registry import Registry
 from collector.telemetry import Telemetry
+from collector.testing import RecordingConsumer
 from extensions.zpages import ZPagesConfig, render
 from extensions.zpages.connectors import HISTORY_POINTS, HISTORY_S, SPARK_COLUMNS, ConnectorTracker
 from extensions.zpages.extension import targetz_data
@@ -276,14 +277,6 @@ def test_readme_sample_is_valid_and_shows_the_defaults() -> None:
     assert sample in (folder / "README.md").read_text()
 
 
-class Collecting:
-    def __init__(self) -> None:
-        self.batches: list[MetricsData] = []
-
-    async def consume(self, data: MetricsData) -> None:
-        self.batches.append(data)
-
-
 class Broken(ReceiverOutputObserver):
     calls = 0
 
@@ -293,7 +286,7 @@ class Broken(ReceiverOutputObserver):
 
 
 async def test_an_observer_that_raises_never_costs_a_point(caplog: pytest.LogCaptureFixture) -> None:
-    telemetry, downstream, broken, tracker = Telemetry(), Collecting(), Broken(), ConnectorTracker()
+    telemetry, downstream, broken, tracker = Telemetry(), RecordingConsumer(), Broken(), ConnectorTracker()
 
     class Tracking(ReceiverOutputObserver):
         def observe_receiver_output(self, receiver_id: str, data: MetricsData) -> None:

@@ -19,7 +19,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from pydantic import Field
 
-from collector.component import ConfigModel, Factory, Kind, Stability
+from collector.component import ConfigModel, Factory, Kind, KnowsMetricNames, Stability
 from collector.scraperhelper import ScraperConfig, ScraperReceiver
 
 SCOPE = InstrumentationScope("collector_static_receiver", "0.1.0")
@@ -34,12 +34,12 @@ class StaticMetric(ConfigModel):
     attributes: dict[str, str] = Field(default_factory=dict)
 
 
-class StaticConfig(ScraperConfig):
+class StaticConfig(ScraperConfig, KnowsMetricNames):
     metrics: list[StaticMetric] = Field(min_length=1)
     resource_attributes: dict[str, str] = Field(default_factory=dict)
 
     def known_metric_names(self) -> list[str]:
-        """Optional hook: the names `collector validate` uses to count billed metrics."""
+        """The optional cost hook (KnowsMetricNames): the names `collector validate` counts as billed metrics."""
         return [m.name for m in self.metrics]
 
 
