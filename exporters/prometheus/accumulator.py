@@ -127,7 +127,7 @@ class Accumulator:
             if problem:
                 self.on_drop(problem, 1)
                 continue
-            key = (name.family, tuple(sorted(labels.items())))
+            key = (name.family, labels.key)
             merged = self._merge(self._series.get(key), point, metric.data)
             if merged is None:
                 self.on_drop("misaligned delta point", 1)

@@ -54,6 +54,13 @@ class Name:
     text: str  # the main sample's name in the Prometheus text format (a counter's keeps the OTLP choice)
 
 
+class Labels(dict[str, str]):
+    """A series' labels with `key`, their sorted items: the series' identity in the exporter, worked out once
+    with the labels (they are kept for the same inputs) instead of sorted again for every point."""
+
+    key: tuple[tuple[str, str], ...]
+
+
 class Translator:
     """The exporter's naming settings, applied to one metric or point."""
 
@@ -62,7 +69,7 @@ class Translator:
         self.target_info = f"{clean(config.namespace)}_target_info" if config.namespace else "target_info"
         self.copies_resource = bool(config.resource_constant_labels or config.resource_to_telemetry_conversion.enabled)
         self._names: dict[tuple[str, str, str], Name | None] = {}
-        self._labels: dict[tuple[object, ...], dict[str, str] | None] = {}
+        self._labels: dict[tuple[object, ...], Labels | None] = {}
 
     def resource_labels(self, resource: dict[str, Any]) -> dict[str, Any]:
         """The resource attributes copied onto every series: resource_constant_labels' choice when set,
@@ -98,7 +105,7 @@ class Translator:
 
     def labels(
         self, resource: dict[str, Any], scope_name: str, scope_version: str, attributes: Any, kind: str
-    ) -> dict[str, str] | None:
+    ) -> Labels | None:
         """The series' labels, or None when one cannot be written (an empty key, text that is not UTF-8,
         `__name__`, `le` on a histogram point). The same dict for the same inputs: never change it."""
         key = (
@@ -119,7 +126,7 @@ class Translator:
 
     def _translate_labels(
         self, resource: dict[str, Any], scope_name: str, scope_version: str, attributes: Any, kind: str
-    ) -> dict[str, str] | None:
+    ) -> Labels | None:
         result = labels(self.resource_labels(resource)) if self.copies_resource else {}
         result.update(labels(dict(attributes or {})))
         if kind == "histogram" and "le" in result:
@@ -131,7 +138,11 @@ class Translator:
                 result["otel_scope_version"] = scope_version
         result.update(job_and_instance(resource))
         result.update(self.config.const_labels)
-        return result if all(_writable(key, value) for key, value in result.items()) else None
+        if not all(_writable(key, value) for key, value in result.items()):
+            return None
+        translated = Labels(result)
+        translated.key = tuple(sorted(result.items()))
+        return translated
 
 
 def _remember(cache: dict[Any, Any], key: object, value: object) -> None:

@@ -23,10 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import py4j
-from py4j.java_gateway import GatewayParameters, JavaGateway
+from py4j.java_gateway import GatewayParameters
 from py4j.protocol import Py4JJavaError
 
 from collector.component import ComponentError
+from receivers.jmx.py4jclient import ClosingJavaGateway
 
 JAVA_DIR = Path(__file__).parent / "java"
 SOURCES = sorted(JAVA_DIR.glob("*.java"))  # package jmxotel: the gateway and its in-JVM mode
@@ -184,7 +185,7 @@ class GatewayProcess:
         self.port = 0
         self.opened: set[str] = set()  # target ids registered in this JVM
         self.queries: dict[str, str] = {}  # query -> its handle, registered in this JVM
-        self._client: JavaGateway | None = None
+        self._client: ClosingJavaGateway | None = None
         self._stderr: collections.deque[str] = collections.deque(maxlen=20)
 
     def start(self) -> None:
@@ -207,7 +208,7 @@ class GatewayProcess:
         self.process.stdin.write(("\n".join(setup) + "\n\n").encode())
         self.process.stdin.flush()  # stdin stays open: the JVM exits when it closes (our death included)
         self.port = self._read_port()
-        self._client = JavaGateway(
+        self._client = ClosingJavaGateway(
             gateway_parameters=GatewayParameters(
                 address="127.0.0.1",
                 port=self.port,

@@ -11,12 +11,13 @@ import socket
 import ssl
 import threading
 
-from py4j.java_gateway import GatewayParameters, JavaGateway
+from py4j.java_gateway import GatewayParameters
 from py4j.protocol import Py4JAuthenticationError, Py4JError, Py4JJavaError
 
 from collector.configtls import TLSClientConfig
 from receivers.jmx.errors import TargetDown
 from receivers.jmx.gateway import GatewayError, describe
+from receivers.jmx.py4jclient import ClosingJavaGateway
 
 MAX_SOCKET_TIMEOUT_S = 30.0
 # py4j logs every failed connect with a traceback; the receiver logs each state change once instead.
@@ -69,14 +70,14 @@ class NetworkGateway:
         self._auth_token = auth_token
         context = client_ssl_context(tls)
         self._ssl = _NamedTLS(context, server_name) if context and server_name and server_name != host else context
-        self._client: JavaGateway | None = None
+        self._client: ClosingJavaGateway | None = None
         self._lock = threading.Lock()
 
     def scrape(self, query: str) -> str:
         """The gateway's reply; TargetDown when it cannot be reached or refuses us."""
         with self._lock:
             if self._client is None:
-                self._client = JavaGateway(
+                self._client = ClosingJavaGateway(
                     gateway_parameters=GatewayParameters(
                         address=self.host,
                         port=self.port,
