@@ -100,7 +100,7 @@ class _LimitedLoader(yaml.SafeLoader):
         super().fetch_flow_collection_start(TokenClass)
 
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:  # index: a key node or a position
-        event = self.peek_event()  # type: ignore[no-untyped-call]  # types-PyYAML leaves the parser untyped
+        event = self.peek_event()  # type: ignore[no-untyped-call,unused-ignore]  # types-PyYAML leaves the parser untyped (only --strict minds)
         if isinstance(event, yaml.NodeEvent) and not isinstance(event, yaml.AliasEvent) and event.anchor is not None:
             self.anchors.pop(event.anchor, None)  # YAML 1.2: a redefined anchor replaces the earlier one
         self._depth += 1
