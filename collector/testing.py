@@ -139,8 +139,8 @@ def histogram_point(
         total,
         list(counts),
         list(bounds),
-        min,  # type: ignore[arg-type]  # the SDK annotates float; OTLP's min/max are optional
-        max,  # type: ignore[arg-type]
+        min,  # type: ignore[arg-type]  # the SDK annotates float; OTLP leaves min out when not recorded
+        max,  # type: ignore[arg-type]  # the SDK annotates float; OTLP leaves max out when not recorded
         list(exemplars),
     )
 
