@@ -610,6 +610,12 @@ public final class JmxGateway {
    */
   static final class RemoteTarget {
     static final int THREADS = 4;
+    /**
+     * How long the target holds a notification fetch open when it has nothing to send: just under the RMI
+     * response timeout (10 s, gateway.py). JMX's default (60 s) outlasts that timeout, so every fetch ended in
+     * a SocketTimeoutException, a dropped connection, a ping and a new connection, every 10 s per target.
+     */
+    static final long NOTIFICATION_FETCH_MILLIS = Long.getLong("sun.rmi.transport.tcp.responseTimeout", 0) * 9 / 10;
     private final String url;
     private final Map<String, Object> environment = new HashMap<>();
     private final ThreadPoolExecutor pool;
@@ -620,6 +626,9 @@ public final class JmxGateway {
       this.url = url;
       if (!username.isEmpty()) {
         environment.put(JMXConnector.CREDENTIALS, new String[] {username, password});
+      }
+      if (NOTIFICATION_FETCH_MILLIS > 0) { // without a response timeout, JMX's own fetch timeout is fine
+        environment.put("jmx.remote.x.notification.fetch.timeout", NOTIFICATION_FETCH_MILLIS);
       }
       pool = new ThreadPoolExecutor(THREADS, THREADS, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), runnable -> {
         Thread thread = new Thread(runnable, "jmx-target");
