@@ -103,6 +103,61 @@ public final class JmxGateway {
       final Set<String> wantedAsString = new LinkedHashSet<>();
       boolean all; // `*`: every readable attribute (the MBean's own list), the named ones only where they exist
       volatile String header; // its `B` line, rendered by the first read of this resolution (groups are final then)
+      private volatile Wanted wanted; // what a read asks for, worked out by the first read of this resolution
+
+      /** What a read of the named attributes asks for, given the strings the MBean declares (same set, same answer). */
+      Wanted wanted(Set<String> declaredStrings) {
+        Wanted known = wanted;
+        if (known == null || known.declaredStrings != declaredStrings) {
+          known = new Wanted(attributes, this, declaredStrings);
+          wanted = known;
+        }
+        return known;
+      }
+    }
+
+    /**
+     * The attributes one read of an MBean asks for, in order, with whether each is wanted as a string, and the
+     * {@code X} lines of the declared strings nobody wants (never transferred: they may be huge). Worked out
+     * once per resolution, not per scrape: a scrape only matches the reply against it.
+     */
+    static final class Wanted {
+      final Set<String> declaredStrings;
+      final String[] names;
+      final boolean[] asString;
+      final String skipped;
+
+      Wanted(Collection<String> attributes, BeanRequest request, Set<String> declaredStrings) {
+        this.declaredStrings = declaredStrings;
+        StringBuilder skipLines = new StringBuilder();
+        List<String> reading = new ArrayList<>();
+        for (String attribute : attributes) {
+          if (declaredStrings.contains(attribute) && !request.wantedAsString.contains(attribute)) {
+            skip(attribute, "string", skipLines);
+          } else {
+            reading.add(attribute);
+          }
+        }
+        names = reading.toArray(new String[0]);
+        asString = new boolean[names.length];
+        for (int i = 0; i < names.length; i++) {
+          asString[i] = request.wantedAsString.contains(names[i]);
+        }
+        skipped = skipLines.toString();
+      }
+
+      /** The usual reply: every attribute asked, in the order asked (no set of the missing ones to build). */
+      boolean answeredInOrder(List<Attribute> values) {
+        if (values.size() != names.length) {
+          return false;
+        }
+        for (int i = 0; i < names.length; i++) {
+          if (!names[i].equals(values.get(i).getName())) {
+            return false;
+          }
+        }
+        return true;
+      }
     }
 
     /** Resolves and reads one MBean after the other (the in-JVM gateway's plain path). */
@@ -187,28 +242,30 @@ public final class JmxGateway {
     static String readBean(MBeanServerConnection connection, ObjectName name, BeanRequest request,
         Set<String> declaredStrings) throws IOException, InstanceNotFoundException {
       StringBuilder out = beanLine(name, request);
-      List<String> reading = new ArrayList<>();
-      for (String attribute : request.all ? readable(connection, name) : request.attributes) {
-        if (declaredStrings.contains(attribute) && !request.wantedAsString.contains(attribute)) {
-          skip(attribute, "string", out); // a string nobody needs is never transferred (it may be huge)
-        } else {
-          reading.add(attribute);
-        }
-      }
-      if (reading.isEmpty()) {
+      Wanted wanted = request.all
+          ? new Wanted(readable(connection, name), request, declaredStrings)
+          : request.wanted(declaredStrings);
+      out.append(wanted.skipped);
+      if (wanted.names.length == 0) {
         return out.toString(); // nothing asked (the receiver counting a domain's MBeans): no round trip
       }
-      String[] wanted = reading.toArray(new String[0]);
       AttributeList values;
       try {
-        values = connection.getAttributes(name, wanted);
+        values = connection.getAttributes(name, wanted.names);
       } catch (IOException | InstanceNotFoundException e) {
         throw e;
       } catch (Exception | Error e) {
         values = new AttributeList(); // the whole read failed: each attribute is retried below for its reason
       }
-      Set<String> missing = new LinkedHashSet<>(reading);
-      for (Attribute attribute : values.asList()) {
+      List<Attribute> read = values.asList();
+      if (wanted.answeredInOrder(read)) {
+        for (int i = 0; i < wanted.names.length; i++) {
+          flatten(wanted.names[i], read.get(i).getValue(), wanted.asString[i], out);
+        }
+        return out.toString();
+      }
+      Set<String> missing = new LinkedHashSet<>(Arrays.asList(wanted.names));
+      for (Attribute attribute : read) {
         missing.remove(attribute.getName());
         flatten(attribute.getName(), attribute.getValue(), request.wantedAsString.contains(attribute.getName()), out);
       }
