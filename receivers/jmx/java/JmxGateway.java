@@ -687,6 +687,9 @@ public final class JmxGateway {
       if (NOTIFICATION_FETCH_MILLIS > 0) { // without a response timeout, JMX's own fetch timeout is fine
         environment.put("jmx.remote.x.notification.fetch.timeout", NOTIFICATION_FETCH_MILLIS);
       }
+      // No heartbeat thread per target (JMX's checks the connection every minute): a scrape finds a broken
+      // connection itself, on time, and reconnects.
+      environment.put("jmx.remote.x.client.connection.check.period", 0L);
       pool = new ThreadPoolExecutor(THREADS, THREADS, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), runnable -> {
         Thread thread = new Thread(runnable, "jmx-target");
         thread.setDaemon(true);
