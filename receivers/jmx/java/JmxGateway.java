@@ -154,6 +154,21 @@ public final class JmxGateway {
       return beans;
     }
 
+    /** Whether resolving {@code query} asks the target (a pattern), rather than only parsing exact names. */
+    static boolean queriesNames(String query) {
+      for (String line : query.split("\n")) {
+        String[] parts = line.split("\t");
+        try {
+          if (parts.length >= 2 && new ObjectName(parts[1]).isPattern()) {
+            return true;
+          }
+        } catch (MalformedObjectNameException e) {
+          return false; // resolving it fails at once, with the error the reply must carry
+        }
+      }
+      return false;
+    }
+
     /**
      * The MBeans a pattern matches. An exact name needs no round trip (a missing MBean shows up as
      * InstanceNotFound when read); patterns of one literal domain share a single query of that domain.
@@ -545,15 +560,16 @@ public final class JmxGateway {
 
     /**
      * Submits the reads of the query's MBeans, resolving the names first when they are not cached (or are
-     * stale) and {@code mayResolve}; without it such a query returns null at once: resolving is remote
-     * calls, which a caller that must not wait on this target leaves to a thread of its own.
+     * stale). Without {@code mayResolve}, a query whose resolution asks the target (an ObjectName pattern)
+     * returns null at once instead: a remote call, which a caller that must not wait on this target leaves
+     * to a thread of its own.
      */
     synchronized Reads begin(String query, boolean mayResolve) throws IOException, MalformedObjectNameException {
       Map<ObjectName, MBeanReader.BeanRequest> plan = plans.get(query);
       int used = uses.getOrDefault(query, 0);
       boolean stale = changed || used >= RESOLVE_EVERY;
       if (plan == null || stale) {
-        if (!mayResolve) {
+        if (!mayResolve && MBeanReader.queriesNames(query)) {
           return null;
         }
         changed = false; // before resolving: a registration during it marks the new plan stale again
