@@ -117,7 +117,8 @@ class Accumulator:
             self.on_drop("name_conflict", len(points))
             return 0
         stored = 0
-        series, description, data = self._series, metric.description or "", metric.data
+        series, description, family = self._series, metric.description or "", name.family
+        delta = getattr(metric.data, "aggregation_temporality", CUMULATIVE) is DELTA
         for point in points:
             labels = labeler.labels(point.attributes, kind)
             if labels is None:
@@ -127,27 +128,15 @@ class Accumulator:
             if problem:
                 self.on_drop(problem, 1)
                 continue
-            key = (name.family, labels.key)
+            key = (family, labels.key)
             previous = series.get(key)
-            merged = point if previous is None else self._merge(previous, point, data)
+            merged = point if previous is None else _merge(previous.point, point, delta)
             if merged is None:
                 self.on_drop("misaligned delta point", 1)
                 continue
             series[key] = Series(kind, name, description, labels, merged, resource, now)
             stored += 1
         return stored
-
-    @staticmethod
-    def _merge(previous: Series, point: Any, data: Any) -> Any:
-        """The point to store after `previous`, or None for a misaligned delta point."""
-        before = previous.point
-        if getattr(data, "aggregation_temporality", CUMULATIVE) is DELTA:
-            if point.start_time_unix_nano == before.time_unix_nano:
-                return _add(before, point)
-            if point.start_time_unix_nano > before.time_unix_nano:
-                return point  # a gap: the sender restarted, start over
-            return None
-        return before if point.time_unix_nano < before.time_unix_nano else point  # keep the newest
 
     def snapshot(self) -> list[Series]:
         """Live series, dropping the expired ones."""
@@ -157,6 +146,17 @@ class Accumulator:
                 del self._series[key]
             self.families.keep_only({s.name.family for s in self._series.values()})
             return list(self._series.values())
+
+
+def _merge(before: Any, point: Any, delta: bool) -> Any:
+    """The point to store after the series' point `before`, or None for a misaligned delta point."""
+    if delta:
+        if point.start_time_unix_nano == before.time_unix_nano:
+            return _add(before, point)
+        if point.start_time_unix_nano > before.time_unix_nano:
+            return point  # a gap: the sender restarted, start over
+        return None
+    return before if point.time_unix_nano < before.time_unix_nano else point  # keep the newest
 
 
 def _kind(data: Any) -> str | None:

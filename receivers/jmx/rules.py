@@ -376,9 +376,7 @@ class MetricBuilder:
             planned.append(_Planned(mapping, attributes, (mapping.metric, frozenset(attributes.items()))))
         return _BeanPlan(signature, tuple(planned))
 
-    def _apply(
-        self, plan: _BeanPlan, bean: Bean, now: int, metrics: _Points, dropped: Counter[str]
-    ) -> None:
+    def _apply(self, plan: _BeanPlan, bean: Bean, now: int, metrics: _Points, dropped: Counter[str]) -> None:
         numbers, errored = bean.numbers, bean.errored
         for mapping, attributes, series in plan.planned:
             if mapping.top in errored:
