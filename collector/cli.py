@@ -33,7 +33,6 @@ log = logging.getLogger("collector")
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 DEFAULT_CONFIG = "otel-config.yaml"
-# SIGHUP reads the new config off the event loop, on a thread of its own: never the loop's default executor.
 # The cyclic GC's youngest generation is collected after this many new container objects (CPython's default:
 # 700). A scrape of 50 JMX targets makes ~15,000 that live until its batch is exported (every point, metric
 # and their lists), so the default collected ~19 times per scrape, each time promoting that whole batch a
@@ -42,6 +41,7 @@ DEFAULT_CONFIG = "otel-config.yaml"
 # reference counting regardless; only cyclic garbage waits a little longer.
 GC_YOUNG_THRESHOLD = 10_000
 
+# SIGHUP reads the new config off the event loop, on a thread of its own: never the loop's default executor.
 _RELOAD_READER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="config-reload")
 
 
