@@ -105,7 +105,7 @@ def run(quick: bool) -> list[Figure]:
             probe = GatewayProcess(spec)
             probe.start()
             probe.open(jmx)
-            assert parse_reply(probe.scrape(jmx.id, query, SCRAPE_TIMEOUT_S)).up
+            assert parse_reply(read(probe, jmx.id, query)).up
             start_samples.append(time.perf_counter() - started)
             probe.stop()
 
@@ -115,9 +115,9 @@ def run(quick: bool) -> list[Figure]:
         try:
 
             def batched() -> None:
-                builder.build(parse_reply(gateway.scrape(jmx.id, query, SCRAPE_TIMEOUT_S)), time.time_ns())
+                builder.build(parse_reply(read(gateway, jmx.id, query)), time.time_ns())
 
-            reply = parse_reply(gateway.scrape(jmx.id, query, SCRAPE_TIMEOUT_S))
+            reply = parse_reply(read(gateway, jmx.id, query))
             assert len(reply.beans) == 3, reply
             attributes_of_group = {line.split("\t")[0]: line.split("\t")[2:] for line in query.splitlines()}
             per_attribute_queries = [
@@ -128,7 +128,7 @@ def run(quick: bool) -> list[Figure]:
 
             def per_attribute() -> None:
                 for single in per_attribute_queries:
-                    gateway.scrape(jmx.id, single, SCRAPE_TIMEOUT_S)
+                    read(gateway, jmx.id, single)
 
             batched_ms = median_seconds(batched, repeat, warmup=repeat) * 1000  # JmxDump warms up as long
             per_attribute_ms = median_seconds(per_attribute, repeat // 5, warmup=repeat // 10) * 1000
@@ -171,12 +171,17 @@ def run(quick: bool) -> list[Figure]:
     ]
 
 
+def read(gateway: GatewayProcess, target_id: str, query: str) -> str:
+    """One target's reply: a batch of one, as a receiver with a single `endpoint` reads it."""
+    return gateway.scrape([target_id], query, SCRAPE_TIMEOUT_S)[0]
+
+
 def _scrape_ms(gateway: GatewayProcess, target_id: str, rules: list[CompiledRule], repeat: int) -> float:
     """Median ms of one scrape with `rules` and building its metrics; the scrape must read both MBeans."""
     query, builder = build_query(rules), MetricBuilder(rules)
-    assert len(parse_reply(gateway.scrape(target_id, query, SCRAPE_TIMEOUT_S)).beans) == 2
+    assert len(parse_reply(read(gateway, target_id, query)).beans) == 2
     return 1000 * median_seconds(
-        lambda: builder.build(parse_reply(gateway.scrape(target_id, query, SCRAPE_TIMEOUT_S)), time.time_ns()),
+        lambda: builder.build(parse_reply(read(gateway, target_id, query)), time.time_ns()),
         repeat,
         warmup=repeat,
     )

@@ -115,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     if isinstance(args.plugin, Command):
         return args.plugin.run(args)
     registry = Registry.discover()
+    if args.command in ("components", "schema"):
+        registry.all()  # these list every component: each entry point is loaded, what cannot be is said below
     for load_error in registry.load_errors:
         log.warning(load_error)
     if args.command == "components":

@@ -90,6 +90,10 @@ def _validate_component(
         problems.append(Problem(path, str(exc)))
         return None
     factory = registry.get(kind, component_id.type)
+    load_error = registry.load_error(kind, component_id.type)
+    if load_error:
+        problems.append(Problem(path, load_error))
+        return None
     if factory is None:
         known = registry.types(kind)
         hint = did_you_mean(component_id.type, known)

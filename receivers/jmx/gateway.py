@@ -18,7 +18,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -139,6 +139,20 @@ CALL_TIMEOUT_S = 60.0
 TARGET_DEADLINE_MAX_S = 50.0
 
 
+def split_replies(text: str, count: int) -> list[str]:
+    """The `count` replies of a batch: each is its length in code points, a newline, then its text."""
+    replies = []
+    start = 0
+    for _ in range(count):
+        newline = text.index("\n", start)
+        end = newline + 1 + int(text[start:newline])
+        replies.append(text[newline + 1 : end])
+        start = end
+    if start != len(text):
+        raise GatewayError(f"the gateway answered {count} targets with {len(text) - start} characters to spare")
+    return replies
+
+
 def minimal_environment() -> dict[str, str]:
     """The gateway JVM's environment: ENVIRONMENT_KEYS that are set, nothing else."""
     return {key: os.environ[key] for key in ENVIRONMENT_KEYS if key in os.environ}
@@ -172,8 +186,10 @@ class RmiTarget:
 
     @property
     def id(self) -> str:
-        digest = hashlib.sha256(f"{self.url}\0{self.username}\0{self.password}".encode()).hexdigest()[:16]
-        return f"{self.owner} {digest} {self.url}"
+        """Its name in the gateway JVM: one line (a batch names its targets one per line), the same for the
+        same receiver, URL and credentials."""
+        identity = f"{self.owner}\0{self.url}\0{self.username}\0{self.password}"
+        return hashlib.sha256(identity.encode()).hexdigest()[:32]
 
 
 class GatewayProcess:
@@ -253,9 +269,10 @@ class GatewayProcess:
         self._client.entry_point.open(target.id, target.url, target.username, target.password)
         self.opened.add(target.id)
 
-    def scrape(self, target_id: str, query: str, timeout: float) -> str:
-        """One target's reply; the JVM answers within `timeout` (capped at TARGET_DEADLINE_MAX_S). The query
-        is sent once per JVM and named by its handle after that (it is kilobytes; the scrape's call is not)."""
+    def scrape(self, target_ids: Sequence[str], query: str, timeout: float) -> list[str]:
+        """Each target's reply, in order, from one call; the JVM answers every target within `timeout` (capped
+        at TARGET_DEADLINE_MAX_S). The query is sent once per JVM and named by its handle after that (it is
+        kilobytes; the scrape's call is not)."""
         assert self._client is not None, "scrape before start"
         handle = self.queries.get(query)
         if handle is None:  # two threads may both register it: the same handle, the same text
@@ -263,7 +280,7 @@ class GatewayProcess:
             self._client.entry_point.query(handle, query)
             self.queries[query] = handle
         millis = int(min(timeout, TARGET_DEADLINE_MAX_S) * 1000)
-        return self._client.entry_point.scrape(target_id, handle, millis)
+        return split_replies(self._client.entry_point.scrape("\n".join(target_ids), handle, millis), len(target_ids))
 
     def close(self, target_id: str) -> None:
         if self._client is not None and target_id in self.opened:
@@ -319,19 +336,21 @@ class GatewaySupervisor:
             process.open(target)
         return process
 
-    def scrape(self, target: RmiTarget, query: str, timeout: float) -> str:
-        """`target`'s reply, registering it first in a gateway JVM that does not know it yet (new, restarted)."""
+    def scrape(self, targets: Sequence[RmiTarget], query: str, timeout: float) -> list[str]:
+        """Each target's reply, in order, from one call; a target the gateway JVM does not know yet (new,
+        restarted) is registered first."""
         process = self.ensure()
         try:
-            if target.id not in process.opened:
-                process = self.open(target)
-            reply = process.scrape(target.id, query, timeout)
+            for target in targets:
+                if target.id not in process.opened:
+                    process = self.open(target)
+            replies = process.scrape([target.id for target in targets], query, timeout)
         except Exception as exc:
             if process.alive:
                 raise GatewayError(f"gateway call failed: {describe(exc)}") from exc
             raise GatewayError("the gateway JVM exited during a scrape") from exc
         self._backoff = 0.0
-        return reply
+        return replies
 
     def close(self, target: RmiTarget) -> None:
         """Forget `target` in the running JVM (its connection and threads); a dead JVM forgot it already."""
@@ -448,13 +467,27 @@ class SharedGatewayTarget:
         self._stopped = False
 
     def scrape(self, query: str) -> str:
-        return self.supervisor.scrape(self.target, query, self.timeout)
+        return self.supervisor.scrape([self.target], query, self.timeout)[0]
+
+    @staticmethod
+    def scrape_together(readers: Sequence[SharedGatewayTarget], query: str) -> list[str]:
+        """Each reader's reply, in order, with one call per gateway JVM for all the readers it serves."""
+        groups: dict[GatewaySupervisor, list[int]] = {}
+        for index, reader in enumerate(readers):
+            groups.setdefault(reader.supervisor, []).append(index)
+        replies = [""] * len(readers)
+        for supervisor, indexes in groups.items():
+            timeout = min(readers[i].timeout for i in indexes)
+            texts = supervisor.scrape([readers[i].target for i in indexes], query, timeout)
+            for index, text in zip(indexes, texts, strict=True):
+                replies[index] = text
+        return replies
 
     def prepare(self, wait: float) -> None:
         """Start the gateway JVM and the target's connection now rather than in the first scrape's time,
         waiting up to `wait` seconds for it (a failure is the scrape's to report, with its backoff)."""
         try:
-            self.supervisor.open(self.target).scrape(self.target.id, "", wait)  # an empty query: connect only
+            self.supervisor.open(self.target).scrape([self.target.id], "", wait)  # an empty query: connect only
         except Exception as exc:
             self.supervisor.logger.debug("gateway not ready at start: %s", describe(exc))
 

@@ -39,6 +39,7 @@ HELLO = b"jmxotel-dialout 1"
 HANDSHAKE_LINE_BYTES = 4096
 MAX_REPLY_BYTES = 32 * 1024 * 1024  # one scrape's reply: far above a Connect worker's MBeans
 IDENTITY_KEYS = ("host.name", "process.pid", "service.instance.id")
+CLOSE_WAIT_S = 2.0  # how long a closing connection's TLS peer has to answer close_notify before it is cut
 
 
 class _Refused(Exception):
@@ -82,6 +83,22 @@ def _answer(line: bytes) -> str:
     if not isinstance(value, str):
         raise Py4JError(f"scrape answered {type(value).__name__}")
     return value
+
+
+async def close_connection(writer: asyncio.StreamWriter) -> None:
+    """Closes `writer`'s connection and waits until it is closed, TLS close_notify exchange included; a peer
+    that does not answer in CLOSE_WAIT_S is cut off. Left to asyncio, such a peer would hold the socket for
+    its 30 s TLS shutdown timeout, past the end of the event loop that should have closed it."""
+    if not writer.is_closing():  # a second close() of a TLS transport forgets its TLS layer: abort would miss it
+        writer.close()
+    try:
+        async with asyncio.timeout(CLOSE_WAIT_S):
+            await writer.wait_closed()
+    except TimeoutError:
+        writer.transport.abort()
+        await asyncio.sleep(0)  # the abort closes the socket on the loop's next turn
+    except (OSError, ssl.SSLError):  # the connection ended with an error: closed all the same
+        pass
 
 
 class DialedGateway:
@@ -214,9 +231,11 @@ class Listener:
         handshakes = list(self._handshakes)
         for task in handshakes:
             task.cancel()
-        for worker in list(self.workers.values()):
+        workers = list(self.workers.values())
+        for worker in workers:
             worker.close("collector shutting down")
-        await asyncio.gather(*handshakes, return_exceptions=True)  # each closes its connection as it ends
+        # Each handshake closes its connection as it ends; stopping returns once every connection is closed.
+        await asyncio.gather(*handshakes, *(close_connection(w.writer) for w in workers), return_exceptions=True)
         if self._server is not None:
             await self._server.wait_closed()
 
@@ -264,7 +283,7 @@ class Listener:
             self._refuse("protocol", writer)
         finally:
             if worker is None:
-                writer.close()
+                await close_connection(writer)
                 self._connections -= 1
         if worker is not None:
             self._admit(worker)

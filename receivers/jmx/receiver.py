@@ -11,7 +11,7 @@ import abc
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -45,8 +45,10 @@ SCOPE = InstrumentationScope("jmx-otel-collector/receiver/jmx", "0.1.0")
 TARGET_WAIT_SHARE = 0.95
 PREPARE_WAIT_S = 2.0  # at start, how long a single target's first connection may take before scrapes begin
 GATEWAY_MARGIN_S = 0.5
+BATCH_SLOT = "RMI targets"  # the slot of the one gateway call that reads every RMI target of a scrape
 
 Reader = SharedGatewayTarget | NetworkGateway  # blocking: called in the target's slot on the receiver's threads
+T = TypeVar("T")
 ReaderT = TypeVar("ReaderT")  # what reads a target: a Reader, or a dialed-in worker's DialedGateway
 
 
@@ -97,19 +99,29 @@ class JmxReceiver(ScraperReceiver[JmxConfig], Generic[ReaderT]):
     def _scrape_timeout(self) -> float:
         return self.config.timeout or self.config.collection_interval
 
-    async def _scrape_target(self, target: Target[ReaderT]) -> ResourceMetrics:
-        """One target's metrics and its `jmx.up`. A target that does not answer in time, or whose previous
-        scrape still holds its slot, is down."""
-        started = time.time()
+    async def _within_wait(self, reading: Awaitable[T]) -> T | Reply:
+        """What `reading` returns, or a target-down reply when it does not answer in time (or its previous
+        read still holds its slot)."""
         wait = self._scrape_timeout * TARGET_WAIT_SHARE
         try:
             async with asyncio.timeout(wait):
-                text = await self._read(target, self.query)
-            reply = parse_reply(text)
+                return await reading
         except (TargetDown, SlotBusy) as exc:
-            reply = _down(str(exc))
+            return _down(str(exc))
         except TimeoutError:
-            reply = _down(f"no reply within {wait:g}s")
+            return _down(f"no reply within {wait:g}s")
+
+    async def _reply(self, target: Target[ReaderT]) -> Reply:
+        """One target's reply to the scrape's query."""
+        text = await self._within_wait(self._read(target, self.query))
+        return text if isinstance(text, Reply) else parse_reply(text)
+
+    async def _replies(self, targets: list[Target[ReaderT]]) -> list[Reply]:
+        """Every target's reply, read at once; a mode may read several targets in one call."""
+        return list(await asyncio.gather(*(self._reply(t) for t in targets)))
+
+    async def _scrape_target(self, target: Target[ReaderT], reply: Reply, started: float) -> ResourceMetrics:
+        """One target's metrics and its `jmx.up` from its reply."""
         now = time.time_ns()
         self._set_target_up(target, reply.up, reply.detail)
         await self._diagnose(target, reply)
@@ -133,10 +145,13 @@ class JmxReceiver(ScraperReceiver[JmxConfig], Generic[ReaderT]):
 
     async def _scrape_targets(self, targets: list[Target[ReaderT]]) -> MetricsData:
         """Every target at once; one that is down costs only its own points."""
-        resource_metrics = list(await asyncio.gather(*(self._scrape_target(t) for t in targets)))
+        started = time.time()
+        replies = await self._replies(targets)
+        pairs = zip(targets, replies, strict=True)
+        scraped = await asyncio.gather(*(self._scrape_target(target, reply, started) for target, reply in pairs))
         down = [t.name for t in targets if not t.up]
         self.degraded_reason = f"{len(down)} of {len(targets)} targets unreachable" if down else None
-        return MetricsData(resource_metrics=resource_metrics)
+        return MetricsData(resource_metrics=list(scraped))
 
     async def _diagnose(self, target: Target[ReaderT], reply: Reply) -> None:
         """A preset matching nothing on a reachable target is said once, with the MBeans of its domains."""
@@ -241,7 +256,8 @@ class SingleTargetReceiver(ConnectingReceiver):
         await super().start(host)
 
     async def scrape(self) -> MetricsData:
-        resource_metrics = [await self._scrape_target(self.target)]
+        started = time.time()
+        resource_metrics = [await self._scrape_target(self.target, await self._reply(self.target), started)]
         self.degraded_reason = None if self.target.up else f"target unreachable: {self.target.detail}"
         return MetricsData(resource_metrics=resource_metrics)
 
@@ -282,6 +298,31 @@ class EndpointsReceiver(ConnectingReceiver):
     async def _read(self, target: Target[Reader], query: str) -> str:
         try:
             return await super()._read(target, query)
+        except GatewayError as exc:
+            raise TargetDown(str(exc)) from exc
+
+    async def _replies(self, targets: list[Target[Reader]]) -> list[Reply]:
+        """RMI targets are read together, one gateway call per scrape (the gateway JVM keeps a target that
+        hangs to its own reply); in-JVM gateways each over their own connection, at the same time."""
+        shared = [t for t in targets if isinstance(t.gateway, SharedGatewayTarget)]
+        apart = [t for t in targets if not isinstance(t.gateway, SharedGatewayTarget)]
+        replies = await asyncio.gather(self._read_together(shared), super()._replies(apart))
+        by_target = {id(t): r for t, r in zip([*shared, *apart], [*replies[0], *replies[1]], strict=True)}
+        return [by_target[id(t)] for t in targets]
+
+    async def _read_together(self, targets: list[Target[Reader]]) -> list[Reply]:
+        """The replies of RMI targets from one gateway call, or all of them down with the call's failure."""
+        if not targets:
+            return []
+        readers = [t.gateway for t in targets]
+        texts = await self._within_wait(self._read_batch(readers))
+        if isinstance(texts, Reply):  # the call itself failed: every target is down for the same reason
+            return [texts] * len(targets)
+        return [parse_reply(text) for text in texts]
+
+    async def _read_batch(self, readers: list[Reader]) -> list[str]:
+        try:
+            return await self.slots.run(BATCH_SLOT, SharedGatewayTarget.scrape_together, readers, self.query)
         except GatewayError as exc:
             raise TargetDown(str(exc)) from exc
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,7 @@ from receivers.jmx.gateway import (
     RmiTarget,
     classpath,
 )
+from receivers.jmx.rules import parse_reply
 from tests.jmx import testbed
 from tests.support import run_collector, wait_for, write_config
 
@@ -41,7 +44,7 @@ def gateway(edge_target: testbed.JavaTarget, monkeypatch: pytest.MonkeyPatch):
 
 
 def scrape(gateway: GatewayProcess, edge_target: testbed.JavaTarget, query: str = QUERY) -> str:
-    return gateway.scrape(RmiTarget(edge_target.service_url, "", "s3cret-pw").id, query, 5.0)
+    return gateway.scrape([RmiTarget(edge_target.service_url, "", "s3cret-pw").id], query, 5.0)[0]
 
 
 def test_only_the_entry_point_methods_are_callable(gateway: GatewayProcess, edge_target: testbed.JavaTarget) -> None:
@@ -64,7 +67,7 @@ def test_a_client_without_the_token_is_refused(gateway: GatewayProcess, token: s
     )
     try:
         with pytest.raises(Py4JError):
-            intruder.entry_point.scrape("x", QUERY, 1000)
+            intruder.entry_point.scrape("x", "handle", 1000)
     finally:
         intruder.close()
 
@@ -102,7 +105,7 @@ def test_supervisor_restarts_a_killed_gateway(
     )
     target = RmiTarget(edge_target.service_url)
     try:
-        assert supervisor.scrape(target, QUERY, 5.0).startswith("UP\n")
+        assert supervisor.scrape([target], QUERY, 5.0)[0].startswith("UP\n")
         assert supervisor.current is not None
         first = supervisor.current.pid
         os.kill(first, signal.SIGKILL)
@@ -113,7 +116,7 @@ def test_supervisor_restarts_a_killed_gateway(
             "the killed gateway restarted",
         )
         assert supervisor.current is not None and target.id in supervisor.current.opened, "opened in the new JVM"
-        assert supervisor.scrape(target, QUERY, 5.0).startswith("UP\n")
+        assert supervisor.scrape([target], QUERY, 5.0)[0].startswith("UP\n")
     finally:
         supervisor.stop()
     messages = [r.getMessage() for r in caplog.records]
@@ -153,3 +156,47 @@ def test_the_gateway_is_compiled_once_into_the_cache(tmp_path: Path, monkeypatch
     assert len(built) == 1 and built[0].startswith("gateway-")
     assert (tmp_path / built[0] / "jmxotel" / "JmxGateway.class").is_file()
     assert classpath() == first
+
+
+def test_one_call_answers_every_target_in_order_each_framed_by_its_length(
+    gateway: GatewayProcess, edge_target: testbed.JavaTarget
+) -> None:
+    """A batch's replies are cut by their lengths in code points: a character outside the BMP (two Java
+    chars, one Python character) in the first reply must not shift the ones after it."""
+    label = "lag \U0001f680 rising"
+    with testbed.shaped_target({"test.unicode:type=Shaped": f"Count,Label={label}"}) as unicode_target:
+        shaped = RmiTarget(unicode_target.service_url)
+        gateway.open(shaped)
+        edge = RmiTarget(edge_target.service_url, "", "s3cret-pw")
+        query = f"{QUERY}\n1\ttest.unicode:type=Shaped\tCount\t$Label"
+        replies = gateway.scrape([shaped.id, edge.id, "never-opened", shaped.id], query, 5.0)
+    assert len(replies) == 4
+    first, second, unknown, again = ({b.name: b for b in parse_reply(r).beans} for r in replies)
+    assert first["test.unicode:type=Shaped"].strings["Label"] == label, replies[0]
+    assert first["java.lang:type=Runtime"].numbers["Uptime"] > 0, replies[0]
+    assert set(second) == {"java.lang:type=Runtime"}, replies[1]
+    assert not unknown and parse_reply(replies[2]).detail == "not opened in this gateway"
+    assert not again, "a target still connecting (on its own thread) is not read a second time meanwhile"
+    assert "the previous scrape of this target has not returned yet" in parse_reply(replies[3]).detail
+
+
+@pytest.mark.timeout(60)
+def test_a_target_that_never_answers_costs_only_its_own_reply(
+    gateway: GatewayProcess, edge_target: testbed.JavaTarget
+) -> None:
+    """A target whose RMI registry accepts and then says nothing (a hung JVM) is connected on a thread of its
+    own: the batch answers the healthy target and the hung one by the deadline, scrape after scrape."""
+    edge = RmiTarget(edge_target.service_url, "", "s3cret-pw")
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        hung = RmiTarget(f"service:jmx:rmi:///jndi/rmi://127.0.0.1:{silent.getsockname()[1]}/jmxrmi")
+        gateway.open(hung)
+        for _ in range(3):
+            started = time.monotonic()
+            healthy, stuck = (parse_reply(r) for r in gateway.scrape([edge.id, hung.id], QUERY, 1.0))
+            elapsed = time.monotonic() - started
+            assert healthy.up and healthy.beans[0].numbers["Uptime"] > 0
+            assert not stuck.up and "still trying" in stuck.detail, stuck
+            assert elapsed < 1.0 + 1.0, f"the batch waited {elapsed:.1f}s past its 1 s deadline"
+        gateway.close(hung.id)

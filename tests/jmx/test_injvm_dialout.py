@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import secrets
 import socket
 import ssl
+import warnings
 from pathlib import Path
 
 import pytest
@@ -327,3 +329,40 @@ def test_a_collector_the_worker_dials_can_read_mbeans_and_nothing_else(
                 assert ask(b"c\nt\ngetClass\ne\n").startswith(b"!x")  # not even getClass()
                 assert ask(b"r\nu\njava.lang.Runtime\nrj\ne\n").startswith(b"!x")  # no reflection
                 assert ask(b"c\nt\nscrape\ns\ne\n") == b"!ysUP\\n\n"  # the one call: an empty scrape
+
+
+@pytest.mark.integration
+def test_shutdown_closes_a_tls_worker_that_never_answers_close_notify(recipe: injvm.Recipe) -> None:
+    """A worker that keeps its socket open and never reads (so never answers the listener's TLS close_notify)
+    must not outlive the receiver's shutdown: its connection is closed before `stop` returns, not left to the
+    garbage collector once the event loop is gone."""
+    port = free_port()
+    receiver = dialing_receiver(port, recipe)
+    client_tls = ssl.create_default_context(cafile=str(recipe.file("ca.pem")))
+    connections: list[socket.socket] = []
+
+    def connect() -> bytes:
+        raw = socket.create_connection(("127.0.0.1", port), timeout=5)
+        tls = client_tls.wrap_socket(raw, server_hostname="localhost")
+        connections.append(tls)
+        tls.sendall(b"jmxotel-dialout 1\n" + recipe.token.encode() + b"\nhost.name=mute\n")
+        return tls.recv(3)
+
+    async def scenario() -> None:
+        await receiver.listener.start()
+        try:
+            assert await asyncio.to_thread(connect) == b"OK\n"
+            await one_worker(receiver)
+        finally:
+            await receiver.listener.stop()
+
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ResourceWarning)
+            asyncio.run(scenario())
+            gc.collect()
+    finally:
+        for each in connections:
+            each.close()
+    leaks = [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
+    assert leaks == [], leaks

@@ -23,6 +23,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -151,6 +152,21 @@ public final class JmxGateway {
         }
       }
       return beans;
+    }
+
+    /** Whether resolving {@code query} asks the target (a pattern), rather than only parsing exact names. */
+    static boolean queriesNames(String query) {
+      for (String line : query.split("\n")) {
+        String[] parts = line.split("\t");
+        try {
+          if (parts.length >= 2 && new ObjectName(parts[1]).isPattern()) {
+            return true;
+          }
+        } catch (MalformedObjectNameException e) {
+          return false; // resolving it fails at once, with the error the reply must carry
+        }
+      }
+      return false;
     }
 
     /**
@@ -526,11 +542,36 @@ public final class JmxGateway {
       }
     }
 
-    synchronized String read(String query, long deadline) throws IOException, MalformedObjectNameException {
+    /** One scrape's MBean reads, submitted to the target's pool; {@link #collect} waits for them. */
+    static final class Reads {
+      final Map<ObjectName, MBeanReader.BeanRequest> plan;
+      final Map<ObjectName, Future<String>> futures;
+
+      Reads(Map<ObjectName, MBeanReader.BeanRequest> plan, Map<ObjectName, Future<String>> futures) {
+        this.plan = plan;
+        this.futures = futures;
+      }
+    }
+
+    /** Resolves (when it must), reads and collects within the deadline: the scrape of one caller. */
+    String read(String query, long deadline) throws IOException, MalformedObjectNameException {
+      return collect(begin(query, true), deadline);
+    }
+
+    /**
+     * Submits the reads of the query's MBeans, resolving the names first when they are not cached (or are
+     * stale). Without {@code mayResolve}, a query whose resolution asks the target (an ObjectName pattern)
+     * returns null at once instead: a remote call, which a caller that must not wait on this target leaves
+     * to a thread of its own.
+     */
+    synchronized Reads begin(String query, boolean mayResolve) throws IOException, MalformedObjectNameException {
       Map<ObjectName, MBeanReader.BeanRequest> plan = plans.get(query);
       int used = uses.getOrDefault(query, 0);
       boolean stale = changed || used >= RESOLVE_EVERY;
       if (plan == null || stale) {
+        if (!mayResolve && MBeanReader.queriesNames(query)) {
+          return null;
+        }
         changed = false; // before resolving: a registration during it marks the new plan stale again
         if (stale) {
           declaredStrings.clear(); // an MBean registered again under its name may declare other types
@@ -554,11 +595,16 @@ public final class JmxGateway {
         }
       }
       hung.clear();
+      return new Reads(plan, reads);
+    }
+
+    /** The reply of {@code reads}: each MBean's part, or its error if it did not answer by the deadline. */
+    synchronized String collect(Reads reads, long deadline) throws IOException {
       StringBuilder out = new StringBuilder(4096).append("UP\n");
       int answered = 0;
       int late = 0;
-      for (Map.Entry<ObjectName, Future<String>> read : reads.entrySet()) {
-        MBeanReader.BeanRequest request = plan.get(read.getKey());
+      for (Map.Entry<ObjectName, Future<String>> read : reads.futures.entrySet()) {
+        MBeanReader.BeanRequest request = reads.plan.get(read.getKey());
         try {
           out.append(read.getValue().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS));
           answered++;
@@ -615,6 +661,7 @@ public final class JmxGateway {
     private final ThreadPoolExecutor pool;
     private Session session;
     private Future<Session> connecting;
+    private volatile Future<String> slow; // a whole scrape on a batch's slow lane (connecting, resolving)
 
     RemoteTarget(String url, String username, String password) {
       this.url = url;
@@ -660,17 +707,52 @@ public final class JmxGateway {
           }
         }
         return session.read(query, deadline);
-      } catch (ExecutionException e) {
-        return error("DOWN", e);
-      } catch (MalformedObjectNameException e) {
+      } catch (Exception | Error e) {
+        return failure(e);
+      }
+    }
+
+    /**
+     * Starts this target's part of a batch without waiting on it. Connected, with the query's names
+     * cached (the steady state), its MBean reads are submitted now and the caller collects them; otherwise
+     * (connecting, resolving: remote calls that may hang) the whole {@link #scrape} runs on {@code
+     * slowLane}, and while it runs this target's next scrapes answer at once that it is still busy.
+     */
+    Scrape begin(String query, long timeoutMillis, ExecutorService slowLane) {
+      Future<String> previous = slow;
+      if (previous != null && !previous.isDone()) {
+        return new Scrape("DOWN\tthe previous scrape of this target has not returned yet\n");
+      }
+      synchronized (this) {
+        if (session != null) {
+          try {
+            Session.Reads reads = session.begin(query, false);
+            if (reads != null) {
+              return new Scrape(this, session, reads);
+            }
+          } catch (Exception | Error e) {
+            return new Scrape(failure(e));
+          }
+        }
+        slow = slowLane.submit(() -> scrape(query, timeoutMillis));
+        return new Scrape(slow);
+      }
+    }
+
+    /** What a scrape that threw answers: the target DOWN (reconnecting next time), a bad query an ERROR. */
+    private synchronized String failure(Throwable e) {
+      if (e instanceof ExecutionException) {
+        return error("DOWN", e); // the connect failed: the next scrape tries again
+      }
+      if (e instanceof MalformedObjectNameException) {
         return error("ERROR", e);
-      } catch (InterruptedException e) {
+      }
+      if (e instanceof InterruptedException) {
         Thread.currentThread().interrupt();
         return error("DOWN", e);
-      } catch (Exception | Error e) { // I/O, security, anything else: reconnect next time
-        disconnect();
-        return error("DOWN", e);
       }
+      disconnect(); // I/O, security, anything else: reconnect next time
+      return error("DOWN", e);
     }
 
     /** One line: the root cause and the first line of its message. */
@@ -699,6 +781,53 @@ public final class JmxGateway {
     }
   }
 
+  /** One target's part of a batch: a reply already known, a whole scrape running, or MBean reads to collect. */
+  static final class Scrape {
+    private final String known;
+    private final Future<String> running;
+    private final RemoteTarget target;
+    private final Session session;
+    private final Session.Reads reads;
+
+    Scrape(String known) {
+      this(known, null, null, null, null);
+    }
+
+    Scrape(Future<String> running) {
+      this(null, running, null, null, null);
+    }
+
+    Scrape(RemoteTarget target, Session session, Session.Reads reads) {
+      this(null, null, target, session, reads);
+    }
+
+    private Scrape(String known, Future<String> running, RemoteTarget target, Session session, Session.Reads reads) {
+      this.known = known;
+      this.running = running;
+      this.target = target;
+      this.session = session;
+      this.reads = reads;
+    }
+
+    /** The reply, by {@code deadline} (System.nanoTime()); never throws. */
+    String reply(long deadline) {
+      if (known != null) {
+        return known;
+      }
+      long left = Math.max(0, deadline - System.nanoTime());
+      try {
+        if (running != null) {
+          return running.get(left, TimeUnit.NANOSECONDS);
+        }
+        return session.collect(reads, deadline);
+      } catch (TimeoutException e) {
+        return "DOWN\tno reply within the scrape timeout (still trying)\n";
+      } catch (Exception | Error e) {
+        return running != null ? RemoteTarget.error("DOWN", e) : target.failure(e);
+      }
+    }
+  }
+
   /** What a py4j client may call on the in-JVM gateway, and all it may call. */
   public static final class EntryPoint {
     static final Set<String> METHODS = Set.of("scrape");
@@ -716,12 +845,20 @@ public final class JmxGateway {
   /**
    * What the collector may call on its own gateway JVM: many RMI targets, each registered once by an id the
    * collector chooses (its credentials travel on this authenticated loopback connection, never the command
-   * line), then scraped with its own timeout.
+   * line), then scraped: all the targets of a receiver in one call, each within its own timeout.
    */
   public static final class FleetEntryPoint {
     static final Set<String> METHODS = Set.of("open", "query", "scrape", "close");
+    // A slow-lane scrape answers by its own deadline, measured from a moment after the batch's start.
+    static final int SLOW_LANE_GRACE_MILLIS = 100;
     private final Map<String, RemoteTarget> targets = new ConcurrentHashMap<>();
     private final Map<String, String> queries = new ConcurrentHashMap<>();
+    // Scrapes that may wait on a target (connecting, resolving names): a thread each while they run, none idle.
+    private final ExecutorService slowLane = Executors.newCachedThreadPool(runnable -> {
+      Thread thread = new Thread(runnable, "jmx-slow-scrape");
+      thread.setDaemon(true);
+      return thread;
+    });
 
     /**
      * Registers a query under a handle the collector chose, so that a scrape names it instead of sending it:
@@ -738,17 +875,33 @@ public final class JmxGateway {
       }
     }
 
-    /** One target's reply to a registered query ({@link #query}). */
-    public String scrape(String id, String queryHandle, int timeoutMillis) {
-      RemoteTarget target = targets.get(id);
-      if (target == null) {
-        return "DOWN\tnot opened in this gateway\n";
-      }
+    /**
+     * The replies of the targets {@code ids} (one per line) to a registered query ({@link #query}), in their
+     * order, each as its length in code points, a newline and the reply: one call per scrape for all of a
+     * receiver's targets. Every target's MBean reads are started first, then collected, each target within
+     * {@code timeoutMillis} of the call; a target that is connecting or resolving does that on a thread of
+     * its own, so a target that hangs costs its own reply, never another's.
+     */
+    public String scrape(String ids, String queryHandle, int timeoutMillis) {
+      long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis + SLOW_LANE_GRACE_MILLIS);
       String query = queries.get(queryHandle);
-      if (query == null) {
-        return "ERROR\tno query registered as " + queryHandle + "\n";
+      List<Scrape> scrapes = new ArrayList<>();
+      for (String id : ids.split("\n")) {
+        RemoteTarget target = targets.get(id);
+        if (query == null) {
+          scrapes.add(new Scrape("ERROR\tno query registered as " + queryHandle + "\n"));
+        } else if (target == null) {
+          scrapes.add(new Scrape("DOWN\tnot opened in this gateway\n"));
+        } else {
+          scrapes.add(target.begin(query, timeoutMillis, slowLane));
+        }
       }
-      return target.scrape(query, timeoutMillis);
+      StringBuilder out = new StringBuilder(scrapes.size() * 3072);
+      for (Scrape scrape : scrapes) {
+        String reply = scrape.reply(deadline);
+        out.append(reply.codePointCount(0, reply.length())).append('\n').append(reply);
+      }
+      return out.toString();
     }
 
     public void close(String id) {
