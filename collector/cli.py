@@ -33,6 +33,14 @@ log = logging.getLogger("collector")
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 DEFAULT_CONFIG = "otel-config.yaml"
+# The cyclic GC's youngest generation is collected after this many new container objects (CPython's default:
+# 700). A scrape of 50 JMX targets makes ~15,000 that live until its batch is exported (every point, metric
+# and their lists), so the default collected ~19 times per scrape, each time promoting that whole batch a
+# generation older only to see it freed by reference counting once exported: 0.17 ms of GC per target scrape,
+# 0.09 ms at this threshold (measured in-process against 50 RMI targets). Garbage without cycles is freed by
+# reference counting regardless; only cyclic garbage waits a little longer.
+GC_YOUNG_THRESHOLD = 10_000
+
 # SIGHUP reads the new config off the event loop, on a thread of its own: never the loop's default executor.
 _RELOAD_READER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="config-reload")
 
@@ -166,10 +174,12 @@ def _settle_heap() -> None:
     """Take what start-up built (modules, config models, components) out of the cyclic GC's full
     collections, which then scan only what the pipelines make: measured on a collector reading 50 JMX
     targets, a full collection of everything took ~0.25 s, most of the collector's CPU between scrapes.
-    Unfrozen first, so that a reload's replaced components can still be collected."""
+    Unfrozen first, so that a reload's replaced components can still be collected. Then the young
+    generation's threshold: see GC_YOUNG_THRESHOLD."""
     gc.unfreeze()
     gc.collect()
     gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
 
 
 async def _first(*waits: Awaitable[object]) -> None:

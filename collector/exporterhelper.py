@@ -40,7 +40,7 @@ from collector.component import (
 from collector.configtypes import Duration
 from collector.executors import OwnedExecutor
 from collector.filequeue import FileQueue
-from collector.metrics import count_points, split
+from collector.metrics import count_points, has_points, split
 from collector.otlpjson import to_request
 from collector.telemetry import Telemetry
 
@@ -238,7 +238,7 @@ class QueuedSender:
 
     async def consume(self, data: MetricsData) -> None:
         data = self.exporter.prepare(data)
-        if not count_points(data):
+        if not has_points(data):
             return
         if not self.config.sending_queue.enabled:
             try:
@@ -302,14 +302,14 @@ class QueuedSender:
         handled = 0
         for part in await self._parts(data):
             try:
-                await self._send_part(part, started)
+                handled += await self._send_part(part, started)
             except _Interrupted:
                 self._partly_handled[id(data)] = handled  # counted already: `shutdown` must not count them again
                 raise
-            handled += count_points(part)
 
-    async def _send_part(self, data: MetricsData, started: float) -> None:
-        """Send one request with retries; count its points exactly once, as sent or as failed."""
+    async def _send_part(self, data: MetricsData, started: float) -> int:
+        """Send one request with retries; count its points exactly once, as sent or as failed, and return
+        how many that was."""
         points = count_points(data)
         retry = self.config.retry_on_failure
         delays = backoff_delays(retry)
@@ -320,17 +320,17 @@ class QueuedSender:
                 await self._attempt(data)
             except PermanentError as exc:
                 self._rejected(points, str(exc) or type(exc).__name__)
-                return
+                return points
             except Exception as exc:  # every other failure is retryable: throttling, 5xx, network
                 reason = str(exc) or type(exc).__name__
                 if not retry.enabled:
                     self._failed(points, f"failed (retry disabled): {reason}")
-                    return
+                    return points
                 delay = max(next(delays), _retry_after(exc))
                 elapsed = time.monotonic() - started
                 if retry.max_elapsed_time and elapsed + delay > retry.max_elapsed_time:
                     self._failed(points, f"gave up after {elapsed:.1f}s of retries: {reason}")
-                    return
+                    return points
                 if not self._retrying_logged:
                     self._retrying_logged = True
                     self.exporter.logger.warning("export failed, retrying: %s", reason)
@@ -342,7 +342,7 @@ class QueuedSender:
             if self._retrying_logged:
                 self._retrying_logged = False
                 self.exporter.logger.info("export succeeded again")
-            return
+            return points
 
     async def _attempt(self, data: MetricsData) -> None:
         """One try, bounded by `timeout`, whose outcome is what the exporter really did.

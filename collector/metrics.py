@@ -16,8 +16,22 @@ def iter_metrics(data: MetricsData) -> Iterator[Metric]:
 
 
 def count_points(data: MetricsData) -> int:
-    """Number of data points in a batch: the unit every otelcol_* counter counts in."""
-    return sum(len(metric.data.data_points) for metric in iter_metrics(data))
+    """Number of data points in a batch: the unit every otelcol_* counter counts in. (A list, not a
+    generator: a batch of 50 JMX targets has ~3,000 metrics, and resuming a generator per metric costs more
+    than the counting.)"""
+    return sum(
+        [
+            len(metric.data.data_points)
+            for resource_metrics in data.resource_metrics
+            for scope_metrics in resource_metrics.scope_metrics
+            for metric in scope_metrics.metrics
+        ]
+    )
+
+
+def has_points(data: MetricsData) -> bool:
+    """Whether a batch has any data point: at the first metric that has one, not after counting them all."""
+    return any(metric.data.data_points for metric in iter_metrics(data))
 
 
 def map_metrics(data: MetricsData, transform: Callable[[Metric], Metric | None]) -> MetricsData:

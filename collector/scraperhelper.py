@@ -127,14 +127,15 @@ class ScraperReceiver(Receiver[ScraperConfigT]):
             target_up.set(0)
             self._targets_done(started, clock, 0, error=detail)
             return
-        self._targets_done(started, clock, count_points(data), degraded=self.degraded_reason)
+        points = count_points(data)
+        self._targets_done(started, clock, points, degraded=self.degraded_reason)
         target_up.set(0 if self.degraded_reason else 1)
         self._set_scrape_failing(False)
         self._report("degraded" if self.degraded_reason else "ok", self.degraded_reason or "")
         if self.degraded_reason:
             self._count_errored("target_down")
         else:
-            self.last_points = count_points(data)
+            self.last_points = points
         if data.resource_metrics:
             await self._push(data)
 

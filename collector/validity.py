@@ -45,9 +45,10 @@ def name_problem(name: str) -> str | None:
 def drop_invalid_names(data: MetricsData) -> tuple[MetricsData, dict[str, int]]:
     """The batch without metrics whose name `name_problem` refuses, and the dropped points per reason.
 
-    A batch with only good names (nearly every batch) is returned as it is, not copied.
+    A batch with only good names (nearly every batch) is returned as it is, not copied. Each name is checked
+    once per batch: a batch of many targets repeats the same few names.
     """
-    if all(name_problem(metric.name) is None for metric in iter_metrics(data)):
+    if all(name_problem(name) is None for name in {metric.name for metric in iter_metrics(data)}):
         return data, {}
     dropped: dict[str, int] = {}
 

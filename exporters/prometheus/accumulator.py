@@ -19,8 +19,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from opentelemetry.sdk.metrics.export import (
     AggregationTemporality,
@@ -34,15 +33,15 @@ from opentelemetry.sdk.metrics.export import (
 )
 
 from exporters.prometheus.config import PrometheusConfig
-from exporters.prometheus.translator import SUFFIXES, Name, Translator
+from exporters.prometheus.translator import SUFFIXES, Labeler, Name, Translator
 
 CUMULATIVE = AggregationTemporality.CUMULATIVE
 DELTA = AggregationTemporality.DELTA
 
 
-@dataclass(frozen=True)
-class Series:
-    """One accumulated point with what it takes to render it."""
+class Series(NamedTuple):
+    """One accumulated point with what it takes to render it. A named tuple, not a frozen dataclass: one is
+    made per point accumulated, and a tuple is made in a fraction of the time."""
 
     kind: str  # gauge | counter | histogram
     name: Name
@@ -99,12 +98,12 @@ class Accumulator:
             for rm in data.resource_metrics:
                 resource = dict(rm.resource.attributes)
                 for sm in rm.scope_metrics:
-                    scope_name, scope_version = sm.scope.name or "", sm.scope.version or ""
+                    labeler = self.translator.labeler(resource, sm.scope.name or "", sm.scope.version or "")
                     for metric in sm.metrics:
-                        stored += self._accumulate_metric(metric, resource, scope_name, scope_version, now)
+                        stored += self._accumulate_metric(metric, resource, labeler, now)
         return stored
 
-    def _accumulate_metric(self, metric: Any, resource: dict[str, Any], scope: str, version: str, now: float) -> int:
+    def _accumulate_metric(self, metric: Any, resource: dict[str, Any], labeler: Labeler, now: float) -> int:
         points = metric.data.data_points
         kind = _kind(metric.data)
         if kind is None:
@@ -118,8 +117,10 @@ class Accumulator:
             self.on_drop("name_conflict", len(points))
             return 0
         stored = 0
+        series, description, family = self._series, metric.description or "", name.family
+        delta = getattr(metric.data, "aggregation_temporality", CUMULATIVE) is DELTA
         for point in points:
-            labels = self.translator.labels(resource, scope, version, point.attributes, kind)
+            labels = labeler.labels(point.attributes, kind)
             if labels is None:
                 self.on_drop("invalid_label", 1)
                 continue
@@ -127,28 +128,15 @@ class Accumulator:
             if problem:
                 self.on_drop(problem, 1)
                 continue
-            key = (name.family, labels.key)
-            merged = self._merge(self._series.get(key), point, metric.data)
+            key = (family, labels.key)
+            previous = series.get(key)
+            merged = point if previous is None else _merge(previous.point, point, delta)
             if merged is None:
                 self.on_drop("misaligned delta point", 1)
                 continue
-            self._series[key] = Series(kind, name, metric.description or "", labels, merged, resource, now)
+            series[key] = Series(kind, name, description, labels, merged, resource, now)
             stored += 1
         return stored
-
-    @staticmethod
-    def _merge(previous: Series | None, point: Any, data: Any) -> Any:
-        """The point to store, or None for a misaligned delta point."""
-        if previous is None:
-            return point
-        before = previous.point
-        if getattr(data, "aggregation_temporality", CUMULATIVE) is DELTA:
-            if point.start_time_unix_nano == before.time_unix_nano:
-                return _add(before, point)
-            if point.start_time_unix_nano > before.time_unix_nano:
-                return point  # a gap: the sender restarted, start over
-            return None
-        return before if point.time_unix_nano < before.time_unix_nano else point  # keep the newest
 
     def snapshot(self) -> list[Series]:
         """Live series, dropping the expired ones."""
@@ -158,6 +146,17 @@ class Accumulator:
                 del self._series[key]
             self.families.keep_only({s.name.family for s in self._series.values()})
             return list(self._series.values())
+
+
+def _merge(before: Any, point: Any, delta: bool) -> Any:
+    """The point to store after the series' point `before`, or None for a misaligned delta point."""
+    if delta:
+        if point.start_time_unix_nano == before.time_unix_nano:
+            return _add(before, point)
+        if point.start_time_unix_nano > before.time_unix_nano:
+            return point  # a gap: the sender restarted, start over
+        return None
+    return before if point.time_unix_nano < before.time_unix_nano else point  # keep the newest
 
 
 def _kind(data: Any) -> str | None:

@@ -61,6 +61,10 @@ class Labels(dict[str, str]):
     key: tuple[tuple[str, str], ...]
 
 
+# One resource and scope's label sets: (point attribute items, kind) -> labels, None when not writable.
+KeptLabels = dict[tuple[object, ...], Labels | None]
+
+
 class Translator:
     """The exporter's naming settings, applied to one metric or point."""
 
@@ -69,7 +73,9 @@ class Translator:
         self.target_info = f"{clean(config.namespace)}_target_info" if config.namespace else "target_info"
         self.copies_resource = bool(config.resource_constant_labels or config.resource_to_telemetry_conversion.enabled)
         self._names: dict[tuple[str, str, str], Name | None] = {}
-        self._labels: dict[tuple[object, ...], Labels | None] = {}
+        # (resource items, scope name, scope version) -> (point attribute items, kind) -> labels
+        self._labels: dict[tuple[object, ...], KeptLabels] = {}
+        self._labels_kept = 0
 
     def resource_labels(self, resource: dict[str, Any]) -> dict[str, Any]:
         """The resource attributes copied onto every series: resource_constant_labels' choice when set,
@@ -103,28 +109,32 @@ class Translator:
             return None
         return Name(family, text)
 
-    def labels(
-        self, resource: dict[str, Any], scope_name: str, scope_version: str, attributes: Any, kind: str
-    ) -> Labels | None:
-        """The series' labels, or None when one cannot be written (an empty key, text that is not UTF-8,
-        `__name__`, `le` on a histogram point). The same dict for the same inputs: never change it."""
-        key = (
-            tuple(resource.items()),
-            scope_name,
-            scope_version,
-            tuple(attributes.items()) if attributes else (),
-            kind,
-        )
+    def labeler(self, resource: dict[str, Any], scope_name: str, scope_version: str) -> Labeler:
+        """The label sets of the points of one resource and scope."""
+        context = (tuple(resource.items()), scope_name, scope_version)
         try:
-            if key in self._labels:
-                return self._labels[key]
-        except TypeError:  # a sequence among the values: not hashable, so translated every time
-            return self._translate_labels(resource, scope_name, scope_version, attributes, kind)
-        translated = self._translate_labels(resource, scope_name, scope_version, attributes, kind)
-        _remember(self._labels, key, translated)
-        return translated
+            kept = self._labels.get(context)
+        except TypeError:  # a sequence among the resource's values: not hashable, so translated every time
+            return Labeler(self, resource, scope_name, scope_version, None)
+        if kept is None:
+            kept = self._labels[context] = {}
+            self._count_kept()
+        return Labeler(self, resource, scope_name, scope_version, kept)
 
-    def _translate_labels(
+    def keep_labels(self, kept: KeptLabels, key: tuple[object, ...], labels: Labels | None) -> None:
+        """Keep a label set in its resource and scope's dict (handed out by `labeler`)."""
+        kept[key] = labels
+        self._count_kept()
+
+    def _count_kept(self) -> None:
+        """Bound what `labeler` keeps, all resources and scopes together: start over at CACHE_LIMIT (a
+        labeler in use keeps its dict until its batch is done)."""
+        self._labels_kept += 1
+        if self._labels_kept >= CACHE_LIMIT:
+            self._labels.clear()
+            self._labels_kept = 0
+
+    def translate_labels(
         self, resource: dict[str, Any], scope_name: str, scope_version: str, attributes: Any, kind: str
     ) -> Labels | None:
         result = labels(self.resource_labels(resource)) if self.copies_resource else {}
@@ -143,6 +153,39 @@ class Translator:
         translated = Labels(result)
         translated.key = tuple(sorted(result.items()))
         return translated
+
+
+class Labeler:
+    """The labels of each point of one resource and scope, worked out once per label set and kept: the
+    resource and scope part of the key once per batch, not once per point."""
+
+    def __init__(
+        self,
+        translator: Translator,
+        resource: dict[str, Any],
+        scope_name: str,
+        scope_version: str,
+        kept: KeptLabels | None,
+    ) -> None:
+        self._translator = translator
+        self._context = (resource, scope_name, scope_version)
+        self._kept = kept  # None: the resource is not hashable, nothing is kept
+
+    def labels(self, attributes: Any, kind: str) -> Labels | None:
+        """The series' labels, or None when one cannot be written (an empty key, text that is not UTF-8,
+        `__name__`, `le` on a histogram point). The same dict for the same inputs: never change it."""
+        kept = self._kept
+        if kept is not None:
+            key = (tuple(attributes.items()) if attributes else (), kind)
+            try:
+                return kept[key]
+            except KeyError:
+                translated = self._translator.translate_labels(*self._context, attributes, kind)
+                self._translator.keep_labels(kept, key, translated)
+                return translated
+            except TypeError:  # a sequence among the values: not hashable, so translated every time
+                pass
+        return self._translator.translate_labels(*self._context, attributes, kind)
 
 
 def _remember(cache: dict[Any, Any], key: object, value: object) -> None:

@@ -283,10 +283,8 @@ def build_query(rules: list[CompiledRule]) -> str:
 # Reply -> metrics
 
 
-@dataclass
-class _MetricPoints:
-    mapping: CompiledMapping
-    points: list[NumberDataPoint] = field(default_factory=list)
+# The points of one scrape by metric name, with the mapping that names and types the metric (the first one).
+_Points = dict[str, tuple[CompiledMapping, list[NumberDataPoint]]]
 
 
 # A series: (metric, attributes). Its start time, last value and the scrape it was last seen in.
@@ -338,7 +336,7 @@ class MetricBuilder:
 
     def build(self, reply: Reply, now: int) -> tuple[list[Metric], Counter[str]]:
         """The metrics of one scrape, and the count of values skipped by reason."""
-        metrics: dict[str, _MetricPoints] = {}
+        metrics: _Points = {}
         dropped: Counter[str] = Counter()
         self.errored = Counter()
         plans: dict[tuple[str, str], _BeanPlan] = {}
@@ -355,7 +353,7 @@ class MetricBuilder:
             self._plans = plans
         else:
             self._plans.update(plans)
-        return [self._metric(entry) for entry in metrics.values() if entry.points], dropped
+        return [self._metric(mapping, points) for mapping, points in metrics.values() if points], dropped
 
     def _plan(self, rule: CompiledRule, bean: Bean) -> _BeanPlan:
         """The rule's plan for this MBean: the one kept from the last scrape unless its signature changed."""
@@ -378,9 +376,7 @@ class MetricBuilder:
             planned.append(_Planned(mapping, attributes, (mapping.metric, frozenset(attributes.items()))))
         return _BeanPlan(signature, tuple(planned))
 
-    def _apply(
-        self, plan: _BeanPlan, bean: Bean, now: int, metrics: dict[str, _MetricPoints], dropped: Counter[str]
-    ) -> None:
+    def _apply(self, plan: _BeanPlan, bean: Bean, now: int, metrics: _Points, dropped: Counter[str]) -> None:
         numbers, errored = bean.numbers, bean.errored
         for mapping, attributes, series in plan.planned:
             if mapping.top in errored:
@@ -402,11 +398,12 @@ class MetricBuilder:
             self._add(metrics, mapping, NumberDataPoint(attributes, start, now, value))
 
     @staticmethod
-    def _add(metrics: dict[str, _MetricPoints], mapping: CompiledMapping, point: NumberDataPoint) -> None:
+    def _add(metrics: _Points, mapping: CompiledMapping, point: NumberDataPoint) -> None:
         entry = metrics.get(mapping.metric)
         if entry is None:
-            entry = metrics[mapping.metric] = _MetricPoints(mapping)
-        entry.points.append(point)
+            metrics[mapping.metric] = (mapping, [point])
+        else:
+            entry[1].append(point)
 
     def _values(
         self, mapping: CompiledMapping, bean: Bean, attributes: dict[str, str], dropped: Counter[str]
@@ -451,12 +448,11 @@ class MetricBuilder:
         return NumberDataPoint(attributes=attributes, start_time_unix_nano=start, time_unix_nano=now, value=value)
 
     @staticmethod
-    def _metric(entry: _MetricPoints) -> Metric:
-        mapping = entry.mapping
+    def _metric(mapping: CompiledMapping, points: list[NumberDataPoint]) -> Metric:
         data: Gauge | Sum
         # Positional, as the points: one Metric and one Gauge/Sum per metric per target per scrape.
         if mapping.type == "gauge":
-            data = Gauge(entry.points)
+            data = Gauge(points)
         else:
-            data = Sum(entry.points, AggregationTemporality.CUMULATIVE, mapping.type == "counter")
+            data = Sum(points, AggregationTemporality.CUMULATIVE, mapping.type == "counter")
         return Metric(mapping.metric, mapping.desc, mapping.unit, data)

@@ -81,12 +81,16 @@ def test_translations_are_kept_and_stay_what_a_fresh_translator_gives(monkeypatc
     ]
     for attributes, kind in cases:
         fresh = Translator(PrometheusConfig())
-        assert kept.labels(resource, "scope", "1", attributes, kind) == fresh.labels(
-            resource, "scope", "1", attributes, kind
-        )
+        assert kept.labeler(resource, "scope", "1").labels(attributes, kind) == fresh.labeler(
+            resource, "scope", "1"
+        ).labels(attributes, kind)
         assert kept.name("db.lag", "ms", kind) == fresh.name("db.lag", "ms", kind)
-    assert kept.labels(resource, "scope", "1", {"le": "1"}, "histogram") is None
-    assert kept.labels(resource, "scope", "1", {"table": "t1"}, "gauge") == {
+    assert kept.labeler(resource, "scope", "1").labels({"le": "1"}, "histogram") is None
+    listed = {**resource, "hosts": ["a", "b"]}  # a resource that is not hashable: translated every time
+    assert kept.labeler(listed, "scope", "1").labels({"table": "t1"}, "gauge") == Translator(
+        PrometheusConfig()
+    ).labeler(listed, "scope", "1").labels({"table": "t1"}, "gauge")
+    assert kept.labeler(resource, "scope", "1").labels({"table": "t1"}, "gauge") == {
         "table": "t1",
         "otel_scope_name": "scope",
         "otel_scope_version": "1",
