@@ -10,7 +10,6 @@ from __future__ import annotations
 import abc
 import asyncio
 import time
-from collections import Counter
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -138,7 +137,7 @@ class JmxReceiver(ScraperReceiver[JmxConfig], Generic[ReaderT]):
             reply.detail,
             started,
             sum(len(m.data.data_points) for m in metrics),
-            dict(Counter(dropped) + Counter(target.builder.errored)),
+            dict(dropped + target.builder.errored),
         )
         scope = ScopeMetrics(scope=SCOPE, metrics=metrics, schema_url="")
         return ResourceMetrics(resource=target.resource, scope_metrics=[scope], schema_url="")
