@@ -573,7 +573,7 @@ public final class JmxGateway {
     private final Map<String, Map<ObjectName, MBeanReader.BeanRequest>> plans = new HashMap<>();
     private final Map<String, Integer> uses = new HashMap<>();
     private final Map<ObjectName, Future<String>> hung = new HashMap<>(); // reads past their deadline
-    private final Map<ObjectName, Set<String>> declaredStrings = new ConcurrentHashMap<>(); // per resolution
+    private final Map<ObjectName, Set<String>> declaredStrings = new ConcurrentHashMap<>(); // until MBeans change
     private volatile boolean changed;
 
     Session(JMXConnector connector, ExecutorService pool) throws IOException {
@@ -629,10 +629,10 @@ public final class JmxGateway {
         if (!mayResolve && MBeanReader.queriesNames(query)) {
           return null;
         }
-        changed = false; // before resolving: a registration during it marks the new plan stale again
-        if (stale) {
-          declaredStrings.clear(); // an MBean registered again under its name may declare other types
+        if (changed) { // an MBean registered again under its name may declare other types; the periodic
+          declaredStrings.clear(); // resolution keeps them (a getMBeanInfo per MBean, the costliest call)
         }
+        changed = false; // before resolving: a registration during it marks the new plan stale again
         plan = MBeanReader.resolve(connection, query);
         if (plans.size() >= MAX_CACHED_QUERIES && !plans.containsKey(query)) {
           plans.clear();
@@ -694,7 +694,10 @@ public final class JmxGateway {
       return out.toString();
     }
 
-    /** One MBean, on a pool thread; its MBeanInfo is asked once per resolution (strings not to transfer). */
+    /**
+     * One MBean, on a pool thread; its MBeanInfo (which strings not to transfer) is asked once, and again
+     * only after the target registered or unregistered MBeans.
+     */
     private String readBean(ObjectName name, MBeanReader.BeanRequest request)
         throws IOException, InstanceNotFoundException {
       Set<String> strings = declaredStrings.get(name);
