@@ -474,17 +474,11 @@ class SharedGatewayTarget:
 
     @staticmethod
     def scrape_together(readers: Sequence[SharedGatewayTarget], query: str) -> list[str]:
-        """Each reader's reply, in order, with one call per gateway JVM for all the readers it serves."""
-        groups: dict[GatewaySupervisor, list[int]] = {}
-        for index, reader in enumerate(readers):
-            groups.setdefault(reader.supervisor, []).append(index)
-        replies = [""] * len(readers)
-        for supervisor, indexes in groups.items():
-            timeout = min(readers[i].timeout for i in indexes)
-            texts = supervisor.scrape([readers[i].target for i in indexes], query, timeout)
-            for index, text in zip(indexes, texts, strict=True):
-                replies[index] = text
-        return replies
+        """Each reader's reply, in order, from one call. The readers are one receiver's RMI targets: one
+        JvmSpec, so one gateway JVM and one timeout."""
+        supervisor, timeout = readers[0].supervisor, readers[0].timeout
+        assert all(r.supervisor is supervisor and r.timeout == timeout for r in readers), "one receiver's targets"
+        return supervisor.scrape([reader.target for reader in readers], query, timeout)
 
     def prepare(self, wait: float) -> None:
         """Start the gateway JVM and the target's connection now rather than in the first scrape's time,

@@ -295,35 +295,27 @@ class EndpointsReceiver(ConnectingReceiver):
         return [self.targets[e] for e in endpoints]
 
     async def _read(self, target: Target[Reader], query: str) -> str:
-        try:
-            return await super()._read(target, query)
-        except GatewayError as exc:
-            raise TargetDown(str(exc)) from exc
+        return await _target_down_on_gateway_error(super()._read(target, query))
 
     async def _replies(self, targets: list[Target[Reader]]) -> list[Reply]:
         """RMI targets are read together, one gateway call per scrape (the gateway JVM keeps a target that
         hangs to its own reply); in-JVM gateways each over their own connection, at the same time."""
         shared = [t for t in targets if isinstance(t.gateway, SharedGatewayTarget)]
         apart = [t for t in targets if not isinstance(t.gateway, SharedGatewayTarget)]
-        replies = await asyncio.gather(self._read_together(shared), super()._replies(apart))
-        by_target = {id(t): r for t, r in zip([*shared, *apart], [*replies[0], *replies[1]], strict=True)}
+        readers = [t.gateway for t in shared if isinstance(t.gateway, SharedGatewayTarget)]
+        together, separately = await asyncio.gather(self._read_together(readers), super()._replies(apart))
+        by_target = {id(t): r for t, r in zip([*shared, *apart], [*together, *separately], strict=True)}
         return [by_target[id(t)] for t in targets]
 
-    async def _read_together(self, targets: list[Target[Reader]]) -> list[Reply]:
+    async def _read_together(self, readers: list[SharedGatewayTarget]) -> list[Reply]:
         """The replies of RMI targets from one gateway call, or all of them down with the call's failure."""
-        if not targets:
+        if not readers:
             return []
-        readers = [t.gateway for t in targets]
-        texts = await self._within_wait(self._read_batch(readers))
+        batch = self.slots.run(BATCH_SLOT, SharedGatewayTarget.scrape_together, readers, self.query)
+        texts = await self._within_wait(_target_down_on_gateway_error(batch))
         if isinstance(texts, Reply):  # the call itself failed: every target is down for the same reason
-            return [texts] * len(targets)
+            return [texts] * len(readers)
         return [parse_reply(text) for text in texts]
-
-    async def _read_batch(self, readers: list[Reader]) -> list[str]:
-        try:
-            return await self.slots.run(BATCH_SLOT, SharedGatewayTarget.scrape_together, readers, self.query)
-        except GatewayError as exc:
-            raise TargetDown(str(exc)) from exc
 
     async def shutdown(self) -> None:
         await self._stop_readers(list(self.targets.values()))
@@ -366,6 +358,15 @@ class ListenReceiver(JmxReceiver[DialedGateway]):
         await self.stop_scraping()
         await self.listener.stop()  # closes every worker's connection, on the loop
         self.slots.shutdown()
+
+
+async def _target_down_on_gateway_error(reading: Awaitable[T]) -> T:
+    """What `reading` returns; a gateway JVM that cannot be started or reached is its targets being down,
+    never the scrape failing (one target's problem must not cost the others' points)."""
+    try:
+        return await reading
+    except GatewayError as exc:
+        raise TargetDown(str(exc)) from exc
 
 
 def _down(detail: str) -> Reply:

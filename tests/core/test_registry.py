@@ -42,7 +42,7 @@ print(sorted(m for m in {HEAVY_MODULES!r} if m in sys.modules))
     assert "'boto3'" in imported_with("awsemf"), "the probe must be able to see an import"
 
 
-def test_types_are_known_without_loading_and_all_loads_every_one() -> None:
+def test_types_come_from_entry_point_names_and_all_loads_every_one() -> None:
     registry = Registry.discover()
     assert {"jmx", "otlp"} <= set(registry.types(Kind.RECEIVER))
     assert "awsemf" in registry.types(Kind.EXPORTER)
